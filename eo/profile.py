@@ -1,0 +1,275 @@
+"""The city profile: one typed, validated YAML per city (AOI, grid, layers, sources, rules, sinks).
+
+Profiles are passed explicitly (no module-level settings). Relative paths in a profile resolve
+against its ``data_root``, which itself resolves against the profile file's folder, or, for the
+profiles packaged with geospace (``vienna``, ``vienna-demo``), against the ``--out`` folder.
+Quantities carry units (``"10 m"``, ``"80 %"``); a bare number is refused with the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from eo.errors import InvalidInputError, ProfileError
+from eo.units import parse_quantity
+
+PACKAGED_PROFILES = Path(__file__).parent / "profiles"
+
+
+def _quantity(unit: str) -> BeforeValidator:
+    def convert(value: object) -> float:
+        try:
+            return parse_quantity(value, unit)
+        except InvalidInputError as err:
+            raise ValueError(str(err).removeprefix("value: ")) from err
+
+    return BeforeValidator(convert)
+
+
+Metres = Annotated[float, _quantity("m")]
+Seconds = Annotated[float, _quantity("s")]
+Days = Annotated[float, _quantity("d")]
+Fraction = Annotated[float, _quantity("1")]
+SquareKm = Annotated[float, _quantity("km2")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AOIConfig(_Strict):
+    """Area of interest: a GeoJSON file (WGS84, or with a declared ``crs``) and its caps."""
+
+    path: str
+    max_area: SquareKm = Field(default=2000.0, description="largest AOI accepted, e.g. '2000 km2'")
+    max_vertices: int = Field(default=20000, gt=3)
+
+
+class GridConfig(_Strict):
+    """Output grid: projected CRS and resolution; edges snap to the Sentinel-2 pixel phase."""
+
+    crs: str = "EPSG:32633"
+    resolution: Metres = 10.0
+
+    @field_validator("crs")
+    @classmethod
+    def _epsg(cls, value: str) -> str:
+        head, _, code = value.partition(":")
+        if head.upper() != "EPSG" or not code.isdigit():
+            raise ValueError(f"{value!r} is not an 'EPSG:nnnn' code; write e.g. 'EPSG:32633'")
+        return f"EPSG:{code}"
+
+
+class LayerConfig(_Strict):
+    """A vector layer from any OGR source (file or WFS URL) with declared id and name fields."""
+
+    path: str
+    id_field: str
+    name_field: str | None = None
+
+
+class TableConfig(_Strict):
+    """A CSV table keyed by an id field (population by district)."""
+
+    path: str
+    id_field: str
+
+
+class LayersConfig(_Strict):
+    parks: LayerConfig
+    districts: LayerConfig | None = None
+    corridors: LayerConfig | None = None
+    population: TableConfig | None = None
+
+
+class StacSourceConfig(_Strict):
+    """A STAC source: an API URL (https) or a local static catalogue path."""
+
+    provider: Literal["earth-search", "planetary-computer"]
+    collection: str
+    catalog: str
+    max_cloud_cover: Fraction = Field(default=0.8, description="loose scene filter, e.g. '80 %'")
+
+
+class SourcesConfig(_Strict):
+    sentinel2: StacSourceConfig
+    landsat: StacSourceConfig | None = None
+
+
+class AllowlistConfig(_Strict):
+    """Hosts allowed for catalogue roots and asset hrefs (https only), and local folders."""
+
+    hosts: tuple[str, ...] = ()
+    local_dirs: tuple[str, ...] = (".",)
+
+
+class HttpConfig(_Strict):
+    timeout: Seconds = 30.0
+    retries: int = Field(default=5, ge=0, le=20)
+    backoff_max: Seconds = 60.0
+
+
+class VegetationConfig(_Strict):
+    """Weekly irrigation-priority evaluation (DESIGN sections 4 and 7)."""
+
+    window: Days = 14.0
+    cadence: Days = 7.0
+    reference_years: tuple[int, ...] = (2019, 2020, 2021)
+    min_reference_years: int = Field(default=3, ge=1)
+    min_clear_fraction: Fraction = 0.6
+    min_clear_dates: int = Field(default=2, ge=1)
+    stress_threshold: Annotated[float, _quantity("1")] = -0.10
+    season_start: str = "06-01"
+    season_end: str = "08-31"
+    language: Literal["en", "de"] = "en"
+    policy: str = "irrigation_priority"
+
+    @model_validator(mode="after")
+    def _enough_years(self) -> VegetationConfig:
+        if len(self.reference_years) < self.min_reference_years:
+            raise ValueError(
+                f"reference_years lists {len(self.reference_years)} years but min_reference_years "
+                f"is {self.min_reference_years}; list at least that many years"
+            )
+        return self
+
+
+class SinkConfig(_Strict):
+    """One delivery sink; credentials come from the named environment variables only."""
+
+    kind: Literal["files", "webhook", "rabbitmq", "redis", "open311"]
+    url_env: str | None = None
+    api_key_env: str | None = None
+    jurisdiction_id_env: str | None = None
+    queue: str | None = None
+    service_code: str | None = None
+
+
+class OutboxConfig(_Strict):
+    """Outbox storage: SQLite under the output folder unless ``dsn_env`` names a PostgreSQL DSN."""
+
+    dsn_env: str | None = None
+    lease: Seconds = 30.0
+    max_attempts: int = Field(default=8, ge=1)
+
+
+class CityProfile(_Strict):
+    """Everything geospace needs to know about one city."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str
+    timezone: str = "Europe/Vienna"
+    data_root: str = "."
+    synthetic: bool = False
+    aoi: AOIConfig
+    grid: GridConfig = GridConfig()
+    layers: LayersConfig
+    sources: SourcesConfig
+    allowlist: AllowlistConfig = AllowlistConfig()
+    http: HttpConfig = HttpConfig()
+    vegetation: VegetationConfig = VegetationConfig()
+    sinks: tuple[SinkConfig, ...] = (SinkConfig(kind="files"),)
+    outbox: OutboxConfig = OutboxConfig()
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    def resolve(self, path_or_url: str) -> str:
+        """An absolute path for a relative path, or the URL unchanged."""
+        if "://" in path_or_url:
+            return path_or_url
+        path = Path(path_or_url).expanduser()
+        return str(path if path.is_absolute() else (self.base_dir / path).resolve())
+
+    def local_dirs(self) -> tuple[Path, ...]:
+        """Allowed local folders, absolute."""
+        return tuple(Path(self.resolve(d)) for d in self.allowlist.local_dirs)
+
+    def season_dates(self, year: int) -> tuple[date, date]:
+        """First and last day of the season in ``year``."""
+        start = date.fromisoformat(f"{year}-{self.vegetation.season_start}")
+        end = date.fromisoformat(f"{year}-{self.vegetation.season_end}")
+        return start, end
+
+
+def _field_names(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Known field names at the location of an 'extra field' error, for 'did you mean'."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int) or not hasattr(current, "model_fields"):
+            continue
+        field = current.model_fields.get(part)
+        if field is None:
+            return []
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        candidates = [a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)]
+        current = candidates[0] if candidates else None
+    return list(current.model_fields) if current is not None and hasattr(current, "model_fields") else []
+
+
+def _describe(err: ValidationError, source: str) -> str:
+    lines = [f"profile {source} is invalid:"]
+    for problem in err.errors():
+        loc = tuple(problem["loc"])
+        where = ".".join(str(p) for p in loc) or "(top level)"
+        if problem["type"] == "extra_forbidden":
+            known = _field_names(CityProfile, loc)
+            guess = difflib.get_close_matches(str(loc[-1]), known, n=1)
+            hint = f"did you mean '{guess[0]}'?" if guess else f"known fields: {', '.join(known)}"
+            lines.append(f"  - {where}: unknown field; {hint}")
+        elif problem["type"] == "missing":
+            lines.append(f"  - {where}: required field is missing; add it")
+        else:
+            lines.append(f"  - {where} = {problem.get('input')!r}: {problem['msg']}")
+    return "\n".join(lines)
+
+
+def parse_profile(data: object, *, base_dir: Path, source: str) -> CityProfile:
+    """Validate a profile mapping; relative paths resolve under ``base_dir / data_root``."""
+    if not isinstance(data, dict):
+        raise ProfileError(f"profile {source} must be a YAML mapping of fields, got {type(data).__name__}")
+    try:
+        profile = CityProfile.model_validate(data)
+    except ValidationError as err:
+        raise ProfileError(_describe(err, source)) from err
+    root = Path(profile.data_root).expanduser()
+    root = root if root.is_absolute() else base_dir / root
+    return profile.model_copy(update={"base_dir": root.resolve()})
+
+
+def load_profile(name_or_path: str | Path, *, out_dir: Path = Path("out")) -> CityProfile:
+    """Load a profile by packaged name (``vienna-demo``, ``vienna``) or by path to a YAML file.
+
+    Packaged profiles resolve their ``data_root`` against ``out_dir`` (the demo city lives in
+    ``OUT/demo-city``); a profile file resolves it against the file's own folder.
+    """
+    text = str(name_or_path)
+    packaged = PACKAGED_PROFILES / f"{text}.yaml"
+    if "/" not in text and not text.endswith((".yaml", ".yml")) and packaged.is_file():
+        path, base = packaged, Path(out_dir)
+    else:
+        path = Path(text).expanduser()
+        base = path.parent
+        if not path.is_file():
+            names = sorted(p.stem for p in PACKAGED_PROFILES.glob("*.yaml"))
+            raise ProfileError(
+                f"profile {text!r} not found: give a path to a YAML file or one of {', '.join(names)}"
+            )
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise ProfileError(f"profile {path} is not valid YAML: {err}") from err
+    return parse_profile(data, base_dir=base, source=str(path))
