@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import shapely
 from pyproj import CRS, Transformer
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform, unary_union
+from shapely.ops import unary_union
 from shapely.validation import explain_validity
 
 from eo.errors import AOIError
@@ -42,8 +43,7 @@ class AOI:
 
     def to_crs(self, crs: str) -> BaseGeometry:
         """The geometry in another CRS."""
-        project = Transformer.from_crs(WGS84, crs, always_xy=True).transform
-        return transform(project, self.geometry)
+        return reproject(self.geometry, WGS84, crs)
 
 
 def _declared_crs(doc: dict[str, Any], source: str) -> str:
@@ -53,12 +53,14 @@ def _declared_crs(doc: dict[str, Any], source: str) -> str:
     try:
         crs = CRS.from_user_input(name)
     except Exception as err:
-        raise AOIError(f"AOI {source}: unknown crs {name!r}; use WGS84 (omit 'crs') or an EPSG code") from err
+        raise AOIError(
+            f"AOI {source}: unknown crs {name!r}; use WGS84 (omit 'crs') or an EPSG code"
+        ) from err
     epsg = crs.to_epsg()
     return WGS84 if epsg in (4326, None) and crs.is_geographic else f"EPSG:{epsg}"
 
 
-def _geometries(doc: dict[str, Any], source: str) -> list[dict[str, Any]]:
+def _geometries(doc: dict[str, Any], source: str) -> list[object]:
     kind = doc.get("type")
     if kind == "FeatureCollection":
         features = doc.get("features")
@@ -80,17 +82,23 @@ def _to_shape(geom: object, source: str) -> BaseGeometry:
         kind = geom.get("type") if isinstance(geom, dict) else geom
         raise AOIError(f"AOI {source}: geometry type {kind!r} is not a Polygon or MultiPolygon")
     if not _all_finite(geom.get("coordinates")):
-        raise AOIError(f"AOI {source}: coordinates contain NaN, infinity or non-numbers; fix the file")
+        raise AOIError(
+            f"AOI {source}: coordinates contain NaN, infinity or non-numbers; fix the file"
+        )
     try:
         return shape(geom)
     except Exception as err:
-        raise AOIError(f"AOI {source}: malformed coordinates ({err}); check the polygon rings") from err
+        raise AOIError(
+            f"AOI {source}: malformed coordinates ({err}); check the polygon rings"
+        ) from err
 
 
 def _all_finite(coords: object) -> bool:
     if isinstance(coords, list):
         return bool(coords) and all(_all_finite(c) for c in coords)
-    return isinstance(coords, (int, float)) and not isinstance(coords, bool) and math.isfinite(coords)
+    return (
+        isinstance(coords, (int, float)) and not isinstance(coords, bool) and math.isfinite(coords)
+    )
 
 
 def parse_aoi(doc: object, *, source: str, max_area_km2: float, max_vertices: int) -> AOI:
@@ -101,9 +109,11 @@ def parse_aoi(doc: object, *, source: str, max_area_km2: float, max_vertices: in
     geometry = unary_union([_to_shape(g, source) for g in _geometries(doc, source)])
     n_vertices = len(shapely.get_coordinates(geometry))
     if n_vertices > max_vertices:
-        raise AOIError(f"AOI {source}: {n_vertices} vertices exceed the cap of {max_vertices}; simplify it")
+        raise AOIError(
+            f"AOI {source}: {n_vertices} vertices exceed the cap of {max_vertices}; simplify it"
+        )
     if crs != WGS84:
-        geometry = transform(Transformer.from_crs(crs, WGS84, always_xy=True).transform, geometry)
+        geometry = reproject(geometry, crs, WGS84)
     west, south, east, north = geometry.bounds
     if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
         raise AOIError(
@@ -129,7 +139,15 @@ def parse_aoi(doc: object, *, source: str, max_area_km2: float, max_vertices: in
 def _area_km2(geometry: BaseGeometry) -> float:
     lon, lat = geometry.centroid.x, geometry.centroid.y
     laea = f"+proj=laea +lat_0={lat} +lon_0={lon} +units=m"
-    return float(transform(Transformer.from_crs(WGS84, laea, always_xy=True).transform, geometry).area) / 1e6
+    return float(reproject(geometry, WGS84, laea).area) / 1e6
+
+
+def reproject(geometry: BaseGeometry, src: str, dst: str) -> BaseGeometry:
+    """The geometry with its coordinates transformed from ``src`` to ``dst`` (x/y = lon/lat order)."""
+    transformer = Transformer.from_crs(src, dst, always_xy=True)
+    return shapely.transform(
+        geometry, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
+    )
 
 
 def load_aoi(path: str | Path, *, max_area_km2: float = 2000.0, max_vertices: int = 20000) -> AOI:

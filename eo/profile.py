@@ -215,9 +215,15 @@ def _field_names(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
             return []
         annotation = field.annotation
         args = getattr(annotation, "__args__", ())
-        candidates = [a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)]
+        candidates = [
+            a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)
+        ]
         current = candidates[0] if candidates else None
-    return list(current.model_fields) if current is not None and hasattr(current, "model_fields") else []
+    return (
+        list(current.model_fields)
+        if current is not None and hasattr(current, "model_fields")
+        else []
+    )
 
 
 def _describe(err: ValidationError, source: str) -> str:
@@ -240,7 +246,9 @@ def _describe(err: ValidationError, source: str) -> str:
 def parse_profile(data: object, *, base_dir: Path, source: str) -> CityProfile:
     """Validate a profile mapping; relative paths resolve under ``base_dir / data_root``."""
     if not isinstance(data, dict):
-        raise ProfileError(f"profile {source} must be a YAML mapping of fields, got {type(data).__name__}")
+        raise ProfileError(
+            f"profile {source} must be a YAML mapping of fields, got {type(data).__name__}"
+        )
     try:
         profile = CityProfile.model_validate(data)
     except ValidationError as err:

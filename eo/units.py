@@ -64,7 +64,9 @@ def parse_quantity(value: object, unit: str, *, field: str = "value") -> float:
         A bare number, an unknown unit, or a unit of another dimension.
     """
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise InvalidInputError(f"{field}: expected a quantity with units like '10 {unit}', got {value!r}")
+        raise InvalidInputError(
+            f"{field}: expected a quantity with units like '10 {unit}', got {value!r}"
+        )
     if isinstance(value, (int, float)):
         raise InvalidInputError(
             f"{field}: bare number {value!r} has no units; write it as a quantity, e.g. '{value} {unit}'"

@@ -61,7 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="build the synthetic Vienna demo city and run the flows on it")
+    demo = sub.add_parser(
+        "demo", help="build the synthetic Vienna demo city and run the flows on it"
+    )
     demo.add_argument("--small", action="store_true", help="a ~5 x 5 km demo around the centre")
     demo.add_argument("--build-only", action="store_true", help="build the demo data, run no flow")
     _add_out(demo)
@@ -69,7 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run one business flow for a period")
     run.add_argument("process", choices=["vegetation", "heat", "deformation"])
-    run.add_argument("--profile", required=True, help="profile name (vienna-demo, vienna) or YAML path")
+    run.add_argument(
+        "--profile", required=True, help="profile name (vienna-demo, vienna) or YAML path"
+    )
     run.add_argument("--start", required=True, type=_date, help="first day, YYYY-MM-DD")
     run.add_argument("--end", required=True, type=_date, help="last day, YYYY-MM-DD (inclusive)")
     run.add_argument("--aoi", type=Path, default=None, help="GeoJSON AOI overriding the profile's")

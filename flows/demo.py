@@ -14,7 +14,9 @@ def run_demo(*, out_dir: Path, small: bool, build_only: bool = False) -> int:
 
     started = time.monotonic()
     layout: DemoLayout = build_demo(out_dir, small=small)
-    print(f"demo city ({'small' if small else 'full'}) built in {time.monotonic() - started:.0f} s: {layout.root}")
+    print(
+        f"demo city ({'small' if small else 'full'}) built in {time.monotonic() - started:.0f} s: {layout.root}"
+    )
     print(f"  STAC catalogue: {layout.catalog}")
     print(f"  layers:         {layout.layers}")
     print(f"  what was planted: {layout.truth}")

@@ -1,0 +1,49 @@
+"""Data flows one way: flows -> alerts -> indices -> eo (DESIGN section 2), and indices do no I/O."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+LAYERS = ["flows", "alerts", "indices", "eo"]  # a package may import only those to its right
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+@pytest.mark.parametrize("package", LAYERS)
+def test_imports_only_go_downstream(package: str) -> None:
+    forbidden = set(LAYERS[: LAYERS.index(package)])
+    offenders = {
+        str(path.relative_to(REPO)): sorted(_imports(path) & forbidden)
+        for path in (REPO / package).rglob("*.py")
+        if _imports(path) & forbidden
+    }
+    assert offenders == {}, f"{package} must not import {sorted(forbidden)}: {offenders}"
+
+
+def test_only_flows_know_prefect() -> None:
+    offenders = [
+        str(path.relative_to(REPO))
+        for package in ("eo", "indices", "alerts")
+        for path in (REPO / package).rglob("*.py")
+        if "prefect" in _imports(path)
+    ]
+    assert offenders == []
+
+
+def test_rule_catches_an_upstream_import(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("from alerts.model import Revision\nimport flows.cli\n")
+    assert _imports(bad) & set(LAYERS[:2]) == {"alerts", "flows"}
