@@ -1,0 +1,117 @@
+"""Write the demo city's vector layers and NOTICE (see :mod:`eo.demo.layout` for the file names).
+
+Every GeoJSON carries a legacy ``crs`` member naming ``urn:ogc:def:crs:EPSG::32633`` (GDAL honours
+it), a top-level ``"geospace:synthetic": true`` flag and a ``description`` saying the data is a
+synthetic demo. Every file is written atomically: to a temporary file in the same directory, then
+``os.replace``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import geopandas as gpd
+
+from eo.demo.geography import Geography, district_population
+
+CRS_URN = "urn:ogc:def:crs:EPSG::32633"
+SYNTHETIC_FLAG = "geospace:synthetic"
+
+
+def write_layers(geo: Geography, layers_dir: Path) -> None:
+    """Write every layer of ``geo`` and ``population.csv`` into ``layers_dir``.
+
+    Parameters
+    ----------
+    geo : Geography
+        The demo city's layers, in EPSG:32633.
+    layers_dir : pathlib.Path
+        Output folder (created if missing); files are ``<layer>.geojson`` for districts, parks,
+        corridors, stations, water, forest and boundary, plus ``population.csv``.
+    """
+    layers_dir = Path(layers_dir)
+    layers_dir.mkdir(parents=True, exist_ok=True)
+    layers = {
+        "districts": geo.districts,
+        "parks": geo.parks,
+        "corridors": geo.corridors,
+        "stations": geo.stations,
+        "water": geo.water,
+        "forest": geo.forest,
+        "boundary": geo.boundary,
+    }
+    for name, frame in layers.items():
+        _write_text(layers_dir / f"{name}.geojson", geojson_text(frame, name))
+    population = district_population()
+    _write_text(layers_dir / "population.csv", population.to_csv(index=False))
+
+
+def geojson_text(frame: gpd.GeoDataFrame, name: str) -> str:
+    """A GeoJSON FeatureCollection of ``frame`` (EPSG:32633) labelled as synthetic demo data."""
+    if frame.crs is None or frame.crs.to_epsg() != 32633:
+        raise ValueError(f"layer {name!r} must be in EPSG:32633, got {frame.crs}")
+    collection = json.loads(frame.to_json(drop_id=True, to_wgs84=False))
+    document = {
+        "type": "FeatureCollection",
+        "name": name,
+        "crs": {"type": "name", "properties": {"name": CRS_URN}},
+        SYNTHETIC_FLAG: True,
+        "description": (
+            f"Synthetic demo data ({name} of the geospace demo city): drawn from approximate "
+            "public facts about Vienna, not official geometry. See NOTICE."
+        ),
+        "features": collection["features"],
+    }
+    return json.dumps(document, ensure_ascii=False)
+
+
+def notice_text() -> str:
+    """The NOTICE of the demo city: everything is synthetic; which public facts were used."""
+    return _NOTICE
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically: temp file in the same folder, then replace."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+_NOTICE = """\
+geospace demo city (Vienna): NOTICE
+
+ALL DATA IN THIS FOLDER IS SYNTHETIC. It imitates a city so that the products can be shown and
+tested without network access. No file here is, or is derived from, an official data set, and no
+result computed from it says anything about the real Vienna.
+
+Public facts used (written down from general knowledge, approximate and rounded):
+- District numbers and names (1 Innere Stadt ... 23 Liesing) and their approximate areas.
+  District shapes are a Voronoi tessellation of hand-placed seed points clipped to a hand-drawn,
+  approximate city outline; they are not the official district boundaries.
+- Names, approximate locations and approximate areas of about 30 parks (drawn as rectangles, the
+  Lainzer Tiergarten as a rough outline) and of the Wienerwald edge and the Lobau as forest.
+- The U-Bahn lines U1, U2, U3, U4 and U6 of the 2017 network: their stations in order and their
+  termini, at approximate station locations.
+- The course of the Danube, the Neue Donau, the Donauinsel, the Donaukanal and the Alte Donau
+  (buffered centre lines of approximate width).
+- Population by district on 1 January 2022 (total, aged 65 and over, aged under 5), rounded;
+  approximate, not the official counts.
+
+Kinds of source for these facts:
+- Stadt Wien open data (data.wien.gv.at: district boundaries, parks, U-Bahn lines and stations),
+  licence CC BY 4.0, attribution "Stadt Wien - data.wien.gv.at". Only the kind of fact was used;
+  no geometry or file of these data sets is included.
+- Statistik Austria (population by district, 1 January 2022), licence CC BY 4.0, attribution
+  "Statistik Austria". Figures are rounded approximations.
+
+The satellite imagery, weather series and ground-motion points of the demo are generated by
+geospace from a fixed seed; truth.json lists what was planted in them.
+"""
