@@ -71,10 +71,10 @@ def _checked(
             "automatically: fix them in the source (e.g. QGIS 'Fix geometries')"
         )
     out = frame.to_crs(crs)
-    out.insert(0, "id", ids.to_numpy())
-    names = frame[name_field].astype(str) if name_field else ids
-    out.insert(1, "name", names.to_numpy())
-    return out
+    out["id"] = ids.to_numpy()
+    out["name"] = (frame[name_field].astype(str) if name_field else ids).to_numpy()
+    first = ["id", "name"]
+    return out[first + [c for c in out.columns if c not in first]]
 
 
 def read_table(source: str, *, id_field: str, layer: str) -> pd.DataFrame:
