@@ -1,0 +1,1 @@
+"""Static JavaScript and CSS inlined into the offline HTML map pages."""

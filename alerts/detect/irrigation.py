@@ -1,0 +1,264 @@
+"""Irrigation priority: which parks to water first, with a class, a rank and a reason.
+
+Input is the per-park statistics table of ``indices/zonal.py`` (one row per park: NDVI/EVI/NDMI now,
+reference and anomaly, stressed share, clear fraction, status, heat exposure). The score
+(rule ``irrigation-priority-1.0.0``, weights and thresholds in
+``alerts/policies/irrigation_priority.yaml``) is
+
+.. math::
+
+    c_k = \\mathrm{clip}(v_k / f_k, 0, 1), \\qquad
+    \\mathrm{score} = \\frac{w_m c_m + w_g c_g + w_s c_s}{\\sum_{k \\,\\mathrm{known}} w_k} + w_h c_h
+
+with ``v`` the NDMI anomaly (moisture, m), the NDVI and EVI anomalies (greenness, g: the mean of the
+two components that are known), the stressed share (s) and the heat exposure (h, added only when it
+is known, so heat raises a score and never lowers one), and ``f`` the values that count as full
+stress. Score >= urgent -> class 1, >= high -> 2, >= watch -> 3, else 4 (none). DATA_GAP parks get no
+score, class or rank, and a reason naming the gap.
+
+References
+----------
+Gao, B.-C. (1996). NDWI - a normalized difference water index for remote sensing of vegetation
+liquid water from space. Remote Sensing of Environment 58, 257-266 (NDMI as a canopy water signal).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from alerts.detect.irrigation_policy import (
+    IrrigationPolicy,
+    load_priority_policy,
+    parse_priority_policy,
+)
+from eo.errors import InvalidInputError
+
+__all__ = [
+    "CLASS_LABELS",
+    "IrrigationPolicy",
+    "irrigation_priority",
+    "load_priority_policy",
+    "parse_priority_policy",
+]
+
+CLASS_LABELS: dict[int, str] = {1: "urgent", 2: "high", 3: "watch", 4: "none"}
+_REQUIRED = (
+    "park_id",
+    "status",
+    "ndvi_anomaly",
+    "ndmi_anomaly",
+    "stressed_share",
+    "clear_fraction",
+    "clear_dates",
+)
+_STATUSES = {"OK", "DEGRADED", "DATA_GAP"}
+_DRIVERS = ("moisture", "greenness", "stressed_share", "heat")
+
+
+def _value(row: Mapping[str, object], key: str) -> float:
+    """A float from a row; NaN where the column is absent, None, NA or not a number."""
+    raw = row.get(key)
+    if raw is None or raw is pd.NA:
+        return math.nan
+    try:
+        return float(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _component(value: float, full: float) -> float:
+    """Stress component ``clip(value / full, 0, 1)``; NaN stays NaN."""
+    return math.nan if math.isnan(value) else min(max(value / full, 0.0), 1.0)
+
+
+def _components(row: Mapping[str, object], policy: IrrigationPolicy) -> dict[str, float]:
+    """Stress components (0..1 or NaN) of one park: moisture, greenness, stressed_share, heat."""
+    f = policy.full_stress
+    green = [
+        _component(_value(row, "ndvi_anomaly"), f["ndvi_anomaly"]),
+        _component(_value(row, "evi_anomaly"), f["evi_anomaly"]),
+    ]
+    known_green = [g for g in green if not math.isnan(g)]
+    return {
+        "moisture": _component(_value(row, "ndmi_anomaly"), f["ndmi_anomaly"]),
+        "greenness": float(np.mean(known_green)) if known_green else math.nan,
+        "stressed_share": _component(_value(row, "stressed_share"), f["stressed_share"]),
+        "heat": _component(_value(row, "heat_exposure"), f["heat_exposure"]),
+    }
+
+
+def _contributions(parts: Mapping[str, float], policy: IrrigationPolicy) -> dict[str, float]:
+    """Each known component's share of the score (core weights renormalised over known ones)."""
+    w = policy.weights
+    core = [k for k in ("moisture", "greenness", "stressed_share") if not math.isnan(parts[k])]
+    total = sum(w[k] for k in core)
+    out = {k: w[k] * parts[k] / total for k in core} if total > 0 else {}
+    if not math.isnan(parts["heat"]):
+        out["heat"] = w["heat"] * parts["heat"]
+    return out
+
+
+def _classify(score: float, thresholds: tuple[float, float, float]) -> int:
+    """Class 1 (urgent) .. 4 (none): the first class whose minimum score is reached."""
+    for cls, minimum in enumerate(thresholds, start=1):
+        if score >= minimum:
+            return cls
+    return 4
+
+
+def _anomaly_phrase(label: str, anomaly: float, reference: str) -> str:
+    """``"moisture (NDMI) 0.12 below the 2019-2021 median"``."""
+    if round(anomaly, 2) == 0:
+        return f"{label} at the {reference} median"
+    side = "below" if anomaly < 0 else "above"
+    return f"{label} {abs(anomaly):.2f} {side} the {reference} median"
+
+
+def _driver_phrase(driver: str, row: Mapping[str, object], reference: str) -> str:
+    """Human phrase for one driver, quoting the park's own value."""
+    if driver == "moisture":
+        return _anomaly_phrase("moisture (NDMI)", _value(row, "ndmi_anomaly"), reference)
+    if driver == "greenness":
+        ndvi, evi = _value(row, "ndvi_anomaly"), _value(row, "evi_anomaly")
+        if math.isnan(ndvi) or (not math.isnan(evi) and evi < ndvi):
+            return _anomaly_phrase("greenness (EVI)", evi, reference)
+        return _anomaly_phrase("greenness (NDVI)", ndvi, reference)
+    if driver == "stressed_share":
+        return f"{_value(row, 'stressed_share') * 100:.0f} % of the clear area stressed"
+    return f"heat exposure {_value(row, 'heat_exposure'):.2f}"
+
+
+def _why_ranked(
+    row: Mapping[str, object], cls: int, contributions: Mapping[str, float], reference: str
+) -> str:
+    """Reason for a scored park: its main driver (largest contribution), and a DEGRADED note."""
+    if cls == 4:  # quote the lead signal: moisture, else greenness, else the stressed share
+        first = next(k for k in _DRIVERS if k in contributions)
+        why = "no water stress: " + _driver_phrase(first, row, reference)
+    else:
+        main = max(_DRIVERS, key=lambda k: (contributions.get(k, -1.0), -_DRIVERS.index(k)))
+        why = _driver_phrase(main, row, reference)
+    if row.get("status") == "DEGRADED":
+        seen = math.floor(_value(row, "clear_fraction") * 100)
+        why += f" (partly seen: {seen} % of the park clear)"
+    return why
+
+
+def _why_gap(row: Mapping[str, object], policy: IrrigationPolicy, reference: str) -> str:
+    """Reason for a DATA_GAP park: which of the gap conditions it meets."""
+    clear, dates = _value(row, "clear_fraction"), _value(row, "clear_dates")
+    if math.isnan(clear) or clear <= 0:
+        return "no clear observation in this window"
+    reasons = []
+    if clear < policy.min_clear_fraction:
+        reasons.append(
+            f"only {math.floor(clear * 100)} % of the park seen clear in the window "
+            f"(minimum {policy.min_clear_fraction * 100:.0f} %)"
+        )
+    if not math.isnan(dates) and dates < policy.min_clear_dates:
+        reasons.append(
+            f"only {int(dates)} clear date{'' if int(dates) == 1 else 's'} in the window "
+            f"(minimum {policy.min_clear_dates})"
+        )
+    if "ndvi_ref" in row and math.isnan(_value(row, "ndvi_ref")):
+        reasons.append(f"no {reference} reference median for this park")
+    return "; ".join(reasons) or "not enough clear observations in the window"
+
+
+def _check_table(park_stats: pd.DataFrame) -> None:
+    """Refuse a table without the contract's columns or with an unknown status."""
+    missing = [c for c in _REQUIRED if c not in park_stats.columns]
+    if missing:
+        raise InvalidInputError(
+            f"park statistics lack column(s) {', '.join(missing)}; "
+            "produce them with indices.zonal (see the per-park statistics contract)"
+        )
+    bad = sorted(set(park_stats["status"].astype(str)) - _STATUSES)
+    if bad:
+        raise InvalidInputError(
+            f"park statistics have unknown status value(s) {bad}; expected OK, DEGRADED or DATA_GAP"
+        )
+    if park_stats["park_id"].duplicated().any():
+        dup = park_stats.loc[park_stats["park_id"].duplicated(), "park_id"].tolist()
+        raise InvalidInputError(f"park statistics repeat park_id(s) {dup}; one row per park")
+
+
+def _rank(scores: pd.Series, frame: pd.DataFrame) -> pd.Series:
+    """Rank 1 = water first: highest score, then the larger NDMI deficit, then park_id."""
+    order = pd.DataFrame(
+        {
+            "score": scores,
+            "ndmi": pd.to_numeric(frame["ndmi_anomaly"], errors="coerce"),
+            "pid": frame["park_id"].astype(str),
+        }
+    ).dropna(subset=["score"])
+    order = order.sort_values(
+        ["score", "ndmi", "pid"], ascending=[False, True, True], na_position="last"
+    )
+    rank = pd.Series(pd.NA, index=frame.index, dtype="Int64")
+    rank.loc[order.index] = np.arange(1, len(order) + 1)
+    return rank
+
+
+def irrigation_priority(
+    park_stats: pd.DataFrame,
+    policy: IrrigationPolicy | Mapping[str, object],
+    *,
+    reference: str = "reference",
+) -> pd.DataFrame:
+    """Score, class, rank and reason of every park (1 = water first).
+
+    Parameters
+    ----------
+    park_stats : pandas.DataFrame or geopandas.GeoDataFrame
+        One row per park per the per-park statistics contract (anomalies dimensionless, shares and
+        clear fraction 0..1, heat exposure 0..1 or NaN). ``evi_anomaly``, ``heat_exposure`` and
+        ``ndvi_ref`` are optional.
+    policy : IrrigationPolicy or mapping
+        From :func:`load_priority_policy`, or a mapping parsed with :func:`parse_priority_policy`.
+    reference : str
+        Label of the reference period quoted in the reasons, e.g. ``"2019-2021"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``park_stats`` (same type and index) with ``score`` (float, NaN for DATA_GAP),
+        ``priority_class`` (Int64 1..4, NA for DATA_GAP), ``rank`` (Int64, NA for DATA_GAP) and
+        ``why`` (str). ``attrs["irrigation_rule_version"]`` names the rule.
+
+    Raises
+    ------
+    InvalidInputError
+        Missing columns, unknown status values, repeated park ids or an invalid policy.
+    """
+    if not isinstance(policy, IrrigationPolicy):
+        policy = parse_priority_policy(policy)
+    _check_table(park_stats)
+    out = park_stats.copy()
+    scores, classes, whys = [], [], []
+    for _, series in park_stats.iterrows():
+        row = series.to_dict()
+        contributions = (
+            {} if row["status"] == "DATA_GAP" else _contributions(_components(row, policy), policy)
+        )
+        if not any(k in contributions for k in ("moisture", "greenness", "stressed_share")):
+            gap = _why_gap(row, policy, reference) if row["status"] == "DATA_GAP" else ""
+            scores.append(math.nan)
+            classes.append(pd.NA)
+            whys.append(gap or "no NDMI, NDVI, EVI or stressed share known for this park")
+            continue
+        score = float(sum(contributions.values()))
+        cls = _classify(score, policy.class_thresholds)
+        scores.append(score)
+        classes.append(cls)
+        whys.append(_why_ranked(row, cls, contributions, reference))
+    out["score"] = pd.Series(scores, index=out.index, dtype="float64")
+    out["priority_class"] = pd.array(classes, dtype="Int64")
+    out["rank"] = _rank(out["score"], out)
+    out["why"] = pd.Series(whys, index=out.index, dtype="object")
+    out.attrs["irrigation_rule_version"] = policy.version
+    return out

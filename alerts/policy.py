@@ -1,0 +1,261 @@
+"""Alert rule policies: versioned YAML files with every threshold a quantity with units.
+
+A policy file (``alerts/policies/<hazard>.yaml``) looks like::
+
+    version: "irrigation-1.0.0"     # change it whenever a value changes
+    hazard: irrigation
+    finding_kind: irrigation_priority
+    units: "1"                      # units the thresholds are compared in
+    compare: above                  # above | below | magnitude (|value|)
+    levels: {2: "0.20 1", 3: "0.40 1", 4: "0.60 1"}   # enter thresholds
+    hysteresis: "0.05 1"            # leave level L below threshold(L) - hysteresis
+    persistence: {k: 2, n: 3}       # counts of windows (integers, not quantities)
+    coverage: {minimum: "60 %", degraded_below: "90 %"}
+    new_evidence_delta: "0.10 1"
+    certainty: Likely
+    approval_required: false
+    valid_for: "7 d"
+    event: Irrigation priority
+    instruction: ...
+
+A bare number where a quantity is expected is refused with the field and a fix
+(STYLE "Units are data"); unknown keys are refused too, so a typo never silently keeps a default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from alerts.model import Certainty
+from alerts.quantities import parse_delta, parse_duration, parse_quantity
+from eo.errors import InvalidInputError
+
+__all__ = ["NoticePolicy", "Policy", "load_notice_policy", "load_policy", "parse_policy"]
+
+_COMPARE = ("above", "below", "magnitude")
+_KEYS = {
+    "version",
+    "hazard",
+    "finding_kind",
+    "units",
+    "compare",
+    "levels",
+    "hysteresis",
+    "persistence",
+    "coverage",
+    "new_evidence_delta",
+    "certainty",
+    "approval_required",
+    "valid_for",
+    "event",
+    "instruction",
+    "gate_on_finding_level",
+}
+_NOTICE_KEYS = {"version", "hazard", "valid_for", "certainty", "event", "instruction"}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A validated rule policy; numbers are in ``units`` (fractions 0..1 for coverage)."""
+
+    version: str
+    hazard: str
+    finding_kind: str
+    units: str
+    compare: str
+    levels: tuple[tuple[int, float], ...]
+    hysteresis: float
+    persistence_k: int
+    persistence_n: int
+    min_coverage: float
+    degraded_below: float
+    new_evidence_delta: float
+    certainty: Certainty
+    approval_required: bool
+    valid_for: timedelta
+    event: str
+    instruction: str = ""
+    gate_on_finding_level: bool = False
+
+    def threshold(self, level: int) -> float:
+        """Enter threshold of ``level`` in ``units``."""
+        return dict(self.levels)[level]
+
+
+@dataclass(frozen=True)
+class NoticePolicy:
+    """Settings of operator notices (hazard ``notice``): DATA_GAP and dead-row notices."""
+
+    version: str
+    valid_for: timedelta
+    certainty: Certainty
+    event: str
+    instruction: str = ""
+
+
+def _where(source: str, field: str) -> str:
+    return f"policy {source}: {field}"
+
+
+def _require(raw: Mapping[str, Any], key: str, source: str) -> Any:
+    if key not in raw or raw[key] is None:
+        raise InvalidInputError(f"{_where(source, key)} is missing; add it (see alerts/policy.py)")
+    return raw[key]
+
+
+def _count(value: Any, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInputError(f"{field}: expected a whole count of windows >= 1, got {value!r}")
+    return value
+
+
+def _levels(raw: Any, units: str, compare: str, source: str) -> tuple[tuple[int, float], ...]:
+    field = _where(source, "levels")
+    if not isinstance(raw, Mapping) or not raw:
+        raise InvalidInputError(
+            f"{field}: expected a mapping level -> quantity, e.g. {{2: '0.2 1'}}"
+        )
+    levels = []
+    for key, value in raw.items():
+        if isinstance(key, bool) or not isinstance(key, int) or not 1 <= key <= 4:
+            raise InvalidInputError(f"{field}: level {key!r} is not one of 1, 2, 3, 4")
+        levels.append((key, parse_quantity(value, units, field=f"{field}.{key}")))
+    levels.sort()
+    values = [v for _, v in levels]
+    ordered = values == sorted(values, reverse=(compare == "below"))
+    if not ordered or len(set(values)) != len(values):
+        word = "fall" if compare == "below" else "rise"
+        raise InvalidInputError(f"{field}: thresholds must strictly {word} with the level: {raw!r}")
+    return tuple(levels)
+
+
+def _coverage(raw: Any, source: str) -> tuple[float, float]:
+    field = _where(source, "coverage")
+    if not isinstance(raw, Mapping):
+        raise InvalidInputError(f"{field}: expected {{minimum: '60 %', degraded_below: '90 %'}}")
+    minimum = parse_quantity(_require(raw, "minimum", source), "1", field=f"{field}.minimum")
+    degraded = parse_quantity(
+        raw.get("degraded_below", "90 %"), "1", field=f"{field}.degraded_below"
+    )
+    if not 0.0 <= minimum <= degraded <= 1.0:
+        raise InvalidInputError(
+            f"{field}: need 0 % <= minimum <= degraded_below <= 100 %, got {minimum}, {degraded}"
+        )
+    return minimum, degraded
+
+
+def _certainty(raw: Any, field: str) -> Certainty:
+    try:
+        return Certainty(raw)
+    except ValueError as err:
+        names = ", ".join(c.value for c in Certainty)
+        raise InvalidInputError(f"{field}: {raw!r} is not one of {names}") from err
+
+
+def _check_keys(raw: Mapping[str, Any], allowed: set[str], source: str) -> None:
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise InvalidInputError(
+            f"policy {source}: unknown key(s) {', '.join(map(str, unknown))}; "
+            f"known keys: {', '.join(sorted(allowed))}"
+        )
+
+
+def parse_policy(raw: Mapping[str, Any], source: str = "<mapping>") -> Policy:
+    """Validate a rule policy mapping (as read from YAML) into a :class:`Policy`."""
+    if not isinstance(raw, Mapping):
+        raise InvalidInputError(f"policy {source}: expected a mapping, got {type(raw).__name__}")
+    _check_keys(raw, _KEYS, source)
+    units = str(_require(raw, "units", source))
+    compare = str(raw.get("compare", "above"))
+    if compare not in _COMPARE:
+        raise InvalidInputError(f"{_where(source, 'compare')}: {compare!r} not in {_COMPARE}")
+    persistence = _require(raw, "persistence", source)
+    if not isinstance(persistence, Mapping):
+        raise InvalidInputError(f"{_where(source, 'persistence')}: expected {{k: 2, n: 3}}")
+    k = _count(persistence.get("k"), _where(source, "persistence.k"))
+    n = _count(persistence.get("n"), _where(source, "persistence.n"))
+    if k > n:
+        raise InvalidInputError(f"{_where(source, 'persistence')}: k={k} exceeds n={n}")
+    hysteresis = parse_delta(
+        _require(raw, "hysteresis", source), units, field=f"{source}: hysteresis"
+    )
+    delta_raw = _require(raw, "new_evidence_delta", source)
+    delta = parse_delta(delta_raw, units, field=f"{source}: new_evidence_delta")
+    if hysteresis < 0 or delta < 0:
+        raise InvalidInputError(f"policy {source}: hysteresis and new_evidence_delta must be >= 0")
+    minimum, degraded = _coverage(_require(raw, "coverage", source), source)
+    approval = raw.get("approval_required", False)
+    if not isinstance(approval, bool):
+        raise InvalidInputError(f"{_where(source, 'approval_required')}: write true or false")
+    return Policy(
+        version=str(_require(raw, "version", source)),
+        hazard=str(_require(raw, "hazard", source)),
+        finding_kind=str(_require(raw, "finding_kind", source)),
+        units=units,
+        compare=compare,
+        levels=_levels(_require(raw, "levels", source), units, compare, source),
+        hysteresis=hysteresis,
+        persistence_k=k,
+        persistence_n=n,
+        min_coverage=minimum,
+        degraded_below=degraded,
+        new_evidence_delta=delta,
+        certainty=_certainty(raw.get("certainty", "Likely"), _where(source, "certainty")),
+        approval_required=approval,
+        valid_for=parse_duration(_require(raw, "valid_for", source), field=f"{source}: valid_for"),
+        event=str(_require(raw, "event", source)),
+        instruction=str(raw.get("instruction", "") or ""),
+        gate_on_finding_level=bool(raw.get("gate_on_finding_level", False)),
+    )
+
+
+def _read(name_or_path: str | Path) -> tuple[Any, str]:
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise InvalidInputError(f"policy file {path} does not exist; give a name or a path")
+        text, source = path.read_text(encoding="utf-8"), str(path)
+    else:
+        resource = Path(__file__).parent / "policies" / f"{name_or_path}.yaml"
+        if not resource.is_file():
+            raise InvalidInputError(
+                f"no built-in policy named {name_or_path!r}; use irrigation, heat, deformation, "
+                "notice or a path to a YAML file"
+            )
+        text, source = resource.read_text(encoding="utf-8"), f"{name_or_path}.yaml"
+    try:
+        return yaml.safe_load(text), source
+    except yaml.YAMLError as err:
+        raise InvalidInputError(f"policy {source} is not valid YAML: {err}") from err
+
+
+def load_policy(name_or_path: str | Path) -> Policy:
+    """Load a built-in rule policy by name (``"irrigation"``) or a YAML file by path."""
+    raw, source = _read(name_or_path)
+    if isinstance(raw, Mapping) and raw.get("hazard") == "notice":
+        raise InvalidInputError(
+            f"policy {source} is a notice policy; load it with load_notice_policy"
+        )
+    return parse_policy(raw, source)
+
+
+def load_notice_policy(name_or_path: str | Path = "notice") -> NoticePolicy:
+    """Load the operator-notice policy (built-in ``notice`` or a YAML path)."""
+    raw, source = _read(name_or_path)
+    if not isinstance(raw, Mapping) or raw.get("hazard") != "notice":
+        raise InvalidInputError(f"policy {source}: a notice policy needs 'hazard: notice'")
+    _check_keys(raw, _NOTICE_KEYS, source)
+    return NoticePolicy(
+        version=str(_require(raw, "version", source)),
+        valid_for=parse_duration(_require(raw, "valid_for", source), field=f"{source}: valid_for"),
+        certainty=_certainty(raw.get("certainty", "Observed"), _where(source, "certainty")),
+        event=str(_require(raw, "event", source)),
+        instruction=str(raw.get("instruction", "") or ""),
+    )

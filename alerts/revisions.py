@@ -1,0 +1,194 @@
+"""Building revisions from a rated finding: identity, times, certainty, status, text and evidence.
+
+Used by :func:`alerts.rules.decide`; pure functions, no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from alerts.model import (
+    NOTICE_HAZARD,
+    Certainty,
+    Event,
+    Finding,
+    Revision,
+    RevisionKind,
+    RevisionStatus,
+    SubjectStatus,
+    alert_key,
+    message_key,
+    utc_iso,
+)
+from alerts.policy import NoticePolicy, Policy
+
+__all__ = ["SubjectInfo", "alert_revision", "notice_revision", "notice_subject"]
+
+_NOTICE_VALID_FOR = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class SubjectInfo:
+    """What a message says about its subject besides the id.
+
+    Attributes
+    ----------
+    name : str
+        Human-readable name (park, district, corridor segment).
+    geometry : dict or None
+        GeoJSON geometry in WGS84 (lon, lat).
+    area_name : str
+        CAP ``areaDesc`` (defaults to ``name``).
+    emma_id : str or None
+        MeteoAlarm EMMA_ID of the area where known (e.g. ``"AT901"``).
+    """
+
+    name: str = ""
+    geometry: dict[str, Any] | None = field(default=None, hash=False)
+    area_name: str = ""
+    emma_id: str | None = None
+
+
+def _evidence(latest: Finding, policy: Policy | None, level: int) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "value": _num(latest.value),
+        "units": latest.units,
+        "coverage": _num(latest.coverage),
+        "subject_status": str(latest.status),
+        "window_start": utc_iso(latest.window_start),
+        "window_end": utc_iso(latest.window_end),
+        "sources": list(latest.sources),
+        "finding_kind": latest.kind,
+        "detector_threshold": _num(latest.threshold),
+    }
+    if policy is not None and level in dict(policy.levels):
+        data["threshold"] = policy.threshold(level)
+        data["persistence"] = {"k": policy.persistence_k, "n": policy.persistence_n}
+    return data
+
+
+def _num(value: float) -> float | None:
+    """A float for JSON: None for NaN and infinities (JSON has neither)."""
+    value = float(value)
+    return value if value == value and abs(value) != float("inf") else None
+
+
+def _summary(kind: RevisionKind, level: int, latest: Finding, policy: Policy, name: str) -> str:
+    value = f"{latest.value:.3g} {latest.units}"
+    coverage = f"coverage {latest.coverage:.0%}"
+    if latest.status == SubjectStatus.DEGRADED:
+        coverage += " (degraded)"
+    if kind == RevisionKind.CLEAR:
+        return f"{policy.event} for {name} ended: {latest.kind} {value}, {coverage}."
+    threshold = f"{policy.threshold(level):.3g} {policy.units}"
+    return (
+        f"{policy.event} level {level} for {name}: {latest.kind} {value} "
+        f"(level {level} from {threshold}), {coverage}; rule {policy.version}."
+    )
+
+
+def alert_revision(
+    event: Event,
+    number: int,
+    kind: RevisionKind,
+    level: int,
+    latest: Finding,
+    policy: Policy,
+    *,
+    now: datetime,
+    subject: SubjectInfo,
+    last: Revision | None,
+) -> Revision:
+    """Revision ``number`` of ``event`` at ``level`` with ``latest`` (rated) as its evidence.
+
+    Onset is the later of ``now`` and the window start (a forecast window lies ahead); expiry is the
+    later of the window end and the onset, plus the policy's ``valid_for``. DEGRADED evidence lowers
+    the policy's certainty one step; policies needing approval start as ``pending_approval``.
+    """
+    certainty: Certainty = policy.certainty
+    if latest.status == SubjectStatus.DEGRADED:
+        certainty = certainty.lower()
+    onset = now if kind == RevisionKind.CLEAR else max(now, latest.window_start)
+    end = onset if kind == RevisionKind.CLEAR else max(latest.window_end, onset)
+    status = RevisionStatus.PENDING_APPROVAL if policy.approval_required else RevisionStatus.QUEUED
+    name = subject.name or event.subject_id
+    return Revision(
+        alert_key=event.alert_key,
+        message_key=message_key(event.alert_key, number),
+        revision=number,
+        hazard=event.hazard,
+        subject_id=event.subject_id,
+        kind=kind,
+        level=level,
+        certainty=certainty,
+        status=status,
+        created_at=now,
+        onset=onset,
+        expires=end + policy.valid_for,
+        rule_version=policy.version,
+        event_start=event.event_start,
+        subject_name=subject.name,
+        summary=_summary(kind, level, latest, policy, name),
+        instruction="" if kind == RevisionKind.CLEAR else policy.instruction,
+        previous_message_key=None if last is None else last.message_key,
+        previous_identifier=None,  # CAP computes it from its identifier prefix
+        previous_sent=None if last is None else last.created_at,
+        payload={"event": policy.event, "kind": str(kind), **_evidence(latest, policy, level)},
+        geometry=subject.geometry,
+        area_name=subject.area_name or subject.name or event.subject_id,
+        emma_id=subject.emma_id,
+    )
+
+
+def notice_subject(hazard: str, subject_id: str) -> str:
+    """Subject id of a notice about ``subject_id`` of ``hazard``: ``"<hazard>/<subject_id>"``."""
+    return f"{hazard}/{subject_id}"
+
+
+def notice_revision(
+    latest: Finding,
+    policy: Policy,
+    now: datetime,
+    subject: SubjectInfo,
+    notice_policy: NoticePolicy | None = None,
+) -> Revision:
+    """The DATA_GAP notice of one subject and window: hazard ``notice``, revision 1.
+
+    Its key is ``alert_key("notice", "<hazard>/<subject_id>", window_start)``, so every rerun for
+    the same window yields the same ``message_key`` and the outbox keeps exactly one.
+    """
+    subject_id = notice_subject(policy.hazard, latest.subject_id)
+    key = alert_key(NOTICE_HAZARD, subject_id, latest.window_start)
+    valid_for = _NOTICE_VALID_FOR if notice_policy is None else notice_policy.valid_for
+    name = subject.name or latest.subject_id
+    coverage = "no value" if latest.coverage != latest.coverage else f"{latest.coverage:.0%}"
+    summary = (
+        f"No usable data for {policy.hazard} subject {name} in the window "
+        f"{utc_iso(latest.window_start)} .. {utc_iso(latest.window_end)}: coverage {coverage}, "
+        f"minimum {policy.min_coverage:.0%}. No alert was raised or cleared."
+    )
+    return Revision(
+        alert_key=key,
+        message_key=message_key(key, 1),
+        revision=1,
+        hazard=NOTICE_HAZARD,
+        subject_id=subject_id,
+        kind=RevisionKind.NOTICE,
+        level=1,
+        certainty=Certainty.OBSERVED if notice_policy is None else notice_policy.certainty,
+        status=RevisionStatus.QUEUED,
+        created_at=now,
+        onset=now,
+        expires=now + valid_for,
+        rule_version=policy.version if notice_policy is None else notice_policy.version,
+        event_start=latest.window_start,
+        subject_name=subject.name,
+        summary=summary,
+        instruction="" if notice_policy is None else notice_policy.instruction,
+        payload={"event": "Data gap", "about_hazard": policy.hazard, **_evidence(latest, None, 0)},
+        geometry=subject.geometry,
+        area_name=subject.area_name or name,
+        emma_id=subject.emma_id,
+    )

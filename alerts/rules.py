@@ -1,0 +1,286 @@
+"""Rules: a subject's findings history -> what to do now (pure functions, no I/O).
+
+DESIGN section 5: minimum coverage (else DATA_GAP; between the minimum and ``degraded_below`` the
+subject is DEGRADED and alerts with certainty one step lower), persistence (k of the last n windows,
+DATA_GAP windows take a slot but never count), hysteresis (enter level L at threshold(L), leave it
+below threshold(L) - h), one open event per subject, and DATA_GAP notices with idempotent keys.
+
+:func:`decide` returns a :class:`Decision`; the caller records its revision in the outbox (which
+ignores a ``message_key`` it already holds, so reruns are harmless) and persists the event.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from alerts.model import (
+    Event,
+    Finding,
+    Revision,
+    RevisionKind,
+    SubjectStatus,
+)
+from alerts.policy import NoticePolicy, Policy, load_notice_policy, load_policy, parse_policy
+from alerts.quantities import value_in
+from alerts.revisions import SubjectInfo, alert_revision, notice_revision
+from eo.errors import InvalidInputError
+
+__all__ = [
+    "Action",
+    "Decision",
+    "NoticePolicy",
+    "Policy",
+    "SubjectInfo",
+    "coverage_status",
+    "decide",
+    "hysteresis_level",
+    "load_notice_policy",
+    "load_policy",
+    "parse_policy",
+    "persistent",
+    "persistent_level",
+    "rate",
+    "threshold_level",
+]
+
+
+class Action(StrEnum):
+    """What :func:`decide` asks the caller to do for one subject."""
+
+    NOTHING = "nothing"
+    OPEN = "open"
+    REVISE = "revise"
+    CLEAR = "clear"
+    NOTICE = "notice"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome for one subject: an action, the revision to record, the event afterwards."""
+
+    action: Action
+    subject_status: SubjectStatus
+    reason: str
+    revision: Revision | None = None
+    event: Event | None = None
+
+
+def coverage_status(coverage: float, policy: Policy) -> SubjectStatus:
+    """DATA_GAP below the policy minimum (or NaN), DEGRADED below ``degraded_below``, else OK."""
+    if not coverage >= policy.min_coverage:  # NaN is a gap
+        return SubjectStatus.DATA_GAP
+    if coverage < policy.degraded_below:
+        return SubjectStatus.DEGRADED
+    return SubjectStatus.OK
+
+
+def _worst(a: SubjectStatus, b: SubjectStatus) -> SubjectStatus:
+    order = (SubjectStatus.OK, SubjectStatus.DEGRADED, SubjectStatus.DATA_GAP)
+    return max(a, b, key=order.index)
+
+
+def _compared(value: float, policy: Policy) -> float:
+    """The value as thresholds see it: ``|v|`` for magnitude, ``-v`` for below (so >= works)."""
+    if policy.compare == "magnitude":
+        return abs(value)
+    return -value if policy.compare == "below" else value
+
+
+def threshold_level(value: float, policy: Policy) -> int:
+    """Highest level whose enter threshold ``value`` reaches (a value on a threshold reaches it)."""
+    v = _compared(value, policy)
+    return max((lv for lv, t in policy.levels if v >= _compared(t, policy)), default=0)
+
+
+def hysteresis_level(value: float, current: int, policy: Policy) -> int:
+    """Level after ``value`` given the ``current`` level: enter at threshold, leave below it - h.
+
+    Above the current level the threshold alone decides; at or below it, level L is kept while the
+    value stays at or above threshold(L) - h.
+    """
+    if math.isnan(value):
+        return current
+    entered = threshold_level(value, policy)
+    if entered >= current:
+        return entered
+    v, h = _compared(value, policy), policy.hysteresis
+    held = [
+        lv for lv, t in policy.levels if lv <= current and _reaches(v, _compared(t, policy) - h)
+    ]
+    return max(held, default=0)
+
+
+def _reaches(v: float, limit: float) -> bool:
+    """``v >= limit``, a value on the limit (within float rounding of ``L - h``) included."""
+    return v >= limit or math.isclose(v, limit, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def rate(history: Sequence[Finding], policy: Policy) -> list[Finding]:
+    """Findings sorted by window, values in policy units, status and level as the policy sees them.
+
+    The level is the enter level of the value (0 for DATA_GAP windows, and for windows the detector
+    gave level 0 when ``gate_on_finding_level``); the status is the worse of the detector's and
+    :func:`coverage_status`.
+    """
+    rated = []
+    for f in sorted(history, key=lambda f: f.window_start):
+        if f.kind != policy.finding_kind:
+            raise InvalidInputError(
+                f"finding of kind {f.kind!r} for subject {f.subject_id!r} given to policy "
+                f"{policy.version} which rates {policy.finding_kind!r}; pass only that kind or "
+                "fix finding_kind in the policy"
+            )
+        value = value_in(float(f.value), f.units, policy.units, field=f"finding {f.subject_id}")
+        status = _worst(f.status, coverage_status(f.coverage, policy))
+        if math.isnan(value):
+            status = SubjectStatus.DATA_GAP
+        level = 0 if status == SubjectStatus.DATA_GAP else threshold_level(value, policy)
+        if policy.gate_on_finding_level and f.level == 0:
+            level = 0
+        rated.append(replace(f, value=value, units=policy.units, status=status, level=level))
+    return rated
+
+
+def persistent(history: Sequence[Finding], k: int, n: int, *, min_level: int = 1) -> bool:
+    """True when at least ``k`` of the last ``n`` windows are valid and at ``min_level`` or above.
+
+    DATA_GAP windows take one of the ``n`` slots but are never counted as alerting.
+    """
+    last = sorted(history, key=lambda f: f.window_start)[-n:] if n > 0 else []
+    hits = [f for f in last if f.status != SubjectStatus.DATA_GAP and f.level >= min_level]
+    return len(hits) >= k
+
+
+def persistent_level(rated: Sequence[Finding], policy: Policy) -> int:
+    """Highest level that persisted (k of the last n rated windows at that level or above)."""
+    k, n = policy.persistence_k, policy.persistence_n
+    return max((lv for lv, _ in policy.levels if persistent(rated, k, n, min_level=lv)), default=0)
+
+
+def _event_start(rated: Sequence[Finding], policy: Policy) -> datetime:
+    """Start of the first alerting window among the last n (the event's persisted start)."""
+    last = rated[-policy.persistence_n :]
+    return next(f.window_start for f in last if f.level >= 1 and f.status != SubjectStatus.DATA_GAP)
+
+
+def _check(history: Sequence[Finding], policy: Policy) -> str:
+    subjects = {f.subject_id for f in history}
+    if len(subjects) != 1:
+        raise InvalidInputError(
+            f"decide() rates one subject at a time; got subjects {sorted(subjects)} "
+            f"for policy {policy.version}: group the findings by subject_id first"
+        )
+    return subjects.pop()
+
+
+def _open(rated: list[Finding], policy: Policy, ctx: dict[str, Any]) -> Decision:
+    latest, level = rated[-1], persistent_level(rated, policy)
+    if level == 0 or latest.level == 0:
+        why = "below every threshold" if latest.level == 0 else "not persistent yet"
+        return Decision(Action.NOTHING, latest.status, f"no event: latest window {why}")
+    event = Event.start(policy.hazard, latest.subject_id, _event_start(rated, policy))
+    ctx = {**ctx, "last": None}  # a new event references nothing
+    revision = alert_revision(event, 1, RevisionKind.NEW, level, latest, policy, **ctx)
+    reason = f"opened at level {level} ({policy.persistence_k} of {policy.persistence_n} windows)"
+    return Decision(Action.OPEN, latest.status, reason, revision, event)
+
+
+def _update(
+    rated: list[Finding], event: Event, last: Revision, policy: Policy, ctx: dict[str, Any]
+) -> Decision:
+    latest, current = rated[-1], last.level
+    level = min(hysteresis_level(latest.value, current, policy), current)
+    up = persistent_level(rated, policy)
+    if up > current:
+        level = up
+    number = last.revision + 1
+    if level == 0:
+        revision = alert_revision(event, number, RevisionKind.CLEAR, current, latest, policy, **ctx)
+        closed = replace(event, open=False)
+        return Decision(Action.CLEAR, latest.status, "left the lowest level", revision, closed)
+    kind = _revision_kind(level, latest, last, policy)
+    if kind is None:
+        return Decision(
+            Action.NOTHING, latest.status, f"event holds at level {current}", None, event
+        )
+    revision = alert_revision(event, number, kind, level, latest, policy, **ctx)
+    return Decision(Action.REVISE, latest.status, f"{kind.value}: level {level}", revision, event)
+
+
+def _revision_kind(
+    level: int, latest: Finding, last: Revision, policy: Policy
+) -> RevisionKind | None:
+    if level != last.level:
+        return RevisionKind.LEVEL_CHANGE
+    if last.rule_version != policy.version:
+        return RevisionKind.RULE_VERSION_CHANGE
+    previous = last.payload.get("value")
+    if (
+        isinstance(previous, int | float)
+        and abs(latest.value - previous) > policy.new_evidence_delta
+    ):
+        return RevisionKind.NEW_EVIDENCE
+    return None
+
+
+def decide(
+    findings_history: Sequence[Finding],
+    open_event: Event | None,
+    last_revision: Revision | None,
+    policy: Policy,
+    now: datetime,
+    *,
+    subject: SubjectInfo | None = None,
+    notice_policy: NoticePolicy | None = None,
+) -> Decision:
+    """Decide what to do for one subject after its latest window.
+
+    Parameters
+    ----------
+    findings_history : sequence of Finding
+        The subject's findings of ``policy.finding_kind``, any order; the latest window decides.
+    open_event : Event or None
+        The subject's open event for this hazard (an event with ``open=False`` counts as none).
+    last_revision : Revision or None
+        The latest revision of ``open_event`` (required when an event is open).
+    policy : Policy
+        The hazard's rule policy.
+    now : datetime
+        Decision time (UTC); becomes the revision's ``created_at`` (CAP ``sent``).
+    subject : SubjectInfo, optional
+        Name, WGS84 geometry, area name and EMMA_ID of the subject for the message.
+    notice_policy : NoticePolicy, optional
+        Settings of the DATA_GAP notice; without it the notice uses ``policy``'s version and a
+        seven-day validity.
+
+    Returns
+    -------
+    Decision
+        NOTHING, OPEN (revision 1), REVISE (level change, rule-version change, new evidence),
+        CLEAR (Cancel) or NOTICE (DATA_GAP; the open event, if any, is left as it is).
+    """
+    if not findings_history:
+        return Decision(Action.NOTHING, SubjectStatus.DATA_GAP, "no findings")
+    subject_id = _check(findings_history, policy)
+    info = subject or SubjectInfo()
+    event = open_event if open_event is not None and open_event.open else None
+    if event is not None and last_revision is None:
+        raise InvalidInputError(
+            f"subject {subject_id!r} has open event {event.alert_key} but no last revision; "
+            "load the event's latest revision from the outbox and pass it"
+        )
+    rated = rate(findings_history, policy)
+    latest = rated[-1]
+    if latest.status == SubjectStatus.DATA_GAP:
+        revision = notice_revision(latest, policy, now, info, notice_policy)
+        return Decision(Action.NOTICE, latest.status, "DATA_GAP: notice only", revision, event)
+    ctx: dict[str, Any] = {"now": now, "subject": info, "last": last_revision}
+    if event is None:
+        return _open(rated, policy, ctx)
+    assert last_revision is not None
+    return _update(rated, event, last_revision, policy, ctx)
