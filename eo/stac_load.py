@@ -1,0 +1,266 @@
+"""Lazy DN loading of STAC items on the output grid (stackstac) and the per-solar-day mosaic.
+
+Read failures are never turned into nodata: a COG that cannot be opened or read after GDAL's
+retries raises :class:`~eo.errors.SourceUnavailableError` (HTTP 429/5xx, timeouts, connection
+errors) or :class:`~eo.errors.DataReadError` (anything else, e.g. a truncated body) when the Dask
+graph is computed, with the href redacted.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import rioxarray  # noqa: F401  (registers the .rio accessor)
+import xarray as xr
+from stackstac.rio_reader import AutoParallelRioReader
+
+from eo.allowlist import Allowlist
+from eo.errors import DataReadError, GeospaceError, InvalidInputError, SourceUnavailableError
+from eo.gdal_env import GdalHttpSettings, stackstac_gdal_env
+from eo.grid import OutputGrid
+from eo.http import redact_text, redact_url
+from eo.stac_items import Item, solar_day
+
+_UNAVAILABLE_RE = re.compile(
+    r"HTTP response code: (429|5\d\d)|timed? ?out|Couldn't connect|Connection refused|"
+    r"Could not resolve",
+    re.IGNORECASE,
+)
+_PROVIDER_HOSTS = (
+    ("earth-search.aws.element84.com", "earth-search"),
+    ("planetarycomputer.microsoft.com", "planetary-computer"),
+)
+
+
+class GeospaceRioReader(AutoParallelRioReader):
+    """stackstac's reader, with read failures raised as geospace errors (href redacted)."""
+
+    def _open(self) -> Any:
+        try:
+            return super()._open()
+        except (RuntimeError, OSError) as err:
+            raise _read_error(self.url, "opening", err) from None
+
+    def read(self, window: Any, **kwargs: Any) -> np.ndarray:
+        """Read ``window``; failures become :class:`~eo.errors.GeospaceError` subclasses."""
+        try:
+            return super().read(window, **kwargs)
+        except GeospaceError:
+            raise
+        except (RuntimeError, OSError) as err:
+            raise _read_error(self.url, f"reading window {window}", err) from None
+
+
+def _read_error(url: str, what: str, err: BaseException) -> GeospaceError:
+    cause = err.__cause__ or err
+    reason = redact_text(str(cause))[:400]
+    if _UNAVAILABLE_RE.search(str(cause)):
+        return SourceUnavailableError(
+            f"{what} asset {redact_url(url)!r} failed after GDAL's retries ({reason}); the server "
+            "is down, rate-limiting or slow: run again later or raise the GDAL retry/timeout "
+            "settings"
+        )
+    return DataReadError(
+        f"{what} asset {redact_url(url)!r} failed ({reason}); the file may be truncated or "
+        "corrupt: check the asset or drop the item"
+    )
+
+
+def load_dn(
+    items: Sequence[Item],
+    grid: OutputGrid,
+    assets: list[str],
+    *,
+    chunksize: int = 1024,
+    gdal: GdalHttpSettings | None = None,
+    provider: str | None = None,
+    allowlist: Allowlist | None = None,
+    catalog_is_local: bool = False,
+) -> xr.DataArray:
+    """Lazy DN cube (time, band, y, x) of ``items`` on ``grid``, one time step per item.
+
+    Nearest-neighbour resampling (SCL is categorical), no rescaling (``to_reflectance`` owns
+    scale and offset), uint16 with 0 = nodata, pixel-centre coordinates equal to
+    ``grid.x_centres()``/``grid.y_centres()``. Item properties become coordinates along time
+    (as stackstac does) plus ``solar_day`` (datetime64, midnight). Nothing is read until computed.
+
+    Parameters
+    ----------
+    items : sequence of dict
+        STAC item dicts (as from :func:`eo.stac.search_items`), deduplicated.
+    grid : OutputGrid
+        Target grid (CRS, resolution in CRS units, edge bounds).
+    assets : list of str
+        Asset keys to stack, in band order (``["red", "nir", "scl"]``).
+    chunksize : int
+        Dask chunk edge, pixels.
+    gdal : GdalHttpSettings, optional
+        GDAL retries and timeouts (defaults: 5 retries, 60 s timeout).
+    provider : str, optional
+        ``"earth-search"`` or ``"planetary-computer"`` (the ``provider`` attr); inferred from the
+        items' link hosts when omitted.
+    allowlist : Allowlist, optional
+        When given (flows always pass the source's), every href to be read is checked first.
+    catalog_is_local : bool
+        The items come from a static catalogue on disk (local hrefs allowed under its dirs).
+
+    Raises
+    ------
+    InvalidInputError
+        No items, items of several collections, an item lacks a requested asset, or the
+        provider is neither given nor recognisable from the items' links.
+    AllowlistError
+        A requested asset's href is off ``allowlist``.
+    """
+    import stackstac
+    from rasterio.enums import Resampling
+
+    if not items:
+        raise InvalidInputError("load_dn needs at least one item; check for [] before loading")
+    _check_assets(items, assets)
+    if allowlist is not None:
+        for item in items:
+            for key in assets:
+                href = str(item["assets"][key]["href"])
+                allowlist.check_asset(href, catalog_is_local=catalog_is_local)
+    labels = {"provider": provider or _infer_provider(items), "collection": _collection(items)}
+    cube = stackstac.stack(
+        [_with_proj_epsg(item) for item in items],
+        assets=list(assets),
+        epsg=grid.epsg,
+        bounds=grid.bounds,
+        resolution=grid.resolution,
+        snap_bounds=False,
+        xy_coords="center",
+        rescale=False,
+        dtype=np.dtype("uint16"),
+        fill_value=np.uint16(0),  # a numpy scalar: numpy 2 refuses can_cast(int, uint16)
+        resampling=Resampling.nearest,
+        chunksize=chunksize,
+        sortby_date="asc",
+        gdal_env=stackstac_gdal_env(gdal or GdalHttpSettings()),
+        errors_as_nodata=(),
+        reader=GeospaceRioReader,
+    )
+    return _finish(cube, items, grid, labels)
+
+
+def _check_assets(items: Sequence[Item], assets: list[str]) -> None:
+    for item in items:
+        missing = [key for key in assets if key not in item.get("assets", {})]
+        if missing:
+            raise InvalidInputError(
+                f"item {item.get('id')!r} has no asset(s) {missing}; it has "
+                f"{sorted(item.get('assets', {}))}. Use the provider's asset keys "
+                "(Earth Search: red, nir, scl...; Planetary Computer: B04, B08, SCL...)"
+            )
+
+
+def _with_proj_epsg(item: Item) -> Item:
+    """Copy of ``item`` with ``proj:epsg`` added wherever only ``proj:code`` (EPSG) is given."""
+    item = copy.deepcopy(item)
+    for holder in [item.get("properties", {}), *item.get("assets", {}).values()]:
+        code = holder.get("proj:code")
+        if "proj:epsg" not in holder and isinstance(code, str) and code.upper().startswith("EPSG:"):
+            holder["proj:epsg"] = int(code.split(":")[1])
+    return item
+
+
+def _infer_provider(items: Sequence[Item]) -> str:
+    hrefs = " ".join(str(link.get("href", "")) for it in items for link in it.get("links", []))
+    for marker, name in _PROVIDER_HOSTS:
+        if marker in hrefs:
+            return name
+    raise InvalidInputError(
+        "cannot tell the provider of these items from their links; pass provider="
+        "'earth-search' or 'planetary-computer' to load_dn (it decides the DN -> reflectance rule)"
+    )
+
+
+def _collection(items: Sequence[Item]) -> str:
+    names = sorted({str(it.get("collection", "")) for it in items})
+    if len(names) != 1:
+        raise InvalidInputError(
+            f"load_dn got items of several collections {names}; load each collection separately"
+        )
+    return names[0]
+
+
+def _finish(
+    cube: xr.DataArray, items: Sequence[Item], grid: OutputGrid, labels: dict[str, str]
+) -> xr.DataArray:
+    days = {str(item["id"]): np.datetime64(solar_day(item), "ns") for item in items}
+    cube = cube.assign_coords(
+        solar_day=("time", np.array([days[str(i)] for i in cube["id"].values], "datetime64[ns]"))
+    )
+    cube = _drop_object_coords(cube)
+    provider_attrs = {
+        **labels,
+        "units": "1",
+        "long_name": "digital number",
+        "nodata": 0,
+        "crs": grid.crs,
+        "resolution": grid.resolution,
+    }
+    cube.attrs = provider_attrs
+    cube = cube.rio.write_crs(grid.crs)
+    return cube.rio.write_transform(grid.transform)
+
+
+def _drop_object_coords(cube: xr.DataArray) -> xr.DataArray:
+    """Drop coordinates holding Python objects (dicts, lists): they break netCDF/Zarr writing."""
+    drop = [
+        name
+        for name, coord in cube.coords.items()
+        if coord.dtype == object
+        and not all(isinstance(v, str | type(None)) for v in np.ravel(coord.values))
+    ]
+    return cube.drop_vars(drop)
+
+
+def mosaic_by_solar_day(cube: xr.DataArray) -> xr.DataArray:
+    """One time step per solar day: the first valid value over the day's items, lazily.
+
+    Items are taken in (time, id) order, so the result does not depend on input order. Float
+    cubes treat NaN as invalid; integer (DN) cubes treat 0 as invalid. The result's ``time`` is
+    the solar day (datetime64 at midnight) and the ``items`` coordinate holds the contributing
+    item ids joined by ``","``.
+
+    Raises
+    ------
+    InvalidInputError
+        ``cube`` has no ``solar_day`` and ``id`` coordinates along time (load it with
+        :func:`load_dn`).
+    """
+    if "solar_day" not in cube.coords or "id" not in cube.coords:
+        raise InvalidInputError(
+            "mosaic_by_solar_day needs 'solar_day' and 'id' coordinates along time; "
+            "load the cube with eo.stac.load_dn"
+        )
+    order = np.lexsort((cube["id"].values.astype(str), cube["time"].values))
+    cube = cube.isel(time=order)
+    days = np.unique(cube["solar_day"].values)
+    steps = [
+        _first_valid(cube.isel(time=np.flatnonzero(cube["solar_day"].values == d))) for d in days
+    ]
+    ids = [",".join(cube["id"].values[cube["solar_day"].values == d].astype(str)) for d in days]
+    result = xr.concat(steps, dim="time", coords="minimal", compat="override", join="exact")
+    result = result.assign_coords(time=days.astype("datetime64[ns]"), items=("time", ids))
+    result.attrs = dict(cube.attrs)
+    return result
+
+
+def _first_valid(day: xr.DataArray) -> xr.DataArray:
+    per_time = [name for name, c in day.coords.items() if "time" in c.dims]
+    day = day.drop_vars(per_time)
+    invalid = 0 if np.issubdtype(day.dtype, np.integer) else None
+    out = day.isel(time=0)
+    for index in range(1, day.sizes["time"]):
+        layer = day.isel(time=index)
+        missing = out.isnull() if invalid is None else out == invalid
+        out = xr.where(missing, layer, out, keep_attrs=True)
+    return out
