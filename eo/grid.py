@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import xarray as xr
 from affine import Affine
 
 S2_PHASE_M = 20.0
@@ -84,3 +85,16 @@ def snap_grid(
         math.ceil(maxy / step) * step,
     )
     return OutputGrid(crs=crs, resolution=float(resolution), bounds=snapped)
+
+
+def grid_template(grid: OutputGrid, fill: float = float("nan")) -> xr.DataArray:
+    """A float32 (y, x) DataArray on ``grid`` with centre coordinates and the CRS in ``spatial_ref``."""
+    import rioxarray  # noqa: F401  (registers the .rio accessor)
+
+    rows, cols = grid.shape
+    da = xr.DataArray(
+        np.full((rows, cols), fill, dtype="float32"),
+        dims=("y", "x"),
+        coords={"y": grid.y_centres(), "x": grid.x_centres()},
+    )
+    return da.rio.write_crs(grid.crs).rio.write_transform(grid.transform)

@@ -130,6 +130,9 @@ class VegetationConfig(_Strict):
     cadence: Days = 7.0
     reference_years: tuple[int, ...] = (2019, 2020, 2021)
     min_reference_years: int = Field(default=3, ge=1)
+    baseline_min_years: int = Field(
+        default=2, ge=1, description="reference years that must have seen a pixel clear for its baseline"
+    )
     min_clear_fraction: Fraction = 0.6
     min_clear_dates: int = Field(default=2, ge=1)
     stress_threshold: Annotated[float, _quantity("1")] = -0.10
@@ -144,6 +147,11 @@ class VegetationConfig(_Strict):
             raise ValueError(
                 f"reference_years lists {len(self.reference_years)} years but min_reference_years "
                 f"is {self.min_reference_years}; list at least that many years"
+            )
+        if self.baseline_min_years > len(self.reference_years):
+            raise ValueError(
+                f"baseline_min_years {self.baseline_min_years} exceeds the {len(self.reference_years)} "
+                "reference years; lower it or list more years"
             )
         return self
 

@@ -6,6 +6,7 @@ Called once by the CLI before Prefect is imported (settings are read inside flow
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 # Prefect must never phone home (DESIGN "Pitfalls"): the server's telemetry heartbeat and the client's.
@@ -25,3 +26,6 @@ def prepare_environment(out_dir: Path) -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     os.environ.setdefault("GDAL_DISABLE_READDIR_ON_OPEN", "EMPTY_DIR")
+    # stackstac 0.5.1 uses affine's deprecated `*` on every stack: noise for an operator.
+    for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
+        warnings.filterwarnings("ignore", category=category, module="stackstac")

@@ -1,0 +1,313 @@
+"""Irrigation priority for the parks teams: a weekly Prefect flow (DESIGN sections 1, 4, 6, 7).
+
+``vegetation_flow(profile, start, end)`` loads the season's Sentinel-2 scenes once (the current
+period and the same weeks of the reference years), then evaluates every weekly window ending in
+``start..end`` on a trailing ``window`` (14 days): clear-sky composites, per-park statistics,
+irrigation priority, products under ``OUT/vegetation/<window end>/``. Tasks are thin; the work is in
+``eo`` (scenes), ``indices`` (composites, zonal statistics) and ``alerts`` (priority, products).
+
+A period without usable data is a result: every park DATA_GAP, products written, exit 0, and the
+flow ends ``Completed(name="DATA_GAP")`` (DESIGN section 5).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import xarray as xr
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.states import Completed, State
+
+from alerts.detect.irrigation import irrigation_priority
+from alerts.detect.irrigation_policy import load_priority_policy
+from alerts.products.vegetation import copernicus_attribution, write_vegetation_products
+from eo.aoi import AOI, grid_for_aoi, load_aoi
+from eo.errors import SourceUnavailableError
+from eo.grid import OutputGrid, grid_template
+from eo.layers import read_layer
+from eo.profile import CityProfile, load_profile
+from eo.scenes import SceneStack, load_period, stac_source
+from eo.stac import StacSource
+from indices.season import clear_sky, vegetation_indices, window_composites
+from indices.zonal import park_statistics, park_time_series
+
+CODE_VERSION = "geospace 0.1.0"
+MASKS = "SCL strict {0,1,2,3,6,7,8,9,10,11}, clouds and shadows dilated 2 px; DN 0 = no data"
+
+
+@dataclass(frozen=True)
+class VegetationInputs:
+    """Everything a run needs that comes from the profile: resolved once, checked before any work."""
+
+    profile: CityProfile
+    aoi: AOI
+    grid: OutputGrid
+    parks: gpd.GeoDataFrame
+    source: StacSource
+
+
+def evaluation_ends(start: date, end: date, cadence_days: int) -> list[date]:
+    """Window end dates: ``end``, then every ``cadence_days`` back while on or after ``start``."""
+    ends = []
+    day = end
+    while day >= start:
+        ends.append(day)
+        day -= timedelta(days=cadence_days)
+    return sorted(ends)
+
+
+def resolve_inputs(profile: str | Path, out_dir: Path, aoi: Path | None = None) -> VegetationInputs:
+    """Load and check the profile, AOI, grid and parks layer (invalid input raises, exit 2)."""
+    prof = load_profile(profile, out_dir=out_dir)
+    aoi_path = aoi if aoi is not None else Path(prof.resolve(prof.aoi.path))
+    area = load_aoi(aoi_path, max_area_km2=prof.aoi.max_area, max_vertices=prof.aoi.max_vertices)
+    grid = grid_for_aoi(area, prof.grid.crs, prof.grid.resolution)
+    layer = prof.layers.parks
+    parks = read_layer(
+        prof.resolve(layer.path),
+        id_field=layer.id_field,
+        name_field=layer.name_field,
+        crs=prof.grid.crs,
+        layer="parks",
+    )
+    parks = parks[parks.intersects(area.to_crs(prof.grid.crs))].reset_index(drop=True)
+    source = stac_source(prof, prof.sources.sentinel2)
+    return VegetationInputs(profile=prof, aoi=area, grid=grid, parks=parks, source=source)
+
+
+def _period_in(year: int, start: date, end: date) -> tuple[date, date]:
+    shift = year - end.year
+    return (start.replace(year=start.year + shift), end.replace(year=end.year + shift))
+
+
+@task(
+    name="load-scenes",
+    cache_policy=NO_CACHE,
+    retries=2,
+    retry_delay_seconds=10,
+    retry_condition_fn=lambda task, run, state: isinstance(
+        state.result(raise_on_failure=False), SourceUnavailableError
+    ),
+)
+def load_scenes(inputs: VegetationInputs, start: date, end: date) -> tuple[SceneStack, SceneStack]:
+    """The season's scenes (``start - window + 1 .. end``) and the reference years' same weeks."""
+    window = int(inputs.profile.vegetation.window)
+    first = start - timedelta(days=window - 1)
+    bbox = inputs.aoi.bbox
+    current = load_period(inputs.source, inputs.grid, bbox_wgs84=bbox, start=first, end=end)
+    references = [
+        load_period(inputs.source, inputs.grid, bbox_wgs84=bbox, start=a, end=b)
+        for a, b in (_period_in(y, first, end) for y in inputs.profile.vegetation.reference_years)
+    ]
+    return current, _concat(references)
+
+
+def _concat(stacks: list[SceneStack]) -> SceneStack:
+    cubes = [s.cube for s in stacks if s.cube is not None]
+    if not cubes:
+        return SceneStack(cube=None)
+    cube = xr.concat(cubes, dim="time", coords="minimal", compat="override", join="exact")
+    return SceneStack(
+        cube=cube,
+        items=tuple(i for s in stacks for i in s.items),
+        dropped=tuple(i for s in stacks for i in s.dropped),
+        baselines={k: v for s in stacks for k, v in s.baselines.items()},
+        harmonisation={"items": [x for s in stacks for x in s.harmonisation.get("items", [])]},
+    )
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    """One evaluated window: the park table with priorities, the NDVI anomaly, the days used."""
+
+    end: date
+    parks: gpd.GeoDataFrame
+    ndvi_anomaly: xr.DataArray
+    days: tuple[date, ...]
+    scene_ids: tuple[str, ...]
+
+
+@task(name="evaluate-window", cache_policy=NO_CACHE)
+def evaluate_window(
+    inputs: VegetationInputs, current: SceneStack, reference: SceneStack, end: date
+) -> WindowResult:
+    """Composites, per-park statistics and irrigation priority of the window ending ``end``."""
+    veg = inputs.profile.vegetation
+    template = grid_template(inputs.grid)
+    days: tuple[date, ...] = ()
+    ids: tuple[str, ...] = ()
+    if current.cube is None:
+        now = {k: template for k in ("ndvi", "ndmi", "evi")}
+        ref, clear = now, template.expand_dims(time=1) > 0
+    else:
+        comp = window_composites(
+            current.cube,
+            reference.cube,
+            end=end,
+            days=int(veg.window),
+            years=veg.reference_years,
+            min_years=veg.baseline_min_years,
+        )
+        now, ref, clear, days = comp.now, comp.ref, comp.clear_window, comp.days
+        if clear.sizes["time"] == 0:
+            clear = template.expand_dims(time=1) > 0
+        ids = _items_of(current.cube, days)
+    stats = park_statistics(
+        now,
+        ref,
+        clear,
+        inputs.parks,
+        "id",
+        name_field="name",
+        stress_threshold=veg.stress_threshold,
+        min_clear_fraction=veg.min_clear_fraction,
+        min_clear_dates=veg.min_clear_dates,
+    )
+    ranked = irrigation_priority(
+        stats, load_priority_policy(), reference=_reference_label(veg.reference_years)
+    )
+    anomaly = (now["ndvi"] - ref["ndvi"]).compute().rio.write_crs(inputs.grid.crs)
+    anomaly.attrs = {"units": "1", "long_name": "NDVI anomaly (window median - reference median)"}
+    return WindowResult(end=end, parks=ranked, ndvi_anomaly=anomaly, days=days, scene_ids=ids)
+
+
+def _items_of(cube: xr.DataArray, days: tuple[date, ...]) -> tuple[str, ...]:
+    wanted = {str(d) for d in days}
+    stamps = cube["time"].values.astype("datetime64[D]").astype(str)
+    return tuple(
+        i
+        for s, joined in zip(stamps, cube["items"].values, strict=True)
+        if s in wanted
+        for i in str(joined).split(",")
+    )
+
+
+def _reference_label(years: tuple[int, ...]) -> str:
+    return f"{min(years)}-{max(years)}" if years else "no reference"
+
+
+@task(name="season-time-series", cache_policy=NO_CACHE)
+def season_time_series(inputs: VegetationInputs, current: SceneStack) -> pd.DataFrame:
+    """Per park and solar day: NDVI and NDMI coverage-weighted medians of clear pixels (one pass)."""
+    if current.cube is None or inputs.parks.empty:
+        return pd.DataFrame(columns=["park_id", "date", "index", "value"])
+    clear = clear_sky(current.cube)
+    series = []
+    for name, cube in vegetation_indices(current.cube).items():
+        if name == "evi":
+            continue
+        frame = park_time_series(cube, clear, inputs.parks, "id")
+        series.append(frame.assign(index=name)[["park_id", "date", "index", "value"]])
+    return pd.concat(series, ignore_index=True)
+
+
+@task(name="write-products", cache_policy=NO_CACHE)
+def write_products(
+    inputs: VegetationInputs,
+    result: WindowResult,
+    series: pd.DataFrame,
+    current: SceneStack,
+    reference: SceneStack,
+    out_dir: Path,
+) -> dict[str, Path]:
+    """All products of one window under ``OUT/vegetation/<window end>/`` (written atomically)."""
+    veg = inputs.profile.vegetation
+    window_start = result.end - timedelta(days=int(veg.window) - 1)
+    refs = result.parks.set_index("park_id")
+    upto = series[pd.to_datetime(series["date"]) <= pd.Timestamp(result.end)].copy()
+    upto["ref_value"] = [
+        refs.at[p, f"{i}_ref"] if p in refs.index else float("nan")
+        for p, i in zip(upto["park_id"], upto["index"], strict=True)
+    ]
+    used_ref = [i for i in reference.items]
+    years = [int(i.split("_")[2][:4]) for i in (*result.scene_ids, *used_ref) if i.count("_") >= 2]
+    first_year = min(years, default=result.end.year)
+    manifest = {
+        "profile": inputs.profile.name,
+        "period": {"start": str(window_start), "end": str(result.end)},
+        "reference": _reference_label(veg.reference_years),
+        "scene_ids": list(result.scene_ids),
+        "reference_scene_ids": used_ref,
+        "dropped_duplicates": [*current.dropped, *reference.dropped],
+        "processing_baselines": {**current.baselines, **reference.baselines},
+        "harmonisation": current.harmonisation,
+        "masks": MASKS,
+        "min_clear_fraction": veg.min_clear_fraction,
+        "code_version": CODE_VERSION,
+        "synthetic_data": inputs.profile.synthetic,
+    }
+    return write_vegetation_products(
+        out_dir / "vegetation" / str(result.end),
+        result.parks,
+        result.ndvi_anomaly,
+        upto,
+        manifest,
+        language=veg.language,
+        attribution=copernicus_attribution(first_year, result.end.year),
+    )
+
+
+@flow(name="vegetation", log_prints=False)
+def vegetation_flow(
+    profile: str, start: date, end: date, out_dir: str = "out", aoi: str | None = None
+) -> State[Any]:
+    """Irrigation priority for every weekly window ending in ``start..end``."""
+    logger = get_run_logger()
+    out = Path(out_dir)
+    inputs = resolve_inputs(profile, out, Path(aoi) if aoi else None)
+    ends = evaluation_ends(start, end, int(inputs.profile.vegetation.cadence))
+    current, reference = load_scenes(inputs, ends[0], ends[-1])
+    series = season_time_series(inputs, current)
+    gaps = 0
+    written: list[str] = []
+    for window_end in ends:
+        result = evaluate_window(inputs, current, reference, window_end)
+        products = write_products(inputs, result, series, current, reference, out)
+        written.append(str(products["manifest.json"].parent))
+        gaps += bool((result.parks["status"] == "DATA_GAP").all())
+        logger.info(
+            "window ending %s: %d parks, products in %s", window_end, len(result.parks), written[-1]
+        )
+    summary = {"windows": [str(e) for e in ends], "products": written, "all_data_gap_windows": gaps}
+    if gaps == len(ends):
+        return Completed(
+            name="DATA_GAP", message="no clear observation in any window", data=summary
+        )
+    return Completed(message=f"{len(ends)} windows evaluated", data=summary)
+
+
+def run_vegetation_cli(
+    *, profile: str, start: date, end: date, out_dir: Path, aoi: Path | None = None
+) -> int:
+    """``geospace run vegetation``: check inputs first (exit 2), then run the flow and report."""
+    resolve_inputs(profile, out_dir, aoi)  # invalid input fails here, before Prefect starts
+    state = vegetation_flow(
+        profile=str(profile),
+        start=start,
+        end=end,
+        out_dir=str(out_dir),
+        aoi=str(aoi) if aoi else None,
+        return_state=True,
+    )
+    summary: dict[str, Any] = state.result(raise_on_failure=True)  # type: ignore[assignment]
+    print(f"vegetation: {state.name}: {len(summary['products'])} window(s); products:")
+    for folder in summary["products"]:
+        print(f"  {folder}")
+    if state.name == "DATA_GAP":
+        print(
+            "  note: no clear observation in any window: every park is DATA_GAP (not 'no stress')"
+        )
+    return 0
+
+
+def replay_demo_season(*, out_dir: Path, small: bool) -> int:
+    """The demo: the vegetation flow week by week through the 2022 season on the demo city."""
+    return run_vegetation_cli(
+        profile="vienna-demo", start=date(2022, 6, 14), end=date(2022, 8, 30), out_dir=out_dir
+    )

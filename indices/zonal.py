@@ -1,0 +1,400 @@
+"""Coverage-weighted zonal statistics of parks (exactextract): where data is materialised.
+
+Every pixel counts with the fraction of it inside the polygon (DESIGN section 4: small parks and
+narrow corridors are the norm in a city). Rasters are 2-D DataArrays ``(y, x)`` with pixel-centre
+coordinates on a regular grid; polygons are a GeoDataFrame in the raster's CRS (checked where the
+raster carries a ``spatial_ref`` coordinate with ``crs_wkt``). Lazy inputs are computed here, all
+inputs of one call together with a single :func:`dask.compute`.
+
+Definitions (exactextract, Baston 2022):
+
+- coverage-weighted median: exactextract's weighted quantile (linear interpolation on the
+  cumulative weights, type-7 like numpy's ``linear`` when weights are equal), NaN pixels ignored;
+- coverage-weighted mean / share: sum(value * coverage) / sum(coverage) over valid pixels;
+- clear fraction: sum(clear * coverage) / (polygon area / pixel area), so the part of a park
+  outside the raster counts as not clear.
+
+References
+----------
+Baston, D. (2022): exactextract, fast and accurate raster zonal statistics.
+https://github.com/isciences/exactextract
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import dask
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from eo.errors import InvalidInputError
+from indices.extract import (
+    RasterGrid,
+    as_numpy_2d,
+    check_polygons,
+    cube_numpy,
+    daily_clear_shares,
+    extract,
+    fraction,
+    pixel_counts,
+    raster_grid,
+    summarise_clear_dates,
+)
+from indices.spec import check_same_grid
+
+__all__ = [
+    "PARK_COLUMNS",
+    "clear_dates",
+    "clear_fraction",
+    "park_statistics",
+    "park_status",
+    "park_time_series",
+    "zonal_medians",
+    "zonal_share",
+    "zonal_weighted_mean",
+]
+
+
+def _materialise(*das: xr.DataArray) -> tuple[xr.DataArray, ...]:
+    return tuple(dask.compute(*das))
+
+
+def _single(
+    da: xr.DataArray, polygons: gpd.GeoDataFrame, id_field: str, op: str, name: str
+) -> pd.Series:
+    check_polygons(polygons, id_field, da)
+    grid = raster_grid(da)
+    (da,) = _materialise(da)
+    series = extract({name: as_numpy_2d(da, grid)}, grid, polygons, id_field, op)[name]
+    return series.rename(name)
+
+
+def zonal_medians(da: xr.DataArray, polygons: gpd.GeoDataFrame, id_field: str) -> pd.Series:
+    """Coverage-weighted median of ``da`` per polygon; NaN where no valid pixel.
+
+    Parameters
+    ----------
+    da : DataArray (y, x)
+        Any float raster (its units carry over); NaN pixels are ignored.
+    polygons : GeoDataFrame
+        Zones in ``da``'s CRS.
+    id_field : str
+        Column of unique zone ids (the result's index, as strings).
+    """
+    return _single(da, polygons, id_field, "median", str(da.name or "median"))
+
+
+def zonal_weighted_mean(da: xr.DataArray, polygons: gpd.GeoDataFrame, id_field: str) -> pd.Series:
+    """Coverage-weighted mean of ``da`` per polygon (NaN pixels ignored; NaN where none valid)."""
+    return _single(da, polygons, id_field, "mean", str(da.name or "mean"))
+
+
+def share_values(mask_da: xr.DataArray, valid_da: xr.DataArray | None = None) -> xr.DataArray:
+    """1.0 where ``mask_da`` is True, 0.0 where False, NaN where not valid (lazy)."""
+    valid = mask_da.notnull() if valid_da is None else (valid_da.astype(bool) & mask_da.notnull())
+    return xr.where(valid, mask_da.astype(bool).astype(np.float64), np.nan)
+
+
+def zonal_share(
+    mask_da: xr.DataArray,
+    polygons: gpd.GeoDataFrame,
+    id_field: str,
+    valid_da: xr.DataArray | None = None,
+) -> pd.Series:
+    """Coverage-weighted share (0..1) of True pixels among the valid pixels of each polygon.
+
+    Parameters
+    ----------
+    mask_da : DataArray of bool (y, x)
+        The condition (e.g. NDVI anomaly <= threshold); NaN in a float mask counts as not valid.
+    valid_da : DataArray of bool (y, x), optional
+        Pixels that count (e.g. clear with a baseline); all non-NaN pixels when omitted.
+    """
+    check_same_grid(mask_da, valid_da, names=("mask_da", "valid_da"))
+    return _single(share_values(mask_da, valid_da), polygons, id_field, "mean", "share")
+
+
+def clear_fraction(
+    any_clear_2d: xr.DataArray, polygons: gpd.GeoDataFrame, id_field: str
+) -> pd.Series:
+    """Coverage-weighted share of each park's pixels with >= 1 strict-clear observation (0..1).
+
+    The denominator is the park's area in pixels, so any part outside the raster is not clear.
+
+    Parameters
+    ----------
+    any_clear_2d : DataArray of bool (y, x)
+        True where the pixel had a strict-clear observation in the window
+        (:func:`indices.composite.any_clear`).
+    """
+    check_polygons(polygons, id_field, any_clear_2d)
+    grid = raster_grid(any_clear_2d)
+    (computed,) = _materialise(any_clear_2d)
+    values = np.nan_to_num(as_numpy_2d(computed, grid), nan=0.0)
+    sums = extract({"clear": values}, grid, polygons, id_field, "sum")["clear"]
+    return fraction(sums, pixel_counts(polygons, grid, id_field)).rename("clear_fraction")
+
+
+def clear_dates(
+    clear_cube: xr.DataArray,
+    polygons: gpd.GeoDataFrame,
+    id_field: str,
+    min_share: float = 0.5,
+) -> pd.DataFrame:
+    """Per park: number of clear dates and the last one.
+
+    A clear date is a solar day (a calendar date of ``time``) on which at least ``min_share`` of
+    the park (coverage-weighted, by area) is clear.
+
+    Parameters
+    ----------
+    clear_cube : DataArray of bool (time, y, x)
+        True = clear (the strict mask), over the window.
+    min_share : float
+        Minimum clear share of the park, 0..1 (DESIGN section 4: 50 %).
+
+    Returns
+    -------
+    DataFrame indexed by park id with ``clear_dates`` (int) and ``last_clear_date`` (ISO date
+    string or None).
+    """
+    template = clear_cube.isel(time=0, drop=True) if clear_cube.sizes["time"] else None
+    if template is None:
+        return summarise_clear_dates(
+            pd.DataFrame(index=pd.Index(polygons[id_field].astype(str), name=id_field)), min_share
+        )
+    check_polygons(polygons, id_field, template)
+    grid = raster_grid(template)
+    (computed,) = _materialise(clear_cube)
+    days = np.asarray(computed["time"].values).astype("datetime64[D]")
+    values = cube_numpy(computed.fillna(False).astype(bool), grid)
+    return summarise_clear_dates(
+        daily_clear_shares(values, days, grid, polygons, id_field), min_share
+    )
+
+
+def park_time_series(
+    index_cube: xr.DataArray,
+    clear: xr.DataArray,
+    polygons: gpd.GeoDataFrame,
+    id_field: str,
+    min_share: float = 0.5,
+) -> pd.DataFrame:
+    """Per park and date, the coverage-weighted median of the clear pixels of an index.
+
+    Parameters
+    ----------
+    index_cube : DataArray (time, y, x)
+        Index values (e.g. NDVI), dimensionless.
+    clear : DataArray of bool (time, y, x)
+        True = clear.
+    min_share : float
+        The value is NaN on dates when less than this share of the park is clear.
+
+    Returns
+    -------
+    Long DataFrame with columns ``park_id`` (str), ``date`` (Timestamp), ``value`` (float) and
+    ``clear_share`` (0..1), one row per park and time step.
+    """
+    check_same_grid(index_cube, clear, names=("index_cube", "clear"))
+    if index_cube.sizes["time"] == 0:
+        return pd.DataFrame(columns=["park_id", "date", "value", "clear_share"])
+    template = index_cube.isel(time=0, drop=True)
+    check_polygons(polygons, id_field, template)
+    grid = raster_grid(template)
+    cube, mask = _materialise(index_cube, clear)
+    times = pd.DatetimeIndex(cube["time"].values)
+    mask_np = cube_numpy(mask.fillna(False).astype(bool), grid)
+    values = np.where(mask_np, cube_numpy(cube, grid).astype(np.float64), np.nan)
+    medians = extract(
+        {str(i): values[i] for i in range(len(times))}, grid, polygons, id_field, "median"
+    )
+    sums = extract(
+        {str(i): mask_np[i].astype(np.float64) for i in range(len(times))},
+        grid,
+        polygons,
+        id_field,
+        "sum",
+    )
+    shares = fraction(sums, pixel_counts(polygons, grid, id_field))
+    medians = medians.where(shares.ge(min_share))
+    medians.columns = shares.columns = times
+    long = medians.stack(future_stack=True).rename("value").to_frame()
+    long["clear_share"] = shares.stack(future_stack=True)
+    long.index.names = ["park_id", "date"]
+    return long.reset_index()
+
+
+PARK_COLUMNS = [
+    "park_id",
+    "name",
+    "status",
+    "ndvi_now",
+    "ndvi_ref",
+    "ndvi_anomaly",
+    "ndmi_now",
+    "ndmi_ref",
+    "ndmi_anomaly",
+    "evi_now",
+    "evi_ref",
+    "evi_anomaly",
+    "stressed_share",
+    "clear_fraction",
+    "clear_dates",
+    "last_clear_date",
+    "heat_exposure",
+    "area_m2",
+]
+INDEX_NAMES = ("ndvi", "ndmi", "evi")
+
+
+def park_status(
+    table: pd.DataFrame,
+    min_clear_fraction: float = 0.6,
+    ok_clear_fraction: float = 0.9,
+    min_clear_dates: int = 2,
+) -> pd.Series:
+    """Status per park: ``"DATA_GAP"``, ``"DEGRADED"`` or ``"OK"`` (/work/prompts/parkcols.md).
+
+    DATA_GAP when ``clear_fraction`` < ``min_clear_fraction`` (or NaN), ``clear_dates`` <
+    ``min_clear_dates``, or ``ndvi_ref`` or ``ndvi_now`` is NaN (no baseline, nothing seen);
+    DEGRADED when ``min_clear_fraction`` <= clear fraction < ``ok_clear_fraction``; else OK.
+    """
+    cf = table["clear_fraction"].astype(float)
+    gap = (
+        ~(cf >= min_clear_fraction)
+        | (table["clear_dates"] < min_clear_dates)
+        | table["ndvi_ref"].isna()
+        | table["ndvi_now"].isna()
+    )
+    status = np.where(gap, "DATA_GAP", np.where(cf < ok_clear_fraction, "DEGRADED", "OK"))
+    return pd.Series(status, index=table.index, name="status", dtype=object)
+
+
+def _stacked_inputs(
+    now: Mapping[str, xr.DataArray],
+    ref: Mapping[str, xr.DataArray],
+    clear_window: xr.DataArray,
+    stress_threshold: float,
+) -> dict[str, xr.DataArray]:
+    for part, layers in (("now", now), ("ref", ref)):
+        if "ndvi" not in layers:
+            raise InvalidInputError(
+                f"{part}: the 'ndvi' composite is required (got {list(layers)})"
+            )
+    rasters = {f"{k}_{p}": layers[k] for p, layers in (("now", now), ("ref", ref)) for k in layers}
+    unknown = [k for k in now if k not in INDEX_NAMES] + [k for k in ref if k not in INDEX_NAMES]
+    if unknown:
+        raise InvalidInputError(f"composites: unknown layers {unknown}; expected {INDEX_NAMES}")
+    check_same_grid(*rasters.values(), clear_window, names=(*rasters, "clear_window"))
+    ndvi_anomaly = now["ndvi"] - ref["ndvi"]
+    rasters["stressed"] = share_values(ndvi_anomaly <= stress_threshold, ndvi_anomaly.notnull())
+    rasters["any_clear"] = clear_window.any("time")
+    rasters["clear_window"] = clear_window
+    return rasters
+
+
+def park_statistics(
+    now: Mapping[str, xr.DataArray],
+    ref: Mapping[str, xr.DataArray],
+    clear_window: xr.DataArray,
+    polygons: gpd.GeoDataFrame,
+    id_field: str = "park_id",
+    *,
+    name_field: str = "name",
+    stress_threshold: float = -0.10,
+    min_clear_fraction: float = 0.6,
+    ok_clear_fraction: float = 0.9,
+    min_clear_dates: int = 2,
+    min_share: float = 0.5,
+    heat_exposure: pd.Series | None = None,
+) -> gpd.GeoDataFrame:
+    """The per-park statistics table (/work/prompts/parkcols.md), computed in one Dask pass.
+
+    Parameters
+    ----------
+    now, ref : mapping of str to DataArray (y, x)
+        Window and reference composites keyed ``"ndvi"`` (required), ``"ndmi"``, ``"evi"``
+        (missing ones give NaN columns); dimensionless; one grid.
+    clear_window : DataArray of bool (time, y, x)
+        Strict clear mask of the window (True = clear), same grid.
+    polygons : GeoDataFrame
+        Parks in the raster's (projected, metre) CRS with ``id_field`` and ``name_field``.
+    stress_threshold : float
+        A pixel is stressed when its NDVI anomaly (dimensionless) is <= this value.
+    min_clear_fraction, ok_clear_fraction, min_clear_dates
+        Status policy (see :func:`park_status`).
+    min_share : float
+        Clear share (0..1) of a park that makes a day a clear date.
+    heat_exposure : Series, optional
+        Heat exposure per park id (float); NaN where absent.
+
+    Returns
+    -------
+    GeoDataFrame, one row per park in input order, the columns of ``PARK_COLUMNS`` + geometry.
+    """
+    if "ndvi" not in now:
+        raise InvalidInputError("now: the 'ndvi' composite is required")
+    check_polygons(polygons, id_field, now["ndvi"])
+    if not polygons.crs.is_projected:
+        raise InvalidInputError("polygons: need a projected CRS in metres for area_m2 and coverage")
+    grid = raster_grid(now["ndvi"])
+    lazy = _stacked_inputs(now, ref, clear_window, stress_threshold)
+    computed = dict(zip(lazy, dask.compute(*lazy.values()), strict=True))
+    table = _index_columns(computed, grid, polygons, id_field)
+    table = table.join(_coverage_columns(computed, grid, polygons, id_field, min_share))
+    names = polygons[name_field] if name_field in polygons.columns else polygons[id_field]
+    table["park_id"] = table.index.astype(str)
+    table["name"] = names.astype(str).to_numpy()
+    heat = heat_exposure if heat_exposure is not None else pd.Series(dtype=float)
+    table["heat_exposure"] = heat.rename(index=str).reindex(table.index).astype(float)
+    table["area_m2"] = polygons.geometry.area.to_numpy()
+    table["status"] = park_status(table, min_clear_fraction, ok_clear_fraction, min_clear_dates)
+    return gpd.GeoDataFrame(
+        table[PARK_COLUMNS].reset_index(drop=True),
+        geometry=polygons.geometry.to_numpy(),
+        crs=polygons.crs,
+    )
+
+
+def _index_columns(
+    computed: Mapping[str, xr.DataArray],
+    grid: RasterGrid,
+    polygons: gpd.GeoDataFrame,
+    id_field: str,
+) -> pd.DataFrame:
+    """Medians now/ref, anomalies and the stressed share per park."""
+    rasters = {k: as_numpy_2d(v, grid) for k, v in computed.items() if k.endswith(("_now", "_ref"))}
+    medians = extract(rasters, grid, polygons, id_field, "median")
+    table = pd.DataFrame(index=medians.index)
+    for index in INDEX_NAMES:
+        for part in ("now", "ref"):
+            key = f"{index}_{part}"
+            table[key] = medians[key] if key in medians.columns else np.nan
+        table[f"{index}_anomaly"] = table[f"{index}_now"] - table[f"{index}_ref"]
+    stressed = as_numpy_2d(computed["stressed"], grid)
+    table["stressed_share"] = extract({"s": stressed}, grid, polygons, id_field, "mean")["s"]
+    return table
+
+
+def _coverage_columns(
+    computed: Mapping[str, xr.DataArray],
+    grid: RasterGrid,
+    polygons: gpd.GeoDataFrame,
+    id_field: str,
+    min_share: float,
+) -> pd.DataFrame:
+    """Clear fraction, clear dates and last clear date per park."""
+    clear_2d = np.nan_to_num(as_numpy_2d(computed["any_clear"], grid), nan=0.0)
+    sums = extract({"c": clear_2d}, grid, polygons, id_field, "sum")["c"]
+    window = computed["clear_window"]
+    days = np.asarray(window["time"].values).astype("datetime64[D]")
+    shares = daily_clear_shares(
+        cube_numpy(window.astype(bool), grid), days, grid, polygons, id_field
+    )
+    table = summarise_clear_dates(shares, min_share)
+    table["clear_fraction"] = fraction(sums, pixel_counts(polygons, grid, id_field))
+    return table
