@@ -34,3 +34,15 @@ def finding() -> Callable[..., Finding]:
         return Finding(kind, subject, start, start + 2 * WEEK, value, units, 0.2, coverage, level)
 
     return make
+
+
+# Fixtures of the outbox, relay and sink tests (their home is outbox_fixtures.py).
+from tests.alerts.outbox_fixtures import (  # noqa: E402, F401
+    amqp_proxy,
+    backend,
+    clock,
+    open311_server,
+    pg_dsn,
+    rabbit_prefix,
+    store,
+)

@@ -1,0 +1,118 @@
+"""Operator actions on the outbox as plain functions (the ``geospace alerts ...`` commands).
+
+Each function opens the outbox of an output folder (``OUT/alerts/outbox.sqlite``) or, given a
+DSN, the PostgreSQL outbox, does one thing, closes it and returns plain JSON-ready values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alerts.outbox import admin
+from alerts.outbox.queue import health as _health
+from alerts.outbox.relay import Backoff, run_relay
+from alerts.outbox.store import OutboxStore, open_store
+from alerts.sinks import Sink, build_sinks
+
+PathLike = str | Path
+
+
+@contextmanager
+def _store(out_dir: PathLike, dsn: str | None) -> Iterator[OutboxStore]:
+    store = open_store(out_dir, dsn=dsn)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def enqueue(
+    out_dir: PathLike, revisions: Iterable[Any], sinks: Iterable[str] = ("files",), *,
+    dsn: str | None = None,
+) -> int:  # fmt: skip
+    """Record revisions (``alerts.model.Revision`` or dicts) with one outbox row per sink.
+
+    Returns how many were new; revisions already recorded (same ``message_key``) add nothing.
+    """
+    with _store(out_dir, dsn) as store:
+        return store.add_revisions(revisions, sinks)
+
+
+def list_revisions(
+    out_dir: PathLike, *, status: str | None = None, dsn: str | None = None
+) -> list[dict[str, Any]]:
+    """One object per revision (not per sink): id, alert_key, message_key, revision, hazard,
+    subject, level, msg_type, status, approved_by, approved_at."""
+    with _store(out_dir, dsn) as store:
+        return [admin.summary(row) for row in admin.list_revisions(store, status)]
+
+
+def show(out_dir: PathLike, revision_id: int, *, dsn: str | None = None) -> dict[str, Any]:
+    """One revision in full: summary fields, payload, and its per-sink deliveries."""
+    with _store(out_dir, dsn) as store:
+        row = admin.get_revision(store, revision_id)
+    return {**admin.summary(row), "payload": row["payload"], "deliveries": row["deliveries"],
+            "reason": row["reason"], "decided_by": row["decided_by"]}  # fmt: skip
+
+
+def approve(
+    out_dir: PathLike, revision_id: int, by: str, *, dsn: str | None = None
+) -> dict[str, Any]:
+    """Approve a pending bulletin (records who and when) and queue it."""
+    with _store(out_dir, dsn) as store:
+        return admin.summary(admin.approve(store, revision_id, by))
+
+
+def reject(
+    out_dir: PathLike, revision_id: int, by: str, reason: str = "", *, dsn: str | None = None
+) -> dict[str, Any]:
+    """Reject a pending bulletin; it is never sent."""
+    with _store(out_dir, dsn) as store:
+        return admin.summary(admin.reject(store, revision_id, by, reason))
+
+
+def retry(out_dir: PathLike, revision_id: int, *, dsn: str | None = None) -> dict[str, Any]:
+    """Requeue a dead revision with a fresh attempt budget."""
+    with _store(out_dir, dsn) as store:
+        return admin.summary(admin.retry(store, revision_id))
+
+
+def health(out_dir: PathLike, *, dsn: str | None = None) -> dict[str, Any]:
+    """Queue depth, oldest unsent age (s), dead and redelivery counts, blocked subjects."""
+    with _store(out_dir, dsn) as store:
+        return _health(store).to_dict()
+
+
+def deliver(
+    out_dir: PathLike,
+    sinks: Mapping[str, Sink] | None = None,
+    *,
+    sink_config: Mapping[str, Mapping[str, Any]] | None = None,
+    dsn: str | None = None,
+    lease_s: float = 60.0,
+    max_attempts: int = 8,
+    batch: int = 100,
+    backoff: Backoff | None = None,
+) -> dict[str, Any]:
+    """Drain what is ready now (one relay pass) and return its counts plus the queue health.
+
+    ``sinks`` objects win over ``sink_config`` (``{name: {"type": ..., ...}}``); with neither,
+    the ``files`` sink writes ``OUT/alerts/outbound.jsonl``.
+    """
+    built = dict(sinks) if sinks is not None else build_sinks(sink_config, out_dir)
+    with _store(out_dir, dsn) as store:
+        try:
+            stats = run_relay(
+                store, built, lease_s=lease_s, max_attempts=max_attempts, batch=batch,
+                once=True, backoff=backoff,
+            )  # fmt: skip
+        finally:
+            if sinks is None:
+                for sink in built.values():
+                    sink.close()
+        report = {k: v for k, v in stats.__dict__.items()}
+        report["health"] = _health(store).to_dict()
+    return report

@@ -1,0 +1,180 @@
+"""The relay: drains the outbox into the sinks, at least once, in order per subject.
+
+Run it as its own light process (``python -m alerts.outbox.relay --out OUT`` or
+``python -m alerts.relay``); it imports neither Prefect nor xarray, so it starts quickly and can be
+killed at any moment: a row is marked sent only after its sink confirmed, and a claim whose relay
+died is reclaimed when its lease expires.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from alerts.outbox.admin import expire_due
+from alerts.outbox.queue import Claim, Outcome, claim, complete, health, purge_sent
+from alerts.outbox.store import OutboxStore
+from alerts.sinks.base import PermanentSinkError, Sink, SinkUnavailableError, TransientSinkError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Capped exponential backoff: ``min(cap_s, base_s * 2 ** (attempt - 1))`` seconds."""
+
+    base_s: float = 1.0
+    cap_s: float = 300.0
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+        return float(min(self.cap_s, self.base_s * 2 ** max(0, attempt - 1)))
+
+
+@dataclass
+class RelayStats:
+    """What one relay run did (counts of outcomes, claims made, sinks found down)."""
+
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+    released: int = 0
+    purged: int = 0
+    batches: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def deliver_batch(
+    claims: list[Claim],
+    sinks: Mapping[str, Sink],
+    *,
+    max_attempts: int,
+    backoff: Backoff,
+    down: dict[str, float],
+    now: float,
+) -> list[Outcome]:
+    """Deliver claims one by one; a sink found down releases the rest of its claims untouched.
+
+    ``down`` maps a sink name to the time before which it is not tried again (updated in place).
+    """
+    outcomes: list[Outcome] = []
+    for c in claims:
+        name = c.message.sink
+        if down.get(name, 0.0) > now:
+            outcomes.append(Outcome(c, "release", error="sink unavailable", delay_s=0.0))
+            continue
+        try:
+            receipt = sinks[name].deliver(c.message)
+        except SinkUnavailableError as err:
+            pause = backoff.delay(c.message.attempt)
+            down[name] = now + pause
+            outcomes.append(Outcome(c, "release", error=str(err), delay_s=pause))
+        except TransientSinkError as err:
+            kind = "dead" if c.message.attempt >= max_attempts else "retry"
+            reason = f"attempt {c.message.attempt} of {max_attempts}: {err}"
+            outcomes.append(
+                Outcome(c, kind, error=reason, delay_s=backoff.delay(c.message.attempt))
+            )
+        except PermanentSinkError as err:
+            outcomes.append(Outcome(c, "dead", error=f"refused by {name}: {err}"))
+        else:
+            outcomes.append(Outcome(c, "sent", receipt=receipt))
+    return outcomes
+
+
+def run_relay(
+    store: OutboxStore,
+    sinks: Mapping[str, Sink],
+    *,
+    lease_s: float = 30.0,
+    max_attempts: int = 8,
+    batch: int = 100,
+    once: bool = False,
+    backoff: Backoff | None = None,
+    poll_s: float = 0.5,
+    retention_s: float = 7 * 86400.0,
+    stop: threading.Event | None = None,
+    owner: str | None = None,
+) -> RelayStats:
+    """Claim, deliver and complete outbox rows until stopped (or, with ``once``, until idle).
+
+    Parameters
+    ----------
+    store : OutboxStore
+        The outbox.
+    sinks : mapping of str to Sink
+        Sinks by name; only rows for these sinks are claimed.
+    lease_s : float
+        Lease of a claim in seconds; a claim not completed by then may be delivered again.
+    max_attempts : int
+        Attempts after which a failing row goes dead (target-down releases do not count).
+    batch : int
+        Rows claimed per transaction.
+    once : bool
+        Return as soon as no row is ready (a drain pass) instead of polling forever.
+    backoff : Backoff
+        Delay before a failed row (or a sink found down) is tried again.
+    poll_s : float
+        Sleep between polls when idle.
+    retention_s : float
+        Sent rows older than this (seconds) are purged.
+    stop : threading.Event, optional
+        Set it to end the loop after the current batch.
+    owner : str, optional
+        Lease owner name (default host:pid:random).
+    """
+    backoff = backoff or Backoff()
+    owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    stats = RelayStats()
+    down: dict[str, float] = {}
+    stats.purged += purge_sent(store, retention_s)
+    while stop is None or not stop.is_set():
+        expire_due(store)
+        now = store.clock()
+        ready = sorted(name for name in sinks if down.get(name, 0.0) <= now)
+        claims = claim(store, owner, ready, lease_s=lease_s, batch=batch, max_attempts=max_attempts)
+        if not claims:
+            if once:
+                break
+            _sleep(poll_s, stop)
+            continue
+        outcomes = deliver_batch(
+            claims, sinks, max_attempts=max_attempts, backoff=backoff, down=down, now=now
+        )
+        complete(store, outcomes)
+        _count(stats, outcomes)
+    stats.purged += purge_sent(store, retention_s)
+    return stats
+
+
+def _count(stats: RelayStats, outcomes: list[Outcome]) -> None:
+    stats.batches += 1
+    stats.claimed += len(outcomes)
+    for out in outcomes:
+        if out.kind == "sent":
+            stats.sent += 1
+        elif out.kind == "retry":
+            stats.retried += 1
+        elif out.kind == "dead":
+            stats.dead += 1
+            stats.errors.append(out.error)
+            log.warning("outbox row %s is dead: %s", out.claim.outbox_id, out.error)
+        else:
+            stats.released += 1
+
+
+def _sleep(seconds: float, stop: threading.Event | None) -> None:
+    if stop is None:
+        time.sleep(seconds)
+    else:
+        stop.wait(seconds)
+
+
+__all__ = ["Backoff", "RelayStats", "deliver_batch", "health", "run_relay"]

@@ -1,0 +1,80 @@
+"""Relay process entry point: ``python -m alerts.relay --out OUT [--dsn DSN] [--sinks JSON]``.
+
+Light on purpose (no Prefect, no xarray): it starts in a fraction of a second, so a supervisor
+can restart it after a crash. SIGTERM/SIGINT stop it after the current batch; SIGKILL is safe too
+(unconfirmed claims are redelivered once their lease expires). The PostgreSQL DSN may also come
+from ``GEOSPACE_OUTBOX_DSN``; sink credentials come from the environment variables named in the
+sink configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from alerts.outbox.relay import Backoff, run_relay
+from alerts.outbox.store import open_store
+from alerts.sinks import build_sinks
+from eo.errors import GeospaceError
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options of the relay."""
+    p = argparse.ArgumentParser(prog="python -m alerts.relay", description=__doc__)
+    p.add_argument("--out", default="out", help="output folder holding alerts/outbox.sqlite")
+    p.add_argument("--dsn", default=None, help="PostgreSQL DSN (default $GEOSPACE_OUTBOX_DSN)")
+    p.add_argument("--sinks", default=None, help="sink configuration: JSON text or a JSON file")
+    p.add_argument("--lease", type=float, default=30.0, help="lease of a claim, seconds")
+    p.add_argument("--max-attempts", type=int, default=8)
+    p.add_argument("--batch", type=int, default=100)
+    p.add_argument("--backoff", type=float, default=1.0, help="first retry delay, seconds")
+    p.add_argument("--backoff-cap", type=float, default=300.0, help="longest retry delay, s")
+    p.add_argument("--poll", type=float, default=0.5, help="idle poll interval, seconds")
+    p.add_argument("--retention", type=float, default=7 * 86400.0, help="keep sent rows, s")
+    p.add_argument("--once", action="store_true", help="drain what is ready, then exit")
+    return p.parse_args(argv)
+
+
+def load_sink_config(text: str | None) -> dict[str, Any] | None:
+    """Sink configuration from JSON text or the path of a JSON file (None: default files sink)."""
+    if not text:
+        return None
+    path = Path(text)
+    raw = path.read_text() if not text.lstrip().startswith("{") and path.exists() else text
+    config = json.loads(raw)
+    return dict(config)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the relay until signalled (or until idle with ``--once``); return the exit code."""
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s relay %(message)s")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        store = open_store(args.out, dsn=args.dsn or os.environ.get("GEOSPACE_OUTBOX_DSN"))
+        sinks = build_sinks(load_sink_config(args.sinks), args.out)
+        stats = run_relay(
+            store, sinks, lease_s=args.lease, max_attempts=args.max_attempts, batch=args.batch,
+            once=args.once, backoff=Backoff(args.backoff, args.backoff_cap), poll_s=args.poll,
+            retention_s=args.retention, stop=stop,
+        )  # fmt: skip
+    except GeospaceError as err:
+        print(f"relay: {err}", file=sys.stderr)
+        return err.exit_code
+    print(json.dumps({k: v for k, v in stats.__dict__.items() if k != "errors"}))
+    for sink in sinks.values():
+        sink.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""``geospace alerts list|show|approve|reject|retry|health`` and ``geospace deliver``.
+
+With ``--json`` stdout carries only the JSON document; messages go to stderr. The PostgreSQL
+outbox is used when ``--dsn`` or ``GEOSPACE_OUTBOX_DSN`` is set; sink configuration comes from
+``--sinks`` (JSON text or file) or ``GEOSPACE_SINKS``; credentials only from the environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from alerts import ops
+
+AddOut = Callable[[argparse.ArgumentParser], None]
+
+
+def _default_add_out(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, default=Path("out"), help="output folder (./out)")
+
+
+def _common(parser: argparse.ArgumentParser, add_out: AddOut) -> None:
+    add_out(parser)
+    parser.add_argument("--json", action="store_true", help="print only a JSON document")
+    parser.add_argument("--dsn", default=None, help="PostgreSQL outbox DSN")
+
+
+def register(sub: Any, add_out: AddOut | None = None) -> None:
+    """Add ``alerts`` (with its actions) and ``deliver`` to the ``geospace`` sub-commands."""
+    add_out = add_out or _default_add_out
+    alerts = sub.add_parser("alerts", help="list and operate alert revisions in the outbox")
+    actions = alerts.add_subparsers(dest="action", required=True)
+    for name, help_text in (
+        ("list", "one line per revision"),
+        ("show", "one revision with its deliveries"),
+        ("approve", "approve a pending bulletin"),
+        ("reject", "reject a pending bulletin"),
+        ("retry", "requeue a dead revision"),
+        ("health", "queue depth, oldest unsent, dead, redeliveries"),
+    ):
+        p = actions.add_parser(name, help=help_text)
+        _common(p, add_out)
+        if name == "list":
+            p.add_argument("--status", default=None, help="only revisions with this status")
+        elif name != "health":
+            p.add_argument("id", type=int, help="revision id (see `geospace alerts list`)")
+        if name in ("approve", "reject"):
+            p.add_argument("--by", required=True, help="name of the person deciding")
+        if name == "reject":
+            p.add_argument("--reason", default="", help="why it is rejected")
+        p.set_defaults(handler=run)
+    deliver = sub.add_parser("deliver", help="drain the outbox into the sinks once")
+    _common(deliver, add_out)
+    deliver.add_argument("--sinks", default=None, help="sink configuration: JSON text or file")
+    deliver.set_defaults(handler=run, action="deliver")
+
+
+def _sink_config(text: str | None) -> dict[str, Any] | None:
+    text = text or os.environ.get("GEOSPACE_SINKS")
+    if not text:
+        return None
+    path = Path(text)
+    if not text.lstrip().startswith("{") and path.exists():
+        text = path.read_text()
+    return dict(json.loads(text))
+
+
+def _dispatch(args: argparse.Namespace) -> Any:
+    out = args.out
+    dsn = args.dsn or os.environ.get("GEOSPACE_OUTBOX_DSN")
+    action = args.action
+    if action == "list":
+        return ops.list_revisions(out, status=args.status, dsn=dsn)
+    if action == "show":
+        return ops.show(out, args.id, dsn=dsn)
+    if action == "approve":
+        return ops.approve(out, args.id, args.by, dsn=dsn)
+    if action == "reject":
+        return ops.reject(out, args.id, args.by, args.reason, dsn=dsn)
+    if action == "retry":
+        return ops.retry(out, args.id, dsn=dsn)
+    if action == "health":
+        return ops.health(out, dsn=dsn)
+    return ops.deliver(out, sink_config=_sink_config(args.sinks), dsn=dsn)
+
+
+def _print_text(action: str, result: Any) -> None:
+    if action == "list":
+        for r in result:
+            print(
+                f"{r['id']:>5}  {r['status']:<16} {r['hazard']:<12} {r['subject']:<24} "
+                f"L{r['level']} rev {r['revision']} {r['msg_type']:<6} {r['message_key'][:12]}"
+            )
+        return
+    print(json.dumps(result, indent=2, default=str))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute one parsed command; errors propagate as GeospaceError to the caller's handler."""
+    result = _dispatch(args)
+    if args.json:
+        sys.stdout.write(json.dumps(result, default=str) + "\n")
+    else:
+        _print_text(args.action, result)
+    return 0

@@ -1,0 +1,57 @@
+"""The delivery flow: a thin Prefect flow that drains the outbox once (``run_relay(once=True)``).
+
+The relay itself (``alerts.outbox.relay``) knows nothing of Prefect; long-running relays run as
+their own process (``python -m alerts.relay``). This flow suits a schedule ("drain every minute").
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.exceptions import MissingContextError
+
+
+@flow(name="delivery", retries=0)
+def delivery_flow(
+    out: str = "out",
+    sinks: dict[str, dict[str, Any]] | None = None,
+    dsn: str | None = None,
+    lease_s: float = 60.0,
+    max_attempts: int = 8,
+    batch: int = 100,
+) -> dict[str, Any]:
+    """Drain what is ready in the outbox into the configured sinks; return counts and health.
+
+    Parameters
+    ----------
+    out : str
+        Output folder holding ``alerts/outbox.sqlite`` (and the default files sink).
+    sinks : dict, optional
+        Sink configuration ``{name: {"type": ..., ...}}``; default: the files sink.
+    dsn : str, optional
+        PostgreSQL outbox DSN (default ``GEOSPACE_OUTBOX_DSN``, read when the flow runs).
+    lease_s, max_attempts, batch
+        Relay settings (seconds, count, rows per claim).
+    """
+    from alerts.ops import deliver
+
+    report = deliver(
+        Path(out), sink_config=sinks, dsn=dsn or os.environ.get("GEOSPACE_OUTBOX_DSN"),
+        lease_s=lease_s, max_attempts=max_attempts, batch=batch,
+    )  # fmt: skip
+    health = report["health"]
+    try:
+        logger: Any = get_run_logger()
+    except MissingContextError:  # called as delivery_flow.fn(...) outside a run
+        import logging
+
+        logger = logging.getLogger(__name__)
+    logger.info(
+        "delivered %s, retried %s, dead %s; queue %s, oldest unsent %.0f s, dead total %s",
+        report["sent"], report["retried"], report["dead"], health["queue_depth"],
+        health["oldest_unsent_age_s"], health["dead"],
+    )  # fmt: skip
+    return report
