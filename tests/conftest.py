@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from eo.demo.layout import DemoLayout
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -46,3 +50,11 @@ def require_service(name: str, host: str, port: int) -> None:
         if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
             pytest.fail(message)
         pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def demo_small(tmp_path_factory: pytest.TempPathFactory) -> DemoLayout:
+    """The ``--small`` demo city (about 5 x 5 km), built once per test session (~10 s)."""
+    from eo.demo.build import build_demo
+
+    return build_demo(tmp_path_factory.mktemp("demo-small"), small=True)

@@ -1,0 +1,261 @@
+"""Build the demo city on disk: layers, Sentinel-2 COGs, STAC catalogue, truth.json and NOTICE.
+
+:func:`build_demo` is deterministic from its seed and needs no network. It builds into a temporary
+sibling directory and swaps it into place at the end, so readers never see a half-built city.
+Memory stays bounded: one acquisition day is rendered at a time (a few hundred MB for the full city).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from affine import Affine
+
+from eo.demo.geography import DEMO_CRS, Geography
+from eo.demo.landcover import build_landcover
+from eo.demo.layout import DEMO_SEED, S2_COLLECTION, DemoLayout
+from eo.demo.s2_plan import (
+    OFFSET_DN,
+    SEASON_YEAR,
+    DemoPlan,
+    ItemPlan,
+    make_plan,
+    natural_dryness,
+)
+from eo.demo.sentinel2 import ITEM_BANDS_10M, item_arrays, prepare_inputs, render_day, write_cog
+from eo.demo.stac_items import (
+    SYNTHETIC_NOTE,
+    catalog_dict,
+    collection_dict,
+    item_dict,
+    window_bounds,
+)
+from eo.errors import InvalidInputError
+from eo.grid import OutputGrid, snap_grid
+
+DEMO_RESOLUTION_M = 10.0
+S2_NOTICE_LINE = (
+    "Sentinel-2-like rasters (cogs/, stac/): synthetic, imitating Copernicus Sentinel-2 L2A; "
+    "no real Sentinel data. Rendered from the demo land cover with typical spectra, clouds and "
+    "planted cases listed in truth.json."
+)
+
+
+def demo_grid(geo: Geography) -> OutputGrid:
+    """The 10 m demo grid: the geography's boundary bounds snapped to the Sentinel-2 20 m phase."""
+    minx, miny, maxx, maxy = (float(v) for v in geo.boundary.total_bounds)
+    return snap_grid(DEMO_CRS, DEMO_RESOLUTION_M, (minx, miny, maxx, maxy))
+
+
+def build_demo(
+    out_dir: Path,
+    *,
+    small: bool = False,
+    seed: int = DEMO_SEED,
+    geography: Geography | None = None,
+) -> DemoLayout:
+    """Build the demo city under ``out_dir/demo-city`` (replacing an older build atomically).
+
+    Parameters
+    ----------
+    out_dir : pathlib.Path
+        Parent folder; created if missing.
+    small : bool
+        The ~5 x 5 km variant around the centre used by the tests.
+    seed : int
+        Seed of every random draw; the same seed gives byte-identical rasters.
+    geography : Geography, optional
+        Layers to build on (default: :func:`eo.demo.geography.vienna_geography`).
+
+    Returns
+    -------
+    DemoLayout
+        Paths of the finished build.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    final = DemoLayout.under(out_dir)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.root.name}.", suffix=".tmp", dir=out_dir))
+    try:
+        geo = geography if geography is not None else _vienna(small)
+        _build_into(DemoLayout(tmp), geo, small=small, seed=seed)
+        _swap_in(tmp, final.root)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def _vienna(small: bool) -> Geography:
+    from eo.demo.geography import vienna_geography
+
+    return vienna_geography(small=small)
+
+
+def _swap_in(tmp: Path, root: Path) -> None:
+    """Replace ``root`` by ``tmp`` with renames in the same folder; the old build is removed."""
+    old = None
+    if root.exists():
+        old = root.with_name(f".{root.name}.old-{os.getpid()}")
+        os.replace(root, old)
+    os.replace(tmp, root)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _optional(name: str) -> Callable[..., Any] | None:
+    """A function of the demo layer writers if that engineer's module provides it."""
+    for module in ("eo.demo.layers", "eo.demo.geography"):
+        try:
+            found = getattr(importlib.import_module(module), name, None)
+        except ImportError:
+            continue
+        if callable(found):
+            return found  # type: ignore[no-any-return]
+    return None
+
+
+def _write_json(path: Path, document: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _build_into(layout: DemoLayout, geo: Geography, *, small: bool, seed: int) -> None:
+    """Write every part of the demo into ``layout`` (a fresh, private folder)."""
+    grid = demo_grid(geo)
+    if grid.shape[0] < 64 or grid.shape[1] < 64:
+        raise InvalidInputError(
+            f"demo extent {grid.bounds} is only {grid.shape} pixels at 10 m; the demo needs at "
+            "least 640 x 640 m: give the geography a larger boundary"
+        )
+    lc = build_landcover(geo, grid, np.random.default_rng([seed, 1]))
+    plan = make_plan(seed, small, grid, geo.parks)
+    inputs = prepare_inputs(lc, plan, np.random.default_rng([seed, 2]))
+    items: list[dict[str, Any]] = []
+    # Compression runs in GDAL threads without the GIL: write day d while rendering day d+1.
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        pending: Future[None] | None = None
+        for day in plan.dates:
+            scene = render_day(inputs, plan, day)
+            batch = [(item, item_arrays(scene, item)) for item in day.items]
+            del scene
+            if pending is not None:
+                pending.result()
+            pending = writer.submit(_write_items, layout, grid, batch)
+            items.extend(item_dict(item, grid, arrays["SCL"]) for item, arrays in batch)
+        if pending is not None:
+            pending.result()
+    for doc in items:
+        _write_json(layout.stac / S2_COLLECTION / doc["id"] / f"{doc['id']}.json", doc)
+    _write_json(layout.stac / S2_COLLECTION / "collection.json", collection_dict(items))
+    _write_json(layout.catalog, catalog_dict())
+    _write_json(layout.truth, truth_dict(plan))
+    _write_side_files(layout, geo)
+
+
+def _write_items(
+    layout: DemoLayout, grid: OutputGrid, batch: list[tuple[ItemPlan, dict[str, np.ndarray]]]
+) -> None:
+    """Write the COGs of one day's items."""
+    for item, arrays in batch:
+        x0, _, _, y1 = window_bounds(grid, item.window)
+        for name, array in arrays.items():
+            res = 10.0 if name in ITEM_BANDS_10M else 20.0
+            write_cog(
+                layout.cogs / S2_COLLECTION / item.item_id / f"{name}.tif",
+                array,
+                Affine(res, 0.0, x0, 0.0, -res, y1),
+                grid.crs,
+            )
+
+
+def _write_side_files(layout: DemoLayout, geo: Geography) -> None:
+    """Layers and NOTICE from the geography engineer's writers, plus the Sentinel-2 line."""
+    write_layers = _optional("write_layers")
+    if write_layers is not None:
+        write_layers(geo, layout.layers)
+    notice = _optional("notice_text")
+    text = notice().rstrip("\n") + "\n\n" if notice is not None else ""
+    layout.notice.write_text(text + S2_NOTICE_LINE + "\n", encoding="utf-8")
+
+
+def truth_dict(plan: DemoPlan) -> dict[str, Any]:
+    """What was planted, for tests and notebooks to check the products against."""
+    season = [d for d in plan.dates if d.day.year == SEASON_YEAR]
+    years: dict[str, Any] = {}
+    for d in plan.dates:
+        entry = years.setdefault(str(d.day.year), {"dates": [], "items": []})
+        entry["dates"].append(d.day.isoformat())
+        entry["items"].extend(i.item_id for i in d.items)
+    all_cloud = next(d for d in season if d.all_cloud)
+    wrong = next(i for i in plan.items if i.item_id == plan.wrong_flag_item)
+    dropped, kept = plan.duplicate
+    return {
+        "synthetic": True,
+        "note": SYNTHETIC_NOTE,
+        "seed": plan.seed,
+        "small": plan.small,
+        "grid": {
+            "crs": plan.grid.crs,
+            "resolution": plan.grid.resolution,
+            "bounds": list(plan.grid.bounds),
+            "shape": list(plan.grid.shape),
+        },
+        "tiles": sorted({i.tile.name for i in plan.items}),
+        "collection": S2_COLLECTION,
+        "encoding": {
+            "baseline_ge_04.00": f"DN = reflectance*10000 + {OFFSET_DN}; "
+            "earthsearch:boa_offset_applied false (except the wrongly flagged item)",
+            "baseline_lt_04.00": "DN = reflectance*10000; earthsearch:boa_offset_applied false",
+            "nodata": 0,
+        },
+        "years": years,
+        "all_cloud_date": {
+            "date": all_cloud.day.isoformat(),
+            "item_ids": [i.item_id for i in all_cloud.items],
+        },
+        "wrong_flag_item": {
+            "id": wrong.item_id,
+            "date": wrong.day.isoformat(),
+            "tile": wrong.tile.name,
+            "baseline": wrong.baseline,
+            "flag_boa_offset_applied": wrong.boa_offset_applied,
+            "offset_in_pixels": wrong.offset_in_dn,
+        },
+        "duplicate": {
+            "date": next(i.day for i in plan.items if i.item_id == kept).isoformat(),
+            "tile": next(i.tile.name for i in plan.items if i.item_id == kept),
+            "kept": kept,
+            "dropped": dropped,
+            "dropped_difference": "reflectance 3 % higher (older processing)",
+        },
+        "stressed_parks": [
+            {
+                "park_id": s.park_id,
+                "onset": s.onset.isoformat(),
+                "ramp_days": s.ramp_days,
+                "max_dry_fraction": s.max_fraction,
+                "dry_fraction_by_date": {
+                    d.day.isoformat(): round(s.fraction(d.day), 4) for d in season
+                },
+            }
+            for s in plan.stressed
+        ],
+        "cloud_hidden_park": {
+            "park_id": plan.hidden_park,
+            "dates": [d.day.isoformat() for d in season],
+        },
+        "unstressed_parks": list(plan.control_parks),
+        "natural_turf_dryness_by_date": {
+            d.day.isoformat(): round(natural_dryness(d.day), 4) for d in plan.dates
+        },
+    }
