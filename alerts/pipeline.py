@@ -1,0 +1,104 @@
+"""From findings to outbox rows: the findings history, the rules, one transaction per revision.
+
+For each subject the latest findings are stored in the findings history (insert-or-ignore, so a rerun
+of the same window adds nothing), the rule engine (:func:`alerts.rules.decide`) reads the history,
+the subject's open event and its last revision, and what it decides is recorded in the outbox:
+the revision and its outbox rows commit together (:meth:`OutboxStore.add_revision`). Revisions are
+keyed by ``message_key``, so re-running a flow, or three runs at once, produce nothing new.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from alerts.model import Event, Finding, Revision
+from alerts.outbox.store import OutboxStore
+from alerts.policy import NoticePolicy, Policy
+from alerts.revisions import SubjectInfo
+from alerts.rules import Action, decide
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the rules did for one subject: the action, why, and the revision id if one was new."""
+
+    subject_id: str
+    action: str
+    reason: str
+    revision_id: int | None
+    message_key: str | None
+
+
+def _event_of(store: OutboxStore, hazard: str, subject_id: str) -> Event | None:
+    row = store.open_event(hazard, subject_id)
+    if row is None:
+        return None
+    return Event(
+        alert_key=str(row["alert_key"]),
+        hazard=hazard,
+        subject_id=subject_id,
+        event_start=datetime.fromisoformat(str(row["event_start"])),
+    )
+
+
+def latest_revision(store: OutboxStore, alert_key: str) -> Revision | None:
+    """The newest revision of an event, or None."""
+    rows = store.db.query(
+        "SELECT payload FROM revisions WHERE alert_key = ? ORDER BY revision DESC LIMIT 1",
+        (alert_key,),
+    )
+    return Revision.from_dict(json.loads(str(rows[0]["payload"]))) if rows else None
+
+
+def history(store: OutboxStore, subject_id: str, kind: str) -> list[Finding]:
+    """The subject's stored findings of ``kind``, oldest window first."""
+    return [
+        Finding.from_dict(json.loads(str(row["payload"])))
+        for row in store.findings(subject_id, kind)
+    ]
+
+
+def apply_findings(
+    store: OutboxStore,
+    findings: Sequence[Finding],
+    policy: Policy,
+    *,
+    now: datetime,
+    sinks: Iterable[str],
+    subjects: Mapping[str, SubjectInfo] | None = None,
+    notice_policy: NoticePolicy | None = None,
+) -> list[Outcome]:
+    """Record ``findings`` and let the rules decide, subject by subject; return the outcomes."""
+    names = tuple(sinks)
+    store.record_findings(f.to_dict() for f in findings)
+    outcomes = []
+    for finding in findings:
+        event = _event_of(store, policy.hazard, finding.subject_id)
+        last = latest_revision(store, event.alert_key) if event else None
+        decision = decide(
+            history(store, finding.subject_id, policy.finding_kind),
+            event,
+            last,
+            policy,
+            now,
+            subject=(subjects or {}).get(finding.subject_id),
+            notice_policy=notice_policy,
+        )
+        new_id = None
+        if decision.revision is not None:
+            new_id = store.add_revision(decision.revision, names)
+            if decision.action == Action.CLEAR and decision.event is not None:
+                store.close_event(decision.event.alert_key, "cleared")
+        outcomes.append(
+            Outcome(
+                subject_id=finding.subject_id,
+                action=str(decision.action),
+                reason=decision.reason,
+                revision_id=new_id,
+                message_key=decision.revision.message_key if decision.revision else None,
+            )
+        )
+    return outcomes
