@@ -83,8 +83,8 @@ def test_event_opens_after_persistence_updates_and_clears(tmp_path: Path) -> Non
         _run(tmp_path, week, {"augarten": score, "stadtpark": 0.05})
     revs = _revisions(tmp_path)
     augarten = revs[revs["subject_id"] == "augarten"]
-    assert list(augarten["msg_type"])[0] == "Alert"
-    assert list(augarten["msg_type"])[-1] == "Cancel"
+    assert augarten["msg_type"].iloc[0] == "Alert"
+    assert augarten["msg_type"].iloc[-1] == "Cancel"
     assert "Update" in set(augarten["msg_type"])
     assert list(augarten["revision"]) == list(range(1, len(augarten) + 1))
     assert (revs["subject_id"] == "stadtpark").sum() == 0  # never stressed: nothing
