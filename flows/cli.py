@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 
 from eo.errors import GeospaceError, InvalidInputError
+from flows import cli_alerts
 from flows.runtime import prepare_environment
 
 
@@ -80,17 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_out(run)
     run.set_defaults(handler=_cmd_run)
 
-    _register_optional(sub)
-    return parser
-
-
-def _register_optional(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Commands whose modules may be absent in a partial install register themselves here."""
-    try:
-        from flows import cli_alerts
-    except ImportError:
-        return
     cli_alerts.register(sub, _add_out)
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
