@@ -33,7 +33,7 @@ test: setup lint
 	$(BIN)/python -m pytest -p no:cacheprovider
 
 bench: setup
-	$(BIN)/python bench/run_all.py --out $(OUT)/bench
+	$(BIN)/geospace bench --out $(OUT)
 
 # Re-resolve the pinned versions after changing dependencies in pyproject.toml.
 lock: $(VENV)/.installed

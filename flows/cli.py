@@ -81,8 +81,39 @@ def build_parser() -> argparse.ArgumentParser:
     _add_out(run)
     run.set_defaults(handler=_cmd_run)
 
+    serve = sub.add_parser("serve", help="run the flows on their schedules (Prefect serve)")
+    serve.add_argument("--profile", default="vienna-demo", help="profile name or YAML path")
+    _add_out(serve)
+    serve.set_defaults(handler=_cmd_serve)
+
+    bench = sub.add_parser("bench", help="run the benchmarks of a source checkout (bench/)")
+    bench.add_argument("only", nargs="*", help="benchmark names (default: all)")
+    _add_out(bench)
+    bench.set_defaults(handler=_cmd_bench)
+
     cli_alerts.register(sub, _add_out)
     return parser
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from eo.profile import load_profile
+    from flows.serve import serve_flows
+
+    load_profile(args.profile, out_dir=args.out)  # invalid profile: exit 2 before serving
+    return serve_flows(profile=args.profile, out_dir=args.out)
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    import subprocess
+
+    script = Path(__file__).resolve().parents[1] / "bench" / "run_all.py"
+    if not script.is_file():
+        raise InvalidInputError(
+            "geospace bench runs the benchmarks of a source checkout; bench/run_all.py was not "
+            "found next to this installation: run it from a clone (make bench)"
+        )
+    command = [sys.executable, str(script), "--out", str(args.out / "bench"), *args.only]
+    return subprocess.run(command, check=False).returncode
 
 
 def main(argv: Sequence[str] | None = None) -> int:

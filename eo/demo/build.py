@@ -26,8 +26,10 @@ from eo.demo.layout import DEMO_SEED, S2_COLLECTION, DemoLayout
 from eo.demo.s2_plan import (
     OFFSET_DN,
     SEASON_YEAR,
+    DatePlan,
     DemoPlan,
     ItemPlan,
+    StressPlan,
     make_plan,
     natural_dryness,
 )
@@ -238,17 +240,11 @@ def truth_dict(plan: DemoPlan) -> dict[str, Any]:
             "dropped": dropped,
             "dropped_difference": "reflectance 3 % higher (older processing)",
         },
-        "stressed_parks": [
-            {
-                "park_id": s.park_id,
-                "onset": s.onset.isoformat(),
-                "ramp_days": s.ramp_days,
-                "max_dry_fraction": s.max_fraction,
-                "dry_fraction_by_date": {
-                    d.day.isoformat(): round(s.fraction(d.day), 4) for d in season
-                },
-            }
+        "stressed_parks": [_stress_truth(s, season) for s in plan.stressed if s.watered is None],
+        "watered_parks": [
+            {**_stress_truth(s, season), "watered": s.watered.isoformat()}
             for s in plan.stressed
+            if s.watered is not None
         ],
         "cloud_hidden_park": {
             "park_id": plan.hidden_park,
@@ -257,5 +253,17 @@ def truth_dict(plan: DemoPlan) -> dict[str, Any]:
         "unstressed_parks": list(plan.control_parks),
         "natural_turf_dryness_by_date": {
             d.day.isoformat(): round(natural_dryness(d.day), 4) for d in plan.dates
+        },
+    }
+
+
+def _stress_truth(stress: StressPlan, season: list[DatePlan]) -> dict[str, Any]:
+    return {
+        "park_id": stress.park_id,
+        "onset": stress.onset.isoformat(),
+        "ramp_days": stress.ramp_days,
+        "max_dry_fraction": stress.max_fraction,
+        "dry_fraction_by_date": {
+            d.day.isoformat(): round(stress.fraction(d.day), 4) for d in season
         },
     }

@@ -84,19 +84,28 @@ class ItemPlan:
 
 @dataclass(frozen=True)
 class StressPlan:
-    """A water-stressed park: drying starts at ``onset`` and grows linearly over ``ramp_days``."""
+    """A water-stressed park: drying starts at ``onset`` and grows linearly over ``ramp_days``.
+
+    A park with a ``watered`` date is irrigated again from that day: its dry turf greens up
+    linearly over ``recovery_days`` (the demo's work order that opens, updates and clears).
+    """
 
     park_id: str
     onset: date
     ramp_days: int = 35
     max_fraction: float = 0.85
+    watered: date | None = None
+    recovery_days: int = 10
 
     def fraction(self, day: date) -> float:
         """Share of the park's turf that has turned into dry turf on ``day`` (0..max_fraction)."""
         if day.year != SEASON_YEAR:
             return 0.0
         progress = (day - self.onset).days / self.ramp_days
-        return float(np.clip(progress, 0.0, 1.0) * self.max_fraction)
+        dry = float(np.clip(progress, 0.0, 1.0) * self.max_fraction)
+        if self.watered is not None and day >= self.watered:
+            dry *= float(np.clip(1.0 - (day - self.watered).days / self.recovery_days, 0.0, 1.0))
+        return dry
 
 
 @dataclass(frozen=True)
@@ -302,10 +311,17 @@ def make_plan(seed: int, small: bool, grid: OutputGrid, parks: gpd.GeoDataFrame)
     """The demo archive for ``seed`` on ``grid``: reference years first, then 2022."""
     windows = {t.name: w for t in TILES if (w := tile_window(t, grid)) is not None}
     rng = np.random.default_rng([seed, 7])
-    stressed_ids, hidden, controls = choose_parks(parks, grid, 1 if small else 3)
-    stressed = tuple(
-        StressPlan(pid, date(SEASON_YEAR, 7, 10) + timedelta(days=10 * i))
-        for i, pid in enumerate(stressed_ids)
+    n_dry = 1 if small else 3
+    stressed_ids, hidden, controls = choose_parks(parks, grid, n_dry + 1)
+    stressed = (
+        tuple(
+            StressPlan(pid, date(SEASON_YEAR, 7, 10) + timedelta(days=10 * i))
+            for i, pid in enumerate(stressed_ids[:n_dry])
+        )
+        + tuple(  # one park dries early and is watered again in August
+            StressPlan(pid, date(SEASON_YEAR, 6, 25), ramp_days=25, watered=date(SEASON_YEAR, 8, 5))
+            for pid in stressed_ids[n_dry:]
+        )
     )
     special = {"all_cloud": 6, "duplicate": 8, "wrong_flag": 14}
     dates = _reference_dates(rng, windows) + _season_dates(rng, windows, special)
