@@ -332,7 +332,7 @@ def harmonise(
         np.array([str(b) == keys.scl for b in dn_cube["band"].values]), dims="band"
     )
     reflectance = dn_to_reflectance(dn_cube, offsets)
-    out = xr.where(is_scl, dn_cube.astype(np.float32), reflectance, keep_attrs=False)
+    out = xr.where(is_scl, dn_cube.astype(np.float32), reflectance, keep_attrs=True)
     out = out.transpose("time", "band", "y", "x").astype(np.float32)
     out = out.assign_coords(
         boa_offset_dn=("time", offsets.values),

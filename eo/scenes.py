@@ -114,7 +114,11 @@ def load_reflectance(
         provider=source.provider,
         allowlist=source.allowlist,
         catalog_is_local=source.is_local,
-        gdal=GdalHttpSettings(max_retry=source.retries, timeout_s=source.timeout_s),
+        gdal=GdalHttpSettings(
+            max_retry=source.retries,
+            retry_delay_s=source.backoff_factor_s,
+            timeout_s=source.timeout_s,
+        ),
     )
     reflectance, report = harmonise(
         dn, provider=source.provider, collection=source.collection, check_pixels=check_pixels

@@ -343,4 +343,10 @@ def make_plan(seed: int, small: bool, grid: OutputGrid, parks: gpd.GeoDataFrame)
 
 
 def _target(windows: dict[str, Window]) -> str:
-    return "33UXP" if "33UXP" in windows else next(iter(windows))
+    """The tile of the wrongly flagged and the duplicate item: the one the mosaic takes first.
+
+    The solar-day mosaic takes items in (time, id) order, so 33UWP wins where the tiles overlap;
+    planting the cases there makes them matter in the mosaicked cube (on the small demo 33UWP
+    covers the whole grid and 33UXP never shows).
+    """
+    return "33UWP" if "33UWP" in windows else next(iter(windows))
