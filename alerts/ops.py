@@ -2,6 +2,8 @@
 
 Each function opens the outbox of an output folder (``OUT/alerts/outbox.sqlite``) or, given a
 DSN, the PostgreSQL outbox, does one thing, closes it and returns plain JSON-ready values.
+Bulletins are archived as CAP under ``OUT/alerts/cap`` (:mod:`alerts.cap_archive`) when they are
+enqueued (Draft) and again when approved (Actual), also when the outbox is PostgreSQL.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from alerts.cap_archive import archive_stored
 from alerts.outbox import admin
 from alerts.outbox.queue import health as _health
 from alerts.outbox.relay import Backoff, run_relay
-from alerts.outbox.store import OutboxStore, open_store
+from alerts.outbox.store import OutboxStore, open_store, revision_fields
 from alerts.sinks import Sink, build_sinks
 
 PathLike = str | Path
@@ -36,9 +39,14 @@ def enqueue(
     """Record revisions (``alerts.model.Revision`` or dicts) with one outbox row per sink.
 
     Returns how many were new; revisions already recorded (same ``message_key``) add nothing.
+    Bulletins among them are archived as CAP with the status their row has (Draft when pending).
     """
+    items = list(revisions)
+    keys = [revision_fields(rev)["message_key"] for rev in items]
     with _store(out_dir, dsn) as store:
-        return store.add_revisions(revisions, sinks)
+        added = store.add_revisions(items, sinks)
+        archive_stored(store, out_dir, keys)
+        return added
 
 
 def list_revisions(
@@ -61,9 +69,11 @@ def show(out_dir: PathLike, revision_id: int, *, dsn: str | None = None) -> dict
 def approve(
     out_dir: PathLike, revision_id: int, by: str, *, dsn: str | None = None
 ) -> dict[str, Any]:
-    """Approve a pending bulletin (records who and when) and queue it."""
+    """Approve a pending bulletin (records who and when), queue it and archive it as Actual CAP."""
     with _store(out_dir, dsn) as store:
-        return admin.summary(admin.approve(store, revision_id, by))
+        row = admin.approve(store, revision_id, by)
+        archive_stored(store, out_dir, [str(row["message_key"])])
+        return admin.summary(row)
 
 
 def reject(
@@ -96,8 +106,12 @@ def deliver(
     max_attempts: int = 8,
     batch: int = 100,
     backoff: Backoff | None = None,
+    dead_notices: bool = True,
 ) -> dict[str, Any]:
     """Drain what is ready now (one relay pass) and return its counts plus the queue health.
+
+    A revision whose row goes dead gets one operator notice (hazard ``notice``) queued unless
+    ``dead_notices`` is False; notices themselves never get notices.
 
     ``sinks`` objects win over ``sink_config`` (``{name: {"type": ..., ...}}``); with neither,
     the ``files`` sink writes ``OUT/alerts/outbound.jsonl``.
@@ -107,7 +121,7 @@ def deliver(
         try:
             stats = run_relay(
                 store, built, lease_s=lease_s, max_attempts=max_attempts, batch=batch,
-                once=True, backoff=backoff,
+                once=True, backoff=backoff, dead_notices=dead_notices,
             )  # fmt: skip
         finally:
             if sinks is None:

@@ -5,6 +5,9 @@ of the same window adds nothing), the rule engine (:func:`alerts.rules.decide`) 
 the subject's open event and its last revision, and what it decides is recorded in the outbox:
 the revision and its outbox rows commit together (:meth:`OutboxStore.add_revision`). Revisions are
 keyed by ``message_key``, so re-running a flow, or three runs at once, produce nothing new.
+Given the output folder, every bulletin revision is archived as CAP right after it is recorded
+(:mod:`alerts.cap_archive`: ``OUT/alerts/cap/<identifier>.xml``, with the status its row has, so
+Draft until approved); a rerun rewrites nothing but restores a file lost to a crash.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
+from alerts.cap_archive import archive_stored
 from alerts.model import Event, Finding, Revision
 from alerts.outbox.store import OutboxStore
 from alerts.policy import NoticePolicy, Policy
@@ -70,8 +75,13 @@ def apply_findings(
     sinks: Iterable[str],
     subjects: Mapping[str, SubjectInfo] | None = None,
     notice_policy: NoticePolicy | None = None,
+    out_dir: str | Path | None = None,
 ) -> list[Outcome]:
-    """Record ``findings`` and let the rules decide, subject by subject; return the outcomes."""
+    """Record ``findings`` and let the rules decide, subject by subject; return the outcomes.
+
+    With ``out_dir`` (the output folder; the store itself has none when it is PostgreSQL), each new
+    bulletin revision decided is archived as CAP under ``out_dir/alerts/cap``.
+    """
     names = tuple(sinks)
     store.record_findings(f.to_dict() for f in findings)
     outcomes = []
@@ -90,6 +100,8 @@ def apply_findings(
         new_id = None
         if decision.revision is not None:
             new_id = store.add_revision(decision.revision, names)
+            if out_dir is not None:  # also when not new: heals a crash before the archive
+                archive_stored(store, out_dir, [decision.revision.message_key])
             if decision.action == Action.CLEAR and decision.event is not None:
                 store.close_event(decision.event.alert_key, "cleared")
         outcomes.append(

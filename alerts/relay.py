@@ -39,6 +39,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--poll", type=float, default=0.5, help="idle poll interval, seconds")
     p.add_argument("--retention", type=float, default=7 * 86400.0, help="keep sent rows, s")
     p.add_argument("--once", action="store_true", help="drain what is ready, then exit")
+    p.add_argument(
+        "--no-dead-notices",
+        action="store_true",
+        help="do not queue an operator notice when a row goes dead (on by default)",
+    )
     return p.parse_args(argv)
 
 
@@ -65,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         stats = run_relay(
             store, sinks, lease_s=args.lease, max_attempts=args.max_attempts, batch=args.batch,
             once=args.once, backoff=Backoff(args.backoff, args.backoff_cap), poll_s=args.poll,
-            retention_s=args.retention, stop=stop,
+            retention_s=args.retention, stop=stop, dead_notices=not args.no_dead_notices,
         )  # fmt: skip
     except GeospaceError as err:
         print(f"relay: {err}", file=sys.stderr)

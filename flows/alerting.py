@@ -96,7 +96,7 @@ def queue_irrigation_alerts(
             ]
         return apply_findings(
             store, findings, policy, now=now, sinks=sinks,
-            subjects=park_subjects(ranked), notice_policy=load_notice_policy(),
+            subjects=park_subjects(ranked), notice_policy=load_notice_policy(), out_dir=out_dir,
         )  # fmt: skip
     finally:
         store.close()

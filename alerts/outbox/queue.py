@@ -3,7 +3,9 @@
 Order per subject: a row is claimable only when no earlier row of the same (sink, subject) is
 still queued (even leased to another relay) or dead, so a later revision never overtakes an
 earlier one, and a dead revision blocks only its own subject. A claim counts an attempt, so a
-message that crashes the relay every time also ends dead.
+message that crashes the relay every time also ends dead. With ``dead_notices``, a row that goes
+dead queues, in the same transaction, one operator notice about its revision
+(:mod:`alerts.outbox.notices`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alerts.outbox.admin import refresh_status
+from alerts.outbox.notices import queue_dead_notices
 from alerts.outbox.store import DEAD, QUEUED, SENT, OutboxStore
 from alerts.sinks.base import DeliveryReceipt, OutboundMessage
 
@@ -80,11 +83,12 @@ def claim(
     lease_s: float,
     batch: int,
     max_attempts: int,
+    dead_notices: bool = False,
 ) -> list[Claim]:
     """Lease up to ``batch`` deliverable rows for ``owner``; rows of expired leases are reclaimed.
 
     A row whose lease expired after its last allowed attempt (the relay died delivering it every
-    time) goes dead with that reason instead.
+    time) goes dead with that reason instead (and, with ``dead_notices``, queues its notice).
     """
     if not sinks:
         return []
@@ -94,12 +98,14 @@ def claim(
         died = db.query(
             "UPDATE outbox SET status = 'dead', lease_owner = NULL, lease_until = NULL,"
             " last_error = ? WHERE status = 'queued' AND lease_until IS NOT NULL"
-            " AND lease_until < ? AND attempts >= ? RETURNING revision_id",
+            " AND lease_until < ? AND attempts >= ? RETURNING id, revision_id",
             (f"lease expired on attempt {max_attempts} of {max_attempts}: "
              "the relay stopped while delivering it", now, max_attempts),
         )  # fmt: skip
         if died:
             refresh_status(store, {int(r["revision_id"]) for r in died})
+            if dead_notices:
+                queue_dead_notices(store, [int(r["id"]) for r in died])
         sql = _CLAIM_SQL.format(sinks=",".join("?" * len(sinks))) + db.skip_locked
         rows = db.query(sql, (now, now, *sinks, batch))
         if rows:
@@ -128,19 +134,25 @@ def _to_claim(row: dict[str, Any]) -> Claim:
     return Claim(int(row["id"]), int(row["revision_id"]), message)
 
 
-def complete(store: OutboxStore, outcomes: list[Outcome]) -> None:
-    """Record a batch of outcomes in one transaction (sent only after the sink confirmed)."""
+def complete(store: OutboxStore, outcomes: list[Outcome], *, dead_notices: bool = False) -> None:
+    """Record a batch of outcomes in one transaction (sent only after the sink confirmed).
+
+    With ``dead_notices``, every revision whose row went dead gets its one operator notice queued
+    in the same transaction.
+    """
     if not outcomes:
         return
     now = store.clock()
     db = store.db
     with db.transaction():
-        for out in outcomes:
-            _apply(store, out, now)
+        dead = [out.claim.outbox_id for out in outcomes if _apply(store, out, now)]
         refresh_status(store, {o.claim.revision_id for o in outcomes})
+        if dead_notices:
+            queue_dead_notices(store, dead)
 
 
-def _apply(store: OutboxStore, out: Outcome, now: float) -> None:
+def _apply(store: OutboxStore, out: Outcome, now: float) -> bool:
+    """Record one outcome; True when it moved the row to dead."""
     db, oid = store.db, out.claim.outbox_id
     if out.kind == "sent" and out.receipt is not None:
         changed = db.execute(
@@ -156,10 +168,12 @@ def _apply(store: OutboxStore, out: Outcome, now: float) -> None:
                  out.receipt.external_id, now),
             )  # fmt: skip
     elif out.kind == "dead":
-        db.execute(
-            "UPDATE outbox SET status = ?, last_error = ?, lease_owner = NULL, lease_until = NULL"
-            " WHERE id = ? AND status = ?",
-            (DEAD, out.error, oid, QUEUED),
+        return bool(
+            db.execute(
+                "UPDATE outbox SET status = ?, last_error = ?, lease_owner = NULL,"
+                " lease_until = NULL WHERE id = ? AND status = ?",
+                (DEAD, out.error, oid, QUEUED),
+            )
         )
     else:
         spent = 0 if out.kind == "release" else 1
@@ -168,6 +182,7 @@ def _apply(store: OutboxStore, out: Outcome, now: float) -> None:
             " lease_owner = NULL, lease_until = NULL WHERE id = ? AND status = ?",
             (1 - spent, now + out.delay_s, out.error or None, oid, QUEUED),
         )
+    return False
 
 
 def health(store: OutboxStore) -> Health:

@@ -102,6 +102,7 @@ def run_relay(
     retention_s: float = 7 * 86400.0,
     stop: threading.Event | None = None,
     owner: str | None = None,
+    dead_notices: bool = False,
 ) -> RelayStats:
     """Claim, deliver and complete outbox rows until stopped (or, with ``once``, until idle).
 
@@ -129,6 +130,9 @@ def run_relay(
         Set it to end the loop after the current batch.
     owner : str, optional
         Lease owner name (default host:pid:random).
+    dead_notices : bool
+        Queue one operator notice (hazard ``notice``) per revision whose row goes dead
+        (:mod:`alerts.outbox.notices`); ``geospace deliver`` turns it on.
     """
     backoff = backoff or Backoff()
     owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -139,7 +143,10 @@ def run_relay(
         expire_due(store)
         now = store.clock()
         ready = sorted(name for name in sinks if down.get(name, 0.0) <= now)
-        claims = claim(store, owner, ready, lease_s=lease_s, batch=batch, max_attempts=max_attempts)
+        claims = claim(
+            store, owner, ready, lease_s=lease_s, batch=batch, max_attempts=max_attempts,
+            dead_notices=dead_notices,
+        )  # fmt: skip
         if not claims:
             if once:
                 break
@@ -148,7 +155,7 @@ def run_relay(
         outcomes = deliver_batch(
             claims, sinks, max_attempts=max_attempts, backoff=backoff, down=down, now=now
         )
-        complete(store, outcomes)
+        complete(store, outcomes, dead_notices=dead_notices)
         _count(stats, outcomes)
     stats.purged += purge_sent(store, retention_s)
     return stats

@@ -1,7 +1,8 @@
 """Open311 GeoReport v2 sink: form-encoded POST of a service request per work order.
 
-POST is not idempotent, so: the form carries ``attribute[message_key]`` and the description names
-the message key; when a previous attempt may have reached the server (any attempt after the first:
+The form is the GeoReport v2 form of :func:`alerts.open311.service_request` (see
+:func:`default_form`). POST is not idempotent, so: the form carries ``attribute[message_key]`` and
+the description names the message key; when a previous attempt may have reached the server (any attempt after the first:
 a timeout after send, or a relay that died), the sink first looks the request up by that key and
 returns the existing ``service_request_id`` instead of posting again. ``api_key`` and
 ``jurisdiction_id`` are read from the environment at send time and never logged.
@@ -20,6 +21,8 @@ from typing import Any
 
 import requests
 
+from alerts.model import Revision
+from alerts.open311 import service_request, with_credentials
 from alerts.outbox.store import OutboxStore
 from alerts.sinks.base import (
     DeliveryReceipt,
@@ -29,27 +32,79 @@ from alerts.sinks.base import (
     TransientSinkError,
     redact,
 )
+from eo.errors import InvalidInputError
 
 FormBuilder = Callable[[OutboundMessage], Mapping[str, str]]
 
+_LOCATION = ("lat", "long", "address_string", "address_id")
 
-def default_form(message: OutboundMessage) -> dict[str, str]:
-    """The service request form of a message: ``payload["open311"]`` (from alerts.open311) if
-    present, else the standard fields found in the payload; always with the identity attributes.
+
+def _revision(payload: Mapping[str, Any]) -> Revision | None:
+    """The payload as an ``alerts.model.Revision``, or None when it is not a complete one."""
+    try:
+        return Revision.from_dict(payload)
+    except (TypeError, ValueError, KeyError, InvalidInputError):
+        return None
+
+
+def _place(message: OutboundMessage) -> str:
+    """A location text when there is no point: the subject's name, else ``<hazard>/<subject_id>``."""
+    p = message.payload
+    return str(p.get("area_name") or p.get("subject_name") or "").strip() or (
+        f"{message.hazard}/{message.subject_id}"
+    )
+
+
+def default_form(message: OutboundMessage, service_code: str | None = None) -> dict[str, str]:
+    """The GeoReport v2 service request form of a message (without credentials).
+
+    A message whose payload is a complete revision goes through
+    :func:`alerts.open311.service_request` (lat/long of the geometry's representative point,
+    description, ``attribute[priority|alert_key|message_key|revision|msg_type|geometry_ref]``); a
+    ready form in ``payload["open311"]`` is taken as it is; any other payload contributes its
+    standard fields. Then every form is completed: ``service_code`` (argument, payload, else the
+    hazard), a location (``address_string`` naming the subject when there is no lat/long or
+    address), ``description`` naming the message key, and the ``priority``, ``alert_key`` and
+    ``message_key`` attributes.
+
+    Raises
+    ------
+    PermanentSinkError
+        The revision cannot be expressed as a service request (e.g. an invalid geometry).
     """
-    given = message.payload.get("open311")
-    form = {str(k): str(v) for k, v in (given or {}).items()}
-    if not given:
-        for key in ("service_code", "lat", "long", "description", "address_string"):
-            if message.payload.get(key) is not None:
-                form[key] = str(message.payload[key])
+    payload = message.payload
+    code = str(service_code or payload.get("service_code") or message.hazard)
+    given = payload.get("open311")
+    revision = None if given else _revision(payload)
+    if given:
+        form = {str(k): str(v) for k, v in given.items()}
+    elif revision is not None:
+        try:
+            form = service_request(
+                revision,
+                service_code=code,
+                address_string=None if revision.geometry is not None else _place(message),
+            )
+        except InvalidInputError as err:
+            raise PermanentSinkError(f"revision {message.message_key[:12]}: {err}") from err
+    else:
+        form = {k: str(payload[k]) for k in (*_LOCATION, "description") if payload.get(k)}
+    return _complete(form, message, code)
+
+
+def _complete(form: dict[str, str], message: OutboundMessage, code: str) -> dict[str, str]:
+    form.setdefault("service_code", code)
+    if not ((form.get("lat") and form.get("long")) or form.get("address_string")
+            or form.get("address_id")):  # fmt: skip
+        form["address_string"] = _place(message)
     form.setdefault(
         "description", f"{message.hazard} level {message.level} at {message.subject_id}"
     )
-    form["attribute[alert_key]"] = message.alert_key
-    form["attribute[message_key]"] = message.message_key
     if message.message_key not in form["description"]:
         form["description"] += f" (ref {message.message_key})"
+    form.setdefault("attribute[priority]", str(message.level))
+    form["attribute[alert_key]"] = message.alert_key
+    form["attribute[message_key]"] = message.message_key
     return form
 
 
@@ -62,8 +117,11 @@ class Open311Sink:
         Base URL (``.../open311/v2``); requests go to ``<endpoint>/requests.json``.
     api_key_env, jurisdiction_env : str
         Environment variables holding the API key and jurisdiction id (read at send time).
-    form : callable
-        Builds the form fields of a message (default :func:`default_form`).
+    service_code : str, optional
+        The jurisdiction's service code for these work orders (from its GET Service List);
+        default: the payload's ``service_code``, else the hazard name.
+    form : callable, optional
+        Builds the form fields of a message (default :func:`default_form` with ``service_code``).
     timeout_s : float
         Connect and read timeout in seconds.
     name : str
@@ -76,7 +134,8 @@ class Open311Sink:
         *,
         api_key_env: str = "OPEN311_API_KEY",
         jurisdiction_env: str = "OPEN311_JURISDICTION_ID",
-        form: FormBuilder = default_form,
+        service_code: str | None = None,
+        form: FormBuilder | None = None,
         timeout_s: float = 10.0,
         name: str = "open311",
         session: requests.Session | None = None,
@@ -84,7 +143,8 @@ class Open311Sink:
         self.endpoint = endpoint.rstrip("/")
         self.api_key_env = api_key_env
         self.jurisdiction_env = jurisdiction_env
-        self.form = form
+        self.service_code = service_code
+        self.form: FormBuilder = form or (lambda message: default_form(message, service_code))
         self.timeout_s = timeout_s
         self.name = name
         self._session = session or requests.Session()
@@ -96,16 +156,25 @@ class Open311Sink:
             creds["jurisdiction_id"] = jurisdiction
         return creds
 
+    def _with_credentials(self, form: Mapping[str, str]) -> dict[str, str]:
+        creds = self._credentials()
+        if not creds["api_key"]:
+            raise PermanentSinkError(
+                f"Open311 sink {self.name}: ${self.api_key_env} is empty; export the API key"
+            )
+        return with_credentials(form, creds["api_key"], creds.get("jurisdiction_id"))
+
     def _secrets(self) -> tuple[str, ...]:
         return (os.environ.get(self.api_key_env, ""),)
 
     def deliver(self, message: OutboundMessage) -> DeliveryReceipt:
         """Post the request, unless an earlier attempt already created it."""
+        form = dict(self.form(message))
         if message.attempt > 1:
-            found = self.lookup(message.message_key, message.payload.get("service_code"))
+            found = self.lookup(message.message_key, form.get("service_code"))
             if found:
                 return DeliveryReceipt(self.name, message.message_key, found, "found", True)
-        body = {**self.form(message), **self._credentials()}
+        body = self._with_credentials(form)
         data = self._call("post", f"{self.endpoint}/requests.json", data=body)
         first = data[0] if isinstance(data, list) and data else data
         if not isinstance(first, dict):

@@ -1,0 +1,119 @@
+"""Operator notices about dead outbox rows: one ``notice`` revision per dead revision.
+
+When a revision's outbox row goes dead (its sink refused it, or its attempt budget is spent), the
+relay queues, in the same transaction, ONE operator notice: hazard ``notice``, subject
+``"<hazard>/<subject_id>"`` of the dead revision, revision 1, keyed by the dead revision's
+``message_key``::
+
+    alert_key = sha256(json.dumps(["notice", "<hazard>/<subject_id>", "dead:" + message_key],
+                                  separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
+    message_key = alerts.model.message_key(alert_key, 1)
+
+so a second dead sink of the same revision, a rerun, a relay restart or a dead row after
+``geospace alerts retry`` adds nothing (the outbox ignores a known ``message_key``). The notice
+goes to the sinks the dead revision was addressed to; its ordering key is its own subject
+(``notice/<hazard>/<subject_id>``), so the dead row does not block it. A dead notice never yields a
+notice about the notice (no loops).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from alerts.model import (
+    NOTICE_HAZARD,
+    Certainty,
+    Revision,
+    RevisionKind,
+    RevisionStatus,
+    message_key,
+)
+from alerts.outbox.store import OutboxStore
+
+__all__ = ["DEAD_NOTICE_VALID_FOR", "dead_notice", "dead_notice_key", "queue_dead_notices"]
+
+DEAD_NOTICE_VALID_FOR = timedelta(days=7)
+RULE_VERSION = "relay-dead-notice-1"
+
+
+def dead_notice_key(hazard: str, subject_id: str, dead_message_key: str) -> str:
+    """``alert_key`` of the notice about a dead revision (formula in the module docstring)."""
+    items = [NOTICE_HAZARD, f"{hazard}/{subject_id}", f"dead:{dead_message_key}"]
+    text = json.dumps(items, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def dead_notice(dead: dict[str, Any], sinks: list[str], now: float) -> Revision:
+    """The notice revision about the dead revision row ``dead`` (a ``revisions`` row plus the
+    dead outbox row's ``sink`` and ``last_error``), created at POSIX time ``now``."""
+    subject = f"{dead['hazard']}/{dead['subject_id']}"
+    key = dead_notice_key(str(dead["hazard"]), str(dead["subject_id"]), str(dead["message_key"]))
+    when = datetime.fromtimestamp(now, UTC).replace(microsecond=0)
+    summary = (
+        f"Delivery of {subject} revision {dead['revision']} (id {dead['id']}, message_key "
+        f"{dead['message_key']}) failed for good on sink {dead['sink']}: {dead['last_error']}. "
+        f"Later revisions of {subject} on that sink wait behind it."
+    )
+    return Revision(
+        alert_key=key,
+        message_key=message_key(key, 1),
+        revision=1,
+        hazard=NOTICE_HAZARD,
+        subject_id=subject,
+        kind=RevisionKind.NOTICE,
+        level=2,
+        certainty=Certainty.OBSERVED,
+        status=RevisionStatus.QUEUED,
+        created_at=when,
+        onset=when,
+        expires=when + DEAD_NOTICE_VALID_FOR,
+        rule_version=RULE_VERSION,
+        event_start=when,
+        summary=summary,
+        instruction=(
+            f"Fix the sink {dead['sink']} or the message, then run "
+            f"`geospace alerts retry {dead['id']}`."
+        ),
+        payload={
+            "event": "Delivery failed",
+            "about_hazard": str(dead["hazard"]),
+            "about_subject": str(dead["subject_id"]),
+            "dead_revision_id": int(dead["id"]),
+            "dead_message_key": str(dead["message_key"]),
+            "sink": str(dead["sink"]),
+            "error": str(dead["last_error"] or ""),
+            "sinks": sinks,
+        },
+        area_name=subject,
+    )
+
+
+def queue_dead_notices(store: OutboxStore, dead_outbox_ids: list[int]) -> int:
+    """Queue one notice per revision among these dead outbox rows (inside the caller's
+    transaction); rows of notices are skipped. Returns how many notices were new."""
+    if not dead_outbox_ids:
+        return 0
+    marks = ",".join("?" * len(dead_outbox_ids))
+    rows = store.db.query(
+        "SELECT r.id, r.message_key, r.revision, r.hazard, r.subject_id, o.sink, o.last_error"
+        f" FROM outbox o JOIN revisions r ON r.id = o.revision_id WHERE o.id IN ({marks})"
+        " AND o.status = 'dead' AND r.hazard <> ? ORDER BY o.id",
+        (*dead_outbox_ids, NOTICE_HAZARD),
+    )
+    added, seen = 0, set()
+    for row in rows:
+        if row["id"] in seen:
+            continue
+        seen.add(row["id"])
+        sinks = [
+            str(s["sink"])
+            for s in store.db.query(
+                "SELECT DISTINCT sink FROM outbox WHERE revision_id = ? ORDER BY sink",
+                (row["id"],),
+            )
+        ]
+        added += store.add_revision(dead_notice(row, sinks, store.clock()), sinks) is not None
+    return added
