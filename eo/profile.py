@@ -157,14 +157,36 @@ class VegetationConfig(_Strict):
 
 
 class SinkConfig(_Strict):
-    """One delivery sink; credentials come from the named environment variables only."""
+    """One delivery sink; secrets come from the environment variables it names, never the file.
+
+    ``name`` (default: the kind) keys the sink's outbox rows. Options by kind: ``files`` ``path``;
+    ``webhook`` ``url``, ``token_env``; ``rabbitmq`` ``url_env`` (AMQP URL with credentials);
+    ``redis`` ``stream``, ``url_env``; ``open311`` ``url`` (endpoint), ``api_key_env``,
+    ``jurisdiction_env``, ``service_code``.
+    """
 
     kind: Literal["files", "webhook", "rabbitmq", "redis", "open311"]
+    name: str | None = None
+    path: str | None = None
+    url: str | None = None
     url_env: str | None = None
+    token_env: str | None = None
+    stream: str | None = None
     api_key_env: str | None = None
-    jurisdiction_id_env: str | None = None
-    queue: str | None = None
+    jurisdiction_env: str | None = None
     service_code: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The sink's name in the outbox."""
+        return self.name or self.kind
+
+    def spec(self) -> dict[str, Any]:
+        """Options for :func:`alerts.sinks.build_sink` (``endpoint`` is Open311's ``url``)."""
+        options = self.model_dump(exclude_none=True, exclude={"kind", "name"})
+        if self.kind == "open311" and "url" in options:
+            options["endpoint"] = options.pop("url")
+        return {"type": self.kind, **options}
 
 
 class OutboxConfig(_Strict):

@@ -82,7 +82,7 @@ def queue_irrigation_alerts(
     if not findings:
         return []
     now = datetime.now(UTC).replace(microsecond=0)
-    sinks = tuple(sink.kind for sink in profile.sinks)
+    sinks = tuple(sink.key for sink in profile.sinks)
     store = open_store(out_dir, dsn=outbox_dsn(profile))
     try:
         if all(f.status == SubjectStatus.DATA_GAP for f in findings):

@@ -57,6 +57,9 @@ def register(sub: Any, add_out: AddOut | None = None) -> None:
     deliver = sub.add_parser("deliver", help="drain the outbox into the sinks once")
     _common(deliver, add_out)
     deliver.add_argument("--sinks", default=None, help="sink configuration: JSON text or file")
+    deliver.add_argument(
+        "--profile", default=None, help="take the sinks from this profile (name or YAML path)"
+    )
     deliver.set_defaults(handler=run, action="deliver")
 
 
@@ -86,7 +89,12 @@ def _dispatch(args: argparse.Namespace) -> Any:
         return ops.retry(out, args.id, dsn=dsn)
     if action == "health":
         return ops.health(out, dsn=dsn)
-    return ops.deliver(out, sink_config=_sink_config(args.sinks), dsn=dsn)
+    config = _sink_config(args.sinks)
+    if config is None and args.profile is not None:
+        from eo.profile import load_profile
+
+        config = {sink.key: sink.spec() for sink in load_profile(args.profile, out_dir=out).sinks}
+    return ops.deliver(out, sink_config=config, dsn=dsn)
 
 
 def _print_text(action: str, result: Any) -> None:

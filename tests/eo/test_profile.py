@@ -90,3 +90,31 @@ def test_missing_field_and_missing_file(tmp_path: Path) -> None:
     (tmp_path / "broken.yaml").write_text("name: [unclosed")
     with pytest.raises(ProfileError, match="not valid YAML"):
         load_profile(tmp_path / "broken.yaml")
+
+
+def test_sink_specs_name_secrets_by_environment_variable(tmp_path: Path) -> None:
+    data = _demo_profile_dict()
+    data["sinks"] = [
+        {"kind": "files"},
+        {
+            "kind": "open311",
+            "url": "https://311.example.org/api/v2",
+            "api_key_env": "OPEN311_KEY",
+            "service_code": "irrigation",
+        },
+        {"kind": "rabbitmq", "name": "broker", "url_env": "GEOSPACE_AMQP_URL"},
+    ]
+    sinks = load_profile(_write(tmp_path, data)).sinks
+    assert [s.key for s in sinks] == ["files", "open311", "broker"]
+    assert sinks[1].spec() == {
+        "type": "open311",
+        "endpoint": "https://311.example.org/api/v2",
+        "api_key_env": "OPEN311_KEY",
+        "service_code": "irrigation",
+    }
+    assert sinks[2].spec() == {"type": "rabbitmq", "url_env": "GEOSPACE_AMQP_URL"}
+    data["sinks"] = [{"kind": "open311", "api_key": "secret-in-the-file"}]
+    with pytest.raises(
+        ProfileError, match=r"sinks\.0\.api_key: unknown field; did you mean 'api_key_env'"
+    ):
+        load_profile(_write(tmp_path, data))
