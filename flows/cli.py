@@ -35,6 +35,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
             f"--end {args.end} is before --start {args.start}; give an end date on or after the start"
         )
     if args.process == "vegetation":
+        from flows.vegetation_inputs import resolve_inputs
+
+        # Invalid input exits 2 here, before Prefect is imported: nothing is written under --out.
+        resolve_inputs(args.profile, args.out, args.aoi)
+        # Prefect creates its home (PREFECT_HOME, under --out) at import, but not its parents.
+        args.out.mkdir(parents=True, exist_ok=True)
         from flows.vegetation import run_vegetation_cli
 
         return run_vegetation_cli(

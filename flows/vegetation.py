@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import dask
 import geopandas as gpd
 import pandas as pd
 import xarray as xr
@@ -27,58 +28,17 @@ from prefect.states import Completed, State
 from alerts.detect.irrigation import irrigation_priority
 from alerts.detect.irrigation_policy import load_priority_policy
 from alerts.products.vegetation import copernicus_attribution, write_vegetation_products
-from eo.aoi import AOI, grid_for_aoi, load_aoi
 from eo.errors import SourceUnavailableError
-from eo.grid import OutputGrid, grid_template
-from eo.layers import read_layer
-from eo.profile import CityProfile, load_profile
-from eo.scenes import SceneStack, load_period, stac_source
-from eo.stac import StacSource
+from eo.grid import grid_template
+from eo.scenes import SceneStack, load_period
+from flows.vegetation_inputs import VegetationInputs, evaluation_ends, resolve_inputs
+from indices.composite import reference_windows
 from indices.season import clear_sky, vegetation_indices, window_composites
-from indices.zonal import park_statistics, park_time_series
+from indices.zonal import clear_fraction, park_statistics, park_time_series
 
 CODE_VERSION = "geospace 0.1.0"
+SERIES_DAYS_PER_PASS = 4
 MASKS = "SCL strict {0,1,2,3,6,7,8,9,10,11}, clouds and shadows dilated 2 px; DN 0 = no data"
-
-
-@dataclass(frozen=True)
-class VegetationInputs:
-    """Everything a run needs that comes from the profile: resolved once, checked before any work."""
-
-    profile: CityProfile
-    aoi: AOI
-    grid: OutputGrid
-    parks: gpd.GeoDataFrame
-    source: StacSource
-
-
-def evaluation_ends(start: date, end: date, cadence_days: int) -> list[date]:
-    """Window end dates: ``end``, then every ``cadence_days`` back while on or after ``start``."""
-    ends = []
-    day = end
-    while day >= start:
-        ends.append(day)
-        day -= timedelta(days=cadence_days)
-    return sorted(ends)
-
-
-def resolve_inputs(profile: str | Path, out_dir: Path, aoi: Path | None = None) -> VegetationInputs:
-    """Load and check the profile, AOI, grid and parks layer (invalid input raises, exit 2)."""
-    prof = load_profile(profile, out_dir=out_dir)
-    aoi_path = aoi if aoi is not None else Path(prof.resolve(prof.aoi.path))
-    area = load_aoi(aoi_path, max_area_km2=prof.aoi.max_area, max_vertices=prof.aoi.max_vertices)
-    grid = grid_for_aoi(area, prof.grid.crs, prof.grid.resolution)
-    layer = prof.layers.parks
-    parks = read_layer(
-        prof.resolve(layer.path),
-        id_field=layer.id_field,
-        name_field=layer.name_field,
-        crs=prof.grid.crs,
-        layer="parks",
-    )
-    parks = parks[parks.intersects(area.to_crs(prof.grid.crs))].reset_index(drop=True)
-    source = stac_source(prof, prof.sources.sentinel2)
-    return VegetationInputs(profile=prof, aoi=area, grid=grid, parks=parks, source=source)
 
 
 def _period_in(year: int, start: date, end: date) -> tuple[date, date]:
@@ -124,13 +84,14 @@ def _concat(stacks: list[SceneStack]) -> SceneStack:
 
 @dataclass(frozen=True)
 class WindowResult:
-    """One evaluated window: the park table with priorities, the NDVI anomaly, the days used."""
+    """One evaluated window: the park table with priorities, the NDVI anomaly, the items used."""
 
     end: date
     parks: gpd.GeoDataFrame
     ndvi_anomaly: xr.DataArray
     days: tuple[date, ...]
     scene_ids: tuple[str, ...]
+    reference_ids: tuple[str, ...] = ()
 
 
 @task(name="evaluate-window", cache_policy=NO_CACHE)
@@ -158,6 +119,8 @@ def evaluate_window(
         if clear.sizes["time"] == 0:
             clear = template.expand_dims(time=1) > 0
         ids = _items_of(current.cube, days)
+    # Composites are small (y, x) rasters: compute them once for the statistics and the anomaly.
+    now, ref, clear = dask.persist(now, ref, clear)
     stats = park_statistics(
         now,
         ref,
@@ -169,12 +132,49 @@ def evaluate_window(
         min_clear_fraction=veg.min_clear_fraction,
         min_clear_dates=veg.min_clear_dates,
     )
+    stats = _require_reference_cover(stats, ref["ndvi"], inputs.parks, veg.min_clear_fraction)
     ranked = irrigation_priority(
         stats, load_priority_policy(), reference=_reference_label(veg.reference_years)
     )
     anomaly = (now["ndvi"] - ref["ndvi"]).compute().rio.write_crs(inputs.grid.crs)
     anomaly.attrs = {"units": "1", "long_name": "NDVI anomaly (window median - reference median)"}
-    return WindowResult(end=end, parks=ranked, ndvi_anomaly=anomaly, days=days, scene_ids=ids)
+    return WindowResult(
+        end=end,
+        parks=ranked,
+        ndvi_anomaly=anomaly,
+        days=days,
+        scene_ids=ids,
+        reference_ids=_reference_items(reference, end, int(veg.window), veg.reference_years),
+    )
+
+
+def _require_reference_cover(
+    stats: gpd.GeoDataFrame, ref_ndvi: xr.DataArray, parks: gpd.GeoDataFrame, minimum: float
+) -> gpd.GeoDataFrame:
+    """DATA_GAP for parks whose reference median covers less than ``minimum`` of their area.
+
+    Without this, a park whose baseline pixels are all clouded in the reference years gets its
+    "reference" from the few street pixels its edge touches (a false anomaly of +-0.5).
+    """
+    cover = clear_fraction(ref_ndvi.notnull(), parks, "id")
+    thin = ~(cover.reindex(stats["park_id"]).to_numpy(dtype=float) >= minimum)
+    if not thin.any():
+        return stats
+    out = stats.copy()
+    columns = [c for c in out.columns if c.endswith(("_ref", "_anomaly"))] + ["stressed_share"]
+    out.loc[thin, columns] = float("nan")
+    out.loc[thin, "status"] = "DATA_GAP"
+    return out
+
+
+def _reference_items(
+    reference: SceneStack, end: date, days: int, years: tuple[int, ...]
+) -> tuple[str, ...]:
+    """Ids of the reference items in the same calendar window of the reference years."""
+    if reference.cube is None or not years:
+        return ()
+    used = reference_windows(reference.cube["items"], end, days, years)
+    return tuple(i for joined in used.values for i in str(joined).split(","))
 
 
 def _items_of(cube: xr.DataArray, days: tuple[date, ...]) -> tuple[str, ...]:
@@ -194,17 +194,22 @@ def _reference_label(years: tuple[int, ...]) -> str:
 
 @task(name="season-time-series", cache_policy=NO_CACHE)
 def season_time_series(inputs: VegetationInputs, current: SceneStack) -> pd.DataFrame:
-    """Per park and solar day: NDVI and NDMI coverage-weighted medians of clear pixels (one pass)."""
+    """Per park and solar day: NDVI and NDMI coverage-weighted medians of clear pixels."""
     if current.cube is None or inputs.parks.empty:
         return pd.DataFrame(columns=["park_id", "date", "index", "value"])
-    clear = clear_sky(current.cube)
     series = []
-    for name, cube in vegetation_indices(current.cube).items():
-        if name == "evi":
-            continue
-        frame = park_time_series(cube, clear, inputs.parks, "id")
-        series.append(frame.assign(index=name)[["park_id", "date", "index", "value"]])
-    return pd.concat(series, ignore_index=True)
+    # A few solar days per pass: the season cube of a whole city does not fit in memory at once.
+    for first in range(0, current.cube.sizes["time"], SERIES_DAYS_PER_PASS):
+        part = current.cube.isel(time=slice(first, first + SERIES_DAYS_PER_PASS))
+        clear = clear_sky(part)
+        for name, cube in vegetation_indices(part).items():
+            if name == "evi":
+                continue
+            frame = park_time_series(cube, clear, inputs.parks, "id")
+            series.append(frame.assign(index=name)[["park_id", "date", "index", "value"]])
+    return pd.concat(series, ignore_index=True).sort_values(
+        ["index", "park_id", "date"], ignore_index=True
+    )
 
 
 @task(name="write-products", cache_policy=NO_CACHE)
@@ -225,18 +230,23 @@ def write_products(
         refs.at[p, f"{i}_ref"] if p in refs.index else float("nan")
         for p, i in zip(upto["park_id"], upto["index"], strict=True)
     ]
-    used_ref = [i for i in reference.items]
-    years = [int(i.split("_")[2][:4]) for i in (*result.scene_ids, *used_ref) if i.count("_") >= 2]
+    # Attribution: every year of Sentinel-2 data the run loaded (season and reference years).
+    years = [
+        int(i.split("_")[2][:4]) for i in (*result.scene_ids, *reference.items) if i.count("_") >= 2
+    ]
     first_year = min(years, default=result.end.year)
+    used = {*result.scene_ids, *result.reference_ids}
     manifest = {
         "profile": inputs.profile.name,
         "period": {"start": str(window_start), "end": str(result.end)},
         "reference": _reference_label(veg.reference_years),
         "scene_ids": list(result.scene_ids),
-        "reference_scene_ids": used_ref,
+        "reference_scene_ids": list(result.reference_ids),
         "dropped_duplicates": [*current.dropped, *reference.dropped],
-        "processing_baselines": {**current.baselines, **reference.baselines},
-        "harmonisation": current.harmonisation,
+        "processing_baselines": {
+            k: v for k, v in {**current.baselines, **reference.baselines}.items() if k in used
+        },
+        "harmonisation": _harmonisation_of(used, current, reference),
         "masks": MASKS,
         "min_clear_fraction": veg.min_clear_fraction,
         "code_version": CODE_VERSION,
@@ -251,6 +261,24 @@ def write_products(
         language=veg.language,
         attribution=copernicus_attribution(first_year, result.end.year),
     )
+
+
+def _harmonisation_of(used: set[str], current: SceneStack, reference: SceneStack) -> dict[str, Any]:
+    """The offset decisions (eo.harmonise report) of the items a window used."""
+    items = [
+        entry
+        for stack in (current, reference)
+        for entry in stack.harmonisation.get("items", [])
+        if entry.get("id") in used
+    ]
+    head = {k: v for k, v in current.harmonisation.items() if k in ("provider", "collection")}
+    return {
+        **head,
+        "n_items": len(items),
+        "n_corrected": sum(e.get("decided_by") == "pixels" for e in items),
+        "n_unverified": sum(e.get("pixel_verdict") in {"unverified", "not_checked"} for e in items),
+        "items": items,
+    }
 
 
 @flow(name="vegetation", log_prints=False)
