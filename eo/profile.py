@@ -127,11 +127,18 @@ class VegetationConfig(_Strict):
     """Weekly irrigation-priority evaluation (DESIGN sections 4 and 7)."""
 
     window: Days = 14.0
+    reference_window: Days | None = Field(
+        default=None,
+        description="calendar window in the reference years, centred on the evaluation window "
+        "(default: the same length); wider when the reference archive is sparse",
+    )
     cadence: Days = 7.0
     reference_years: tuple[int, ...] = (2019, 2020, 2021)
     min_reference_years: int = Field(default=3, ge=1)
     baseline_min_years: int = Field(
-        default=2, ge=1, description="reference years that must have seen a pixel clear for its baseline"
+        default=2,
+        ge=1,
+        description="reference years that must have seen a pixel clear for its baseline",
     )
     min_clear_fraction: Fraction = 0.6
     min_clear_dates: int = Field(default=2, ge=1)
@@ -147,6 +154,11 @@ class VegetationConfig(_Strict):
             raise ValueError(
                 f"reference_years lists {len(self.reference_years)} years but min_reference_years "
                 f"is {self.min_reference_years}; list at least that many years"
+            )
+        if self.reference_window is not None and self.reference_window < self.window:
+            raise ValueError(
+                f"reference_window {self.reference_window:g} d is shorter than window "
+                f"{self.window:g} d; make it at least as long"
             )
         if self.baseline_min_years > len(self.reference_years):
             raise ValueError(
@@ -222,6 +234,11 @@ class CityProfile(_Strict):
             return path_or_url
         path = Path(path_or_url).expanduser()
         return str(path if path.is_absolute() else (self.base_dir / path).resolve())
+
+    def reference_days(self) -> int:
+        """Length of the reference-year window, days."""
+        veg = self.vegetation
+        return int(veg.reference_window if veg.reference_window is not None else veg.window)
 
     def local_dirs(self) -> tuple[Path, ...]:
         """Allowed local folders, absolute."""

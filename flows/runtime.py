@@ -29,3 +29,15 @@ def prepare_environment(out_dir: Path) -> None:
     # stackstac 0.5.1 uses affine's deprecated `*` on every stack: noise for an operator.
     for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
         warnings.filterwarnings("ignore", category=category, module="stackstac")
+    warnings.formatwarning = _one_line_warning
+
+
+def _one_line_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    line: str | None = None,
+) -> str:
+    """Warnings for an operator: one line, the class and the message, no source excerpt."""
+    return f"geospace: warning: {category.__name__}: {message}\n"

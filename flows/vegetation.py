@@ -31,9 +31,10 @@ from alerts.products.vegetation import copernicus_attribution, write_vegetation_
 from eo.errors import SourceUnavailableError
 from eo.grid import grid_template
 from eo.scenes import SceneStack, load_period
+from flows.alerting import queue_irrigation_alerts
 from flows.vegetation_inputs import VegetationInputs, evaluation_ends, resolve_inputs
 from indices.composite import reference_windows
-from indices.season import clear_sky, vegetation_indices, window_composites
+from indices.season import clear_sky, reference_span, vegetation_indices, window_composites
 from indices.zonal import clear_fraction, park_statistics, park_time_series
 
 CODE_VERSION = "geospace 0.1.0"
@@ -61,9 +62,13 @@ def load_scenes(inputs: VegetationInputs, start: date, end: date) -> tuple[Scene
     first = start - timedelta(days=window - 1)
     bbox = inputs.aoi.bbox
     current = load_period(inputs.source, inputs.grid, bbox_wgs84=bbox, start=first, end=end)
+    ref_days, ref_end = reference_span(end, window, inputs.profile.reference_days())
+    ref_first = ref_end - timedelta(days=ref_days - 1) - (end - start)
     references = [
         load_period(inputs.source, inputs.grid, bbox_wgs84=bbox, start=a, end=b)
-        for a, b in (_period_in(y, first, end) for y in inputs.profile.vegetation.reference_years)
+        for a, b in (
+            _period_in(y, ref_first, ref_end) for y in inputs.profile.vegetation.reference_years
+        )
     ]
     return current, _concat(references)
 
@@ -114,6 +119,7 @@ def evaluate_window(
             days=int(veg.window),
             years=veg.reference_years,
             min_years=veg.baseline_min_years,
+            reference_days=inputs.profile.reference_days(),
         )
         now, ref, clear, days = comp.now, comp.ref, comp.clear_window, comp.days
         if clear.sizes["time"] == 0:
@@ -144,7 +150,11 @@ def evaluate_window(
         ndvi_anomaly=anomaly,
         days=days,
         scene_ids=ids,
-        reference_ids=_reference_items(reference, end, int(veg.window), veg.reference_years),
+        reference_ids=_reference_items(
+            reference,
+            *reference_span(end, int(veg.window), inputs.profile.reference_days())[::-1],
+            veg.reference_years,
+        ),
     )
 
 
@@ -294,15 +304,31 @@ def vegetation_flow(
     series = season_time_series(inputs, current)
     gaps = 0
     written: list[str] = []
+    queued = 0
+    window_days = int(inputs.profile.vegetation.window)
     for window_end in ends:
         result = evaluate_window(inputs, current, reference, window_end)
         products = write_products(inputs, result, series, current, reference, out)
         written.append(str(products["manifest.json"].parent))
         gaps += bool((result.parks["status"] == "DATA_GAP").all())
+        outcomes = queue_irrigation_alerts(
+            inputs.profile,
+            result.parks,
+            window_start=window_end - timedelta(days=window_days - 1),
+            window_end=window_end,
+            sources=result.scene_ids,
+            out_dir=out,
+        )
+        queued += sum(o.revision_id is not None for o in outcomes)
         logger.info(
             "window ending %s: %d parks, products in %s", window_end, len(result.parks), written[-1]
         )
-    summary = {"windows": [str(e) for e in ends], "products": written, "all_data_gap_windows": gaps}
+    summary = {
+        "windows": [str(e) for e in ends],
+        "products": written,
+        "all_data_gap_windows": gaps,
+        "revisions_queued": queued,
+    }
     if gaps == len(ends):
         return Completed(
             name="DATA_GAP", message="no clear observation in any window", data=summary
@@ -331,11 +357,26 @@ def run_vegetation_cli(
         print(
             "  note: no clear observation in any window: every park is DATA_GAP (not 'no stress')"
         )
+    print(
+        f"alerts: {summary['revisions_queued']} new revision(s) in the outbox under {out_dir}/alerts; "
+        f"see `geospace alerts list --out {out_dir}`, deliver with `geospace deliver --out {out_dir}`"
+    )
     return 0
 
 
 def replay_demo_season(*, out_dir: Path, small: bool) -> int:
-    """The demo: the vegetation flow week by week through the 2022 season on the demo city."""
-    return run_vegetation_cli(
+    """The demo: the vegetation flow week by week through the 2022 season, then one delivery."""
+    from alerts import ops
+
+    code = run_vegetation_cli(
         profile="vienna-demo", start=date(2022, 6, 14), end=date(2022, 8, 30), out_dir=out_dir
     )
+    report = ops.deliver(out_dir)
+    print(f"delivered {report.get('sent', 0)} message(s) to {out_dir}/alerts/outbound.jsonl")
+    for rev in ops.list_revisions(out_dir):
+        if rev["hazard"] == "irrigation":
+            print(
+                f"  work order {rev['subject']}: revision {rev['revision']} {rev['msg_type']} "
+                f"level {rev['level']} ({rev['status']})"
+            )
+    return code

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import xarray as xr
 
@@ -50,6 +50,12 @@ def vegetation_indices(cube: xr.DataArray) -> dict[str, xr.DataArray]:
     }
 
 
+def reference_span(end: date, days: int, reference_days: int | None) -> tuple[int, date]:
+    """(length, last day) of the reference window: ``reference_days`` centred on the window."""
+    ref_days = days if reference_days is None else int(reference_days)
+    return ref_days, end + timedelta(days=(ref_days - days) // 2)
+
+
 @dataclass(frozen=True)
 class WindowComposites:
     """Composites of one evaluation window: ``now`` and ``ref`` medians per index, the clear cube."""
@@ -68,6 +74,7 @@ def window_composites(
     days: int,
     years: Sequence[int],
     min_years: int,
+    reference_days: int | None = None,
 ) -> WindowComposites:
     """Clear-sky medians of the trailing ``days`` window ending ``end`` and of its baseline.
 
@@ -81,6 +88,8 @@ def window_composites(
         Last day (inclusive) and length of the window.
     years, min_years
         Reference years and the minimum number of them with a clear observation of a pixel.
+    reference_days : int, optional
+        Length of the reference-year window, centred on the evaluation window (default ``days``).
     """
     now_cube = window(current, end, days)
     clear_now = clear_sky(now_cube)
@@ -88,9 +97,10 @@ def window_composites(
     if reference is None or reference.sizes["time"] == 0:
         ref = {k: xr.full_like(v, float("nan")) for k, v in now.items()}
     else:
+        ref_days, ref_end = reference_span(end, days, reference_days)
         clear_ref = clear_sky(reference)
         ref = {
-            k: reference_median(v, clear_ref, end, days, years, min_years=min_years)
+            k: reference_median(v, clear_ref, ref_end, ref_days, years, min_years=min_years)
             for k, v in vegetation_indices(reference).items()
         }
     stamps = now_cube["time"].values.astype("datetime64[D]").astype(date)

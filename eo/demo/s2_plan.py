@@ -8,7 +8,7 @@ Decisions (DESIGN section 7):
   on the same day. Processing baseline 04.00: pixels carry the BOA offset (DN = reflectance*10000
   + 1000) and the items say so, ``earthsearch:boa_offset_applied: false``, so the DESIGN rule
   gives reflectance = (DN - 1000) / 10000.
-- Reference years 2019-2021: six dates each in the same months, baselines 02.xx/03.xx,
+- Reference years 2019-2021: eight dates each (every 12 days) in the same months, baselines 02.xx/03.xx,
   DN = reflectance*10000 (no offset), ``earthsearch:boa_offset_applied: false``; the rule gives
   DN / 10000 because the baseline is < 04.00.
 - Planted: one all-cloud date (both tiles), one wrongly flagged item (flag true, offset still in
@@ -171,9 +171,14 @@ def season_days() -> list[date]:
 
 
 def reference_days(year: int) -> list[date]:
-    """Six acquisition days of a reference year, about every 15 days from early June."""
-    start = date(year, 6, 3 + (year % 3) * 2)
-    return [start + timedelta(days=15 * k) for k in range(6)]
+    """Eight acquisition days of a reference year, every 12 days from early June.
+
+    Spaced under the 14-day evaluation window, so every window of the season has at least one date
+    in every reference year (with six dates 15 days apart some windows had none, and the baseline
+    of many parks fell to a single year).
+    """
+    start = date(year, 6, 1 + (year % 3) * 2)
+    return [start + timedelta(days=12 * k) for k in range(8)]
 
 
 def _platform(k: int) -> str:
@@ -319,7 +324,7 @@ def make_plan(seed: int, small: bool, grid: OutputGrid, parks: gpd.GeoDataFrame)
             for i, pid in enumerate(stressed_ids[:n_dry])
         )
         + tuple(  # one park dries early and is watered again in August
-            StressPlan(pid, date(SEASON_YEAR, 6, 25), ramp_days=25, watered=date(SEASON_YEAR, 8, 5))
+            StressPlan(pid, date(SEASON_YEAR, 7, 1), ramp_days=100, watered=date(SEASON_YEAR, 8, 10))
             for pid in stressed_ids[n_dry:]
         )
     )

@@ -189,7 +189,7 @@ def test_two_tiles_of_a_solar_day_are_one_time_step(ctx: DemoContext, mixed: Mix
 
 
 def test_mosaic_fills_where_one_tile_has_no_data(ctx: DemoContext, mixed: Mixed) -> None:
-    day = date(2021, 6, 7)
+    day = date.fromisoformat(ctx.truth["years"]["2021"]["dates"][0])
     found = ctx.search(day)
     uxp = [item for i, item in found.items() if "_33UXP_" in i]
     alone = load_reflectance(uxp, ctx.source, ctx.grid)

@@ -265,3 +265,42 @@ def _last_flow_state_name() -> str:
     assert runs and runs[0].state is not None
     assert runs[0].state.is_completed()
     return str(runs[0].state.name)
+
+
+def _irrigation_revisions(out: Path) -> list[dict[str, Any]]:
+    from alerts import ops
+
+    return [r for r in ops.list_revisions(out) if r["hazard"] == "irrigation"]
+
+
+def test_watered_park_work_order_opens_updates_and_clears(
+    season_run: SeasonRun, demo_truth: dict[str, Any]
+) -> None:
+    revisions = _irrigation_revisions(season_run.out)
+    (watered,) = [w["park_id"] for w in demo_truth["watered_parks"]]
+    types = [r["msg_type"] for r in revisions if r["subject"] == watered]
+    assert types[0] == "Alert" and types[-1] == "Cancel" and "Update" in types, types
+    assert [r["revision"] for r in revisions if r["subject"] == watered] == list(
+        range(1, len(types) + 1)
+    )
+    stressed = {s["park_id"] for s in demo_truth["stressed_parks"]}
+    opened = {r["subject"] for r in revisions if r["msg_type"] == "Alert"}
+    assert stressed <= opened  # every stressed park becomes a work order
+    assert not opened & set(demo_truth["unstressed_parks"])  # no control park does
+    assert not opened & {demo_truth["cloud_hidden_park"]["park_id"]}  # hidden is a gap, not "fine"
+
+
+def test_rerunning_a_window_adds_no_revision(season_run: SeasonRun) -> None:
+    from alerts import ops
+    from flows.vegetation import vegetation_flow
+
+    before = ops.list_revisions(season_run.out)
+    assert any(r["hazard"] == "notice" for r in before)  # DATA_GAP notices are revisions too
+    last = max(season_run.windows)
+    vegetation_flow(
+        profile="vienna-demo",
+        start=date.fromisoformat(last),
+        end=date.fromisoformat(last),
+        out_dir=str(season_run.out),
+    )
+    assert ops.list_revisions(season_run.out) == before
