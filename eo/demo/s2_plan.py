@@ -324,7 +324,13 @@ def make_plan(seed: int, small: bool, grid: OutputGrid, parks: gpd.GeoDataFrame)
             for i, pid in enumerate(stressed_ids[:n_dry])
         )
         + tuple(  # one park dries early and is watered again in August
-            StressPlan(pid, date(SEASON_YEAR, 7, 1), ramp_days=100, watered=date(SEASON_YEAR, 8, 10))
+            StressPlan(
+                pid,
+                date(SEASON_YEAR, 6, 20),
+                ramp_days=60,
+                watered=date(SEASON_YEAR, 7, 21),
+                recovery_days=32,
+            )
             for pid in stressed_ids[n_dry:]
         )
     )

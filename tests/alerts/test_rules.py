@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from alerts.model import (
     Certainty,
@@ -28,14 +29,23 @@ from alerts.rules import (
     hysteresis_level,
     load_notice_policy,
     load_policy,
+    parse_policy,
     persistent,
 )
 from eo.errors import InvalidInputError
 
 from .conftest import T0, WEEK
 
+POLICIES = Path(__file__).resolve().parents[2] / "alerts" / "policies"
+
 Make = Callable[..., Finding]
-IRRIGATION = load_policy("irrigation")
+# The engine is tested on a three-level policy (watch, high, urgent); the packaged irrigation policy
+# raises work orders at the urgent level only.
+IRRIGATION = parse_policy(
+    {**yaml.safe_load((POLICIES / "irrigation.yaml").read_text(encoding="utf-8")),
+     "levels": {2: "0.20 1", 3: "0.40 1", 4: "0.60 1"}, "hysteresis": "0.05 1"},
+    "three-level irrigation test policy",
+)  # fmt: skip
 NOW = T0 + 30 * WEEK
 
 
@@ -215,10 +225,10 @@ def test_new_evidence_and_rule_version_change(finding: Make) -> None:
     assert d.revision.revision == 2 and d.revision.level == 3  # type: ignore[union-attr]
     from dataclasses import replace
 
-    newer = replace(IRRIGATION, version="irrigation-1.1.0")
+    newer = replace(IRRIGATION, version="irrigation-9.9.9")
     d = decide(small, opened.event, opened.revision, newer, NOW)
     assert d.revision.kind == RevisionKind.RULE_VERSION_CHANGE  # type: ignore[union-attr]
-    assert d.revision.rule_version == "irrigation-1.1.0"  # type: ignore[union-attr]
+    assert d.revision.rule_version == "irrigation-9.9.9"  # type: ignore[union-attr]
 
 
 def test_open_event_without_last_revision_is_refused(finding: Make) -> None:
