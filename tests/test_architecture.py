@@ -47,3 +47,19 @@ def test_rule_catches_an_upstream_import(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("from alerts.model import Revision\nimport flows.cli\n")
     assert _imports(bad) & set(LAYERS[:2]) == {"alerts", "flows"}
+
+
+def test_relay_entry_point_stays_light() -> None:
+    """The relay is restarted often (and killed in the chaos test): no Prefect, xarray or GDAL."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, alerts.relay; "
+        "heavy = [m for m in ('prefect', 'xarray', 'rasterio', 'geopandas', 'dask') if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == ""

@@ -18,15 +18,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from alerts.model import RevisionStatus
 from alerts.outbox.db import Database, Row, connect_postgres, connect_sqlite, migrate
 from eo.errors import InvalidInputError
 
-PENDING_APPROVAL = "pending_approval"
-QUEUED = "queued"
-SENT = "sent"
-REJECTED = "rejected"
-EXPIRED = "expired"
-DEAD = "dead"
+# The statuses of alerts.model.RevisionStatus, as the plain strings stored in the tables.
+PENDING_APPROVAL = RevisionStatus.PENDING_APPROVAL.value
+QUEUED = RevisionStatus.QUEUED.value
+SENT = RevisionStatus.SENT.value
+REJECTED = RevisionStatus.REJECTED.value
+EXPIRED = RevisionStatus.EXPIRED.value
+DEAD = RevisionStatus.DEAD.value
 STATUSES = (PENDING_APPROVAL, QUEUED, SENT, REJECTED, EXPIRED, DEAD)
 
 _REQUIRED = ("alert_key", "revision", "message_key", "hazard", "subject_id", "level")
