@@ -35,7 +35,7 @@ from flows.alerting import queue_irrigation_alerts
 from flows.vegetation_inputs import VegetationInputs, evaluation_ends, resolve_inputs
 from indices.composite import reference_windows
 from indices.season import clear_sky, reference_span, vegetation_indices, window_composites
-from indices.zonal import clear_fraction, park_statistics, park_time_series
+from indices.zonal import park_statistics, park_time_series
 
 CODE_VERSION = "geospace 0.1.0"
 SERIES_DAYS_PER_PASS = 4
@@ -138,7 +138,6 @@ def evaluate_window(
         min_clear_fraction=veg.min_clear_fraction,
         min_clear_dates=veg.min_clear_dates,
     )
-    stats = _require_reference_cover(stats, ref["ndvi"], inputs.parks, veg.min_clear_fraction)
     ranked = irrigation_priority(
         stats, load_priority_policy(), reference=_reference_label(veg.reference_years)
     )
@@ -156,25 +155,6 @@ def evaluate_window(
             veg.reference_years,
         ),
     )
-
-
-def _require_reference_cover(
-    stats: gpd.GeoDataFrame, ref_ndvi: xr.DataArray, parks: gpd.GeoDataFrame, minimum: float
-) -> gpd.GeoDataFrame:
-    """DATA_GAP for parks whose reference median covers less than ``minimum`` of their area.
-
-    Without this, a park whose baseline pixels are all clouded in the reference years gets its
-    "reference" from the few street pixels its edge touches (a false anomaly of +-0.5).
-    """
-    cover = clear_fraction(ref_ndvi.notnull(), parks, "id")
-    thin = ~(cover.reindex(stats["park_id"]).to_numpy(dtype=float) >= minimum)
-    if not thin.any():
-        return stats
-    out = stats.copy()
-    columns = [c for c in out.columns if c.endswith(("_ref", "_anomaly"))] + ["stressed_share"]
-    out.loc[thin, columns] = float("nan")
-    out.loc[thin, "status"] = "DATA_GAP"
-    return out
 
 
 def _reference_items(

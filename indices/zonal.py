@@ -243,6 +243,7 @@ PARK_COLUMNS = [
     "evi_anomaly",
     "stressed_share",
     "clear_fraction",
+    "reference_fraction",
     "clear_dates",
     "last_clear_date",
     "heat_exposure",
@@ -259,7 +260,8 @@ def park_status(
 ) -> pd.Series:
     """Status per park: ``"DATA_GAP"``, ``"DEGRADED"`` or ``"OK"`` (/work/prompts/parkcols.md).
 
-    DATA_GAP when ``clear_fraction`` < ``min_clear_fraction`` (or NaN), ``clear_dates`` <
+    DATA_GAP when ``clear_fraction`` or ``reference_fraction`` (the share of the park the reference
+    median covers) < ``min_clear_fraction`` (or NaN), ``clear_dates`` <
     ``min_clear_dates``, or ``ndvi_ref`` or ``ndvi_now`` is NaN (no baseline, nothing seen);
     DEGRADED when ``min_clear_fraction`` <= clear fraction < ``ok_clear_fraction``; else OK.
     """
@@ -270,6 +272,8 @@ def park_status(
         | table["ndvi_ref"].isna()
         | table["ndvi_now"].isna()
     )
+    if "reference_fraction" in table.columns:  # a baseline from a corner of the park is no baseline
+        gap |= ~(table["reference_fraction"].astype(float) >= min_clear_fraction)
     status = np.where(gap, "DATA_GAP", np.where(cf < ok_clear_fraction, "DEGRADED", "OK"))
     return pd.Series(status, index=table.index, name="status", dtype=object)
 
@@ -293,6 +297,7 @@ def _stacked_inputs(
     ndvi_anomaly = now["ndvi"] - ref["ndvi"]
     rasters["stressed"] = share_values(ndvi_anomaly <= stress_threshold, ndvi_anomaly.notnull())
     rasters["any_clear"] = clear_window.any("time")
+    rasters["ref_valid"] = ref["ndvi"].notnull()
     rasters["clear_window"] = clear_window
     return rasters
 
@@ -353,6 +358,9 @@ def park_statistics(
     table["heat_exposure"] = heat.rename(index=str).reindex(table.index).astype(float)
     table["area_m2"] = polygons.geometry.area.to_numpy()
     table["status"] = park_status(table, min_clear_fraction, ok_clear_fraction, min_clear_dates)
+    thin = ~(table["reference_fraction"].astype(float) >= min_clear_fraction)
+    derived = [c for c in table.columns if c.endswith(("_ref", "_anomaly"))] + ["stressed_share"]
+    table.loc[thin, derived] = np.nan  # never report an anomaly against a partial baseline
     return gpd.GeoDataFrame(
         table[PARK_COLUMNS].reset_index(drop=True),
         geometry=polygons.geometry.to_numpy(),
@@ -396,5 +404,10 @@ def _coverage_columns(
         cube_numpy(window.astype(bool), grid), days, grid, polygons, id_field
     )
     table = summarise_clear_dates(shares, min_share)
-    table["clear_fraction"] = fraction(sums, pixel_counts(polygons, grid, id_field))
+    pixels = pixel_counts(polygons, grid, id_field)
+    table["clear_fraction"] = fraction(sums, pixels)
+    ref_2d = np.nan_to_num(as_numpy_2d(computed["ref_valid"], grid), nan=0.0)
+    table["reference_fraction"] = fraction(
+        extract({"r": ref_2d}, grid, polygons, id_field, "sum")["r"], pixels
+    )
     return table

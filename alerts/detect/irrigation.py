@@ -164,7 +164,13 @@ def _why_gap(row: Mapping[str, object], policy: IrrigationPolicy, reference: str
             f"only {int(dates)} clear date{'' if int(dates) == 1 else 's'} in the window "
             f"(minimum {policy.min_clear_dates})"
         )
-    if "ndvi_ref" in row and math.isnan(_value(row, "ndvi_ref")):
+    ref_cover = _value(row, "reference_fraction") if "reference_fraction" in row else math.nan
+    if not math.isnan(ref_cover) and ref_cover < policy.min_clear_fraction:
+        reasons.append(
+            f"the {reference} reference saw only {math.floor(ref_cover * 100)} % of the park clear "
+            f"(minimum {policy.min_clear_fraction * 100:.0f} %)"
+        )
+    elif "ndvi_ref" in row and math.isnan(_value(row, "ndvi_ref")):
         reasons.append(f"no {reference} reference median for this park")
     return "; ".join(reasons) or "not enough clear observations in the window"
 
