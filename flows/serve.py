@@ -8,7 +8,7 @@ scheduled time (no watermark state); reruns are harmless because revisions are k
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +19,19 @@ from flows.delivery import delivery_flow
 from flows.vegetation import vegetation_flow
 
 
+def window_end_for(scheduled: datetime | None, today: date) -> date:
+    """Last day of the window a run scheduled at ``scheduled`` evaluates: the day before it.
+
+    Derived from the scheduled time, not from the wall clock or a stored watermark, so a late or
+    repeated run evaluates the same window (STYLE: no watermark state).
+    """
+    return (scheduled.date() if scheduled is not None else today) - timedelta(days=1)
+
+
 @flow(name="vegetation-weekly")
 def vegetation_weekly(profile: str, out_dir: str = "out") -> Any:
     """The vegetation flow for the window ending the day before the scheduled time."""
-    scheduled = flow_run.scheduled_start_time
-    end = (scheduled.date() if scheduled is not None else date.today()) - timedelta(days=1)
+    end = window_end_for(flow_run.scheduled_start_time, date.today())
     return vegetation_flow(profile=profile, start=end, end=end, out_dir=out_dir)
 
 
