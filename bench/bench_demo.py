@@ -24,7 +24,7 @@ def disk_size(root: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--small", action="store_true", help="build the ~5 x 5 km variant")
-    parser.add_argument("--keep", type=Path, help="build into this folder and keep it")
+    parser.add_argument("--keep", "--out", type=Path, help="build into this folder and keep it")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-demo-") as tmp:
         out = args.keep or Path(tmp)

@@ -15,6 +15,7 @@ import hashlib
 import tempfile
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from alerts.outbox.queue import health
@@ -67,6 +68,7 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=200)
     p.add_argument("--skip-pg", action="store_true")
     p.add_argument("--skip-amqp", action="store_true")
+    p.add_argument("--out", type=Path, help="accepted for `make bench`; the relay runs in temp dirs")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(tmp)
