@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -109,10 +110,24 @@ def connect_sqlite(path: Path, *, busy_timeout_s: float = 30.0) -> Database:
         str(path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
     )
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-    conn.execute("PRAGMA journal_mode = WAL")
+    _enable_wal(conn, busy_timeout_s)
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA foreign_keys = ON")
     return Database(conn, "sqlite")
+
+
+def _enable_wal(conn: sqlite3.Connection, timeout_s: float) -> None:
+    """Switch to WAL; on a brand-new file, concurrent openers can see "database is locked" here
+    without SQLite's busy handler being used (the switch needs an exclusive lock), so retry."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def connect_postgres(dsn: str) -> Database:
