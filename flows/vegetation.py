@@ -139,7 +139,10 @@ def evaluate_window(
         min_clear_dates=veg.min_clear_dates,
     )
     ranked = irrigation_priority(
-        stats, load_priority_policy(), reference=_reference_label(veg.reference_years)
+        stats,
+        load_priority_policy(),
+        reference=_reference_label(veg.reference_years),
+        language=veg.language,
     )
     anomaly = (now["ndvi"] - ref["ndvi"]).compute().rio.write_crs(inputs.grid.crs)
     anomaly.attrs = {"units": "1", "long_name": "NDVI anomaly (window median - reference median)"}

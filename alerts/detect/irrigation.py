@@ -35,6 +35,7 @@ from alerts.detect.irrigation_policy import (
     load_priority_policy,
     parse_priority_policy,
 )
+from alerts.detect.irrigation_text import WHY, number, plural
 from eo.errors import InvalidInputError
 
 __all__ = [
@@ -110,69 +111,75 @@ def _classify(score: float, thresholds: tuple[float, float, float]) -> int:
     return 4
 
 
-def _anomaly_phrase(label: str, anomaly: float, reference: str) -> str:
+def _anomaly_phrase(label: str, anomaly: float, reference: str, lang: str) -> str:
     """``"moisture (NDMI) 0.12 below the 2019-2021 median"``."""
+    words = WHY[lang]
     if round(anomaly, 2) == 0:
-        return f"{label} at the {reference} median"
+        return words["at_median"].format(label=label, reference=reference)
     side = "below" if anomaly < 0 else "above"
-    return f"{label} {abs(anomaly):.2f} {side} the {reference} median"
+    return words[side].format(label=label, value=number(abs(anomaly), lang), reference=reference)
 
 
-def _driver_phrase(driver: str, row: Mapping[str, object], reference: str) -> str:
+def _driver_phrase(driver: str, row: Mapping[str, object], reference: str, lang: str) -> str:
     """Human phrase for one driver, quoting the park's own value."""
+    words = WHY[lang]
     if driver == "moisture":
-        return _anomaly_phrase("moisture (NDMI)", _value(row, "ndmi_anomaly"), reference)
+        return _anomaly_phrase(words["moisture"], _value(row, "ndmi_anomaly"), reference, lang)
     if driver == "greenness":
         ndvi, evi = _value(row, "ndvi_anomaly"), _value(row, "evi_anomaly")
         if math.isnan(ndvi) or (not math.isnan(evi) and evi < ndvi):
-            return _anomaly_phrase("greenness (EVI)", evi, reference)
-        return _anomaly_phrase("greenness (NDVI)", ndvi, reference)
+            return _anomaly_phrase(words["greenness_evi"], evi, reference, lang)
+        return _anomaly_phrase(words["greenness_ndvi"], ndvi, reference, lang)
     if driver == "stressed_share":
-        return f"{_value(row, 'stressed_share') * 100:.0f} % of the clear area stressed"
-    return f"heat exposure {_value(row, 'heat_exposure'):.2f}"
+        return words["stressed"].format(pct=f"{_value(row, 'stressed_share') * 100:.0f}")
+    return words["heat"].format(value=number(_value(row, "heat_exposure"), lang))
 
 
 def _why_ranked(
-    row: Mapping[str, object], cls: int, contributions: Mapping[str, float], reference: str
+    row: Mapping[str, object],
+    cls: int,
+    contributions: Mapping[str, float],
+    reference: str,
+    lang: str,
 ) -> str:
     """Reason for a scored park: its main driver (largest contribution), and a DEGRADED note."""
     if cls == 4:  # quote the lead signal: moisture, else greenness, else the stressed share
         first = next(k for k in _DRIVERS if k in contributions)
-        why = "no water stress: " + _driver_phrase(first, row, reference)
+        why = WHY[lang]["no_stress"].format(phrase=_driver_phrase(first, row, reference, lang))
     else:
         main = max(_DRIVERS, key=lambda k: (contributions.get(k, -1.0), -_DRIVERS.index(k)))
-        why = _driver_phrase(main, row, reference)
+        why = _driver_phrase(main, row, reference, lang)
     if row.get("status") == "DEGRADED":
         seen = math.floor(_value(row, "clear_fraction") * 100)
-        why += f" (partly seen: {seen} % of the park clear)"
+        why += WHY[lang]["partly_seen"].format(pct=seen)
     return why
 
 
-def _why_gap(row: Mapping[str, object], policy: IrrigationPolicy, reference: str) -> str:
+def _why_gap(row: Mapping[str, object], policy: IrrigationPolicy, reference: str, lang: str) -> str:
     """Reason for a DATA_GAP park: which of the gap conditions it meets."""
+    words = WHY[lang]
     clear, dates = _value(row, "clear_fraction"), _value(row, "clear_dates")
     if math.isnan(clear) or clear <= 0:
-        return "no clear observation in this window"
+        return words["no_clear"]
+    minimum = f"{policy.min_clear_fraction * 100:.0f}"
     reasons = []
     if clear < policy.min_clear_fraction:
-        reasons.append(
-            f"only {math.floor(clear * 100)} % of the park seen clear in the window "
-            f"(minimum {policy.min_clear_fraction * 100:.0f} %)"
-        )
+        reasons.append(words["few_clear"].format(pct=math.floor(clear * 100), minimum=minimum))
     if not math.isnan(dates) and dates < policy.min_clear_dates:
+        n = int(dates)
         reasons.append(
-            f"only {int(dates)} clear date{'' if int(dates) == 1 else 's'} in the window "
-            f"(minimum {policy.min_clear_dates})"
+            words["few_dates"].format(n=n, plural=plural(n, lang), minimum=policy.min_clear_dates)
         )
     ref_cover = _value(row, "reference_fraction") if "reference_fraction" in row else math.nan
     if not math.isnan(ref_cover) and ref_cover < policy.min_clear_fraction:
         reasons.append(
-            f"the {reference} reference saw only {math.floor(ref_cover * 100)} % of the park clear "
-            f"(minimum {policy.min_clear_fraction * 100:.0f} %)"
+            words["thin_reference"].format(
+                reference=reference, pct=math.floor(ref_cover * 100), minimum=minimum
+            )
         )
     elif "ndvi_ref" in row and math.isnan(_value(row, "ndvi_ref")):
-        reasons.append(f"no {reference} reference median for this park")
-    return "; ".join(reasons) or "not enough clear observations in the window"
+        reasons.append(words["no_reference"].format(reference=reference))
+    return "; ".join(reasons) or words["gap_default"]
 
 
 def _check_table(park_stats: pd.DataFrame) -> None:
@@ -215,6 +222,7 @@ def irrigation_priority(
     policy: IrrigationPolicy | Mapping[str, object],
     *,
     reference: str = "reference",
+    language: str = "en",
 ) -> pd.DataFrame:
     """Score, class, rank and reason of every park (1 = water first).
 
@@ -228,6 +236,8 @@ def irrigation_priority(
         From :func:`load_priority_policy`, or a mapping parsed with :func:`parse_priority_policy`.
     reference : str
         Label of the reference period quoted in the reasons, e.g. ``"2019-2021"``.
+    language : {"en", "de"}
+        Language of the reasons (``why``).
 
     Returns
     -------
@@ -243,6 +253,8 @@ def irrigation_priority(
     """
     if not isinstance(policy, IrrigationPolicy):
         policy = parse_priority_policy(policy)
+    if language not in WHY:
+        raise InvalidInputError(f"language {language!r} is not one of {sorted(WHY)}")
     _check_table(park_stats)
     out = park_stats.copy()
     scores, classes, whys = [], [], []
@@ -252,16 +264,16 @@ def irrigation_priority(
             {} if row["status"] == "DATA_GAP" else _contributions(_components(row, policy), policy)
         )
         if not any(k in contributions for k in ("moisture", "greenness", "stressed_share")):
-            gap = _why_gap(row, policy, reference) if row["status"] == "DATA_GAP" else ""
+            gap = _why_gap(row, policy, reference, language) if row["status"] == "DATA_GAP" else ""
             scores.append(math.nan)
             classes.append(pd.NA)
-            whys.append(gap or "no NDMI, NDVI, EVI or stressed share known for this park")
+            whys.append(gap or WHY[language]["no_inputs"])
             continue
         score = float(sum(contributions.values()))
         cls = _classify(score, policy.class_thresholds)
         scores.append(score)
         classes.append(cls)
-        whys.append(_why_ranked(row, cls, contributions, reference))
+        whys.append(_why_ranked(row, cls, contributions, reference, language))
     out["score"] = pd.Series(scores, index=out.index, dtype="float64")
     out["priority_class"] = pd.array(classes, dtype="Int64")
     out["rank"] = _rank(out["score"], out)

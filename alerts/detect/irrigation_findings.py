@@ -20,9 +20,7 @@ FINDING_KIND = "irrigation_priority"
 
 
 def _utc(day: date, end_of_day: bool = False) -> datetime:
-    return datetime.combine(
-        day, time.max.replace(microsecond=0) if end_of_day else time.min, UTC
-    )
+    return datetime.combine(day, time.max.replace(microsecond=0) if end_of_day else time.min, UTC)
 
 
 def irrigation_findings(

@@ -97,6 +97,21 @@ def test_why_names_the_main_driver(policy) -> None:  # type: ignore[no-untyped-d
     assert row["why"] == "80 % of the clear area stressed"
 
 
+def test_why_in_german_for_a_german_parks_team(policy) -> None:  # type: ignore[no-untyped-def]
+    en = _by_id(irrigation_priority(park_stats(), policy, reference="2019-2021"))
+    de = _by_id(irrigation_priority(park_stats(), policy, reference="2019-2021", language="de"))
+    assert de.loc["p-dry", "why"] == "Feuchte (NDMI) 0,12 unter dem Median 2019-2021"
+    assert de.loc["p-ok", "why"].startswith("kein Wasserstress")
+    gap = de.loc["p-gap", "why"]
+    assert "nur 42 % des Parks im Zeitfenster klar gesehen (Minimum 60 %)" in gap
+    assert "nur 1 klare Aufnahme im Zeitfenster" in gap
+    # the language changes the words, never the decision
+    cols = ["score", "priority_class", "rank"]
+    pd.testing.assert_frame_equal(de[cols], en[cols])
+    with pytest.raises(InvalidInputError, match="language 'fr'"):
+        irrigation_priority(park_stats(), policy, language="fr")
+
+
 @pytest.mark.parametrize(
     ("heat", "score", "cls"),
     [
