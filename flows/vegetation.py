@@ -152,21 +152,18 @@ def evaluate_window(
         ndvi_anomaly=anomaly,
         days=days,
         scene_ids=ids,
-        reference_ids=_reference_items(
-            reference,
-            *reference_span(end, int(veg.window), inputs.profile.reference_days())[::-1],
-            veg.reference_years,
-        ),
+        reference_ids=_reference_items(reference, end, inputs),
     )
 
 
-def _reference_items(
-    reference: SceneStack, end: date, days: int, years: tuple[int, ...]
-) -> tuple[str, ...]:
-    """Ids of the reference items in the same calendar window of the reference years."""
+def _reference_items(reference: SceneStack, end: date, inputs: VegetationInputs) -> tuple[str, ...]:
+    """Ids of the reference items in the reference-year window of the window ending ``end``."""
+    years = inputs.profile.vegetation.reference_years
     if reference.cube is None or not years:
         return ()
-    used = reference_windows(reference.cube["items"], end, days, years)
+    window = int(inputs.profile.vegetation.window)
+    ref_days, ref_end = reference_span(end, window, inputs.profile.reference_days())
+    used = reference_windows(reference.cube["items"], ref_end, ref_days, years)
     return tuple(i for joined in used.values for i in str(joined).split(","))
 
 

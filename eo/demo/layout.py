@@ -17,7 +17,8 @@
       stac/sentinel-2-l2a/collection.json
       stac/sentinel-2-l2a/<item id>/<item id>.json
       cogs/sentinel-2-l2a/<item id>/{B02,B04,B08,B8A,B11,SCL}.tif
-      profile.yaml                the ``vienna-demo`` city profile pointing at these files
+
+The packaged ``vienna-demo`` profile (``eo/profiles/vienna-demo.yaml``) points at these files.
 """
 
 from __future__ import annotations
@@ -63,10 +64,6 @@ class DemoLayout:
     @property
     def notice(self) -> Path:
         return self.root / "NOTICE"
-
-    @property
-    def profile(self) -> Path:
-        return self.root / "profile.yaml"
 
     def layer(self, name: str) -> Path:
         return self.layers / f"{name}.geojson"
