@@ -25,7 +25,7 @@ demo-small: setup
 	$(BIN)/geospace demo --small --out $(OUT)
 
 lint: setup
-	$(BIN)/ruff check eo indices alerts flows tests bench
+	$(BIN)/ruff check core eo indices alerts flows tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

@@ -6,7 +6,7 @@ once approved (``queued``, ``sent``, ``dead``); msgType ``Alert`` (revision 1), 
 ``Cancel`` (the clear), the latter two with ``references`` = "sender,identifier,sent" of the
 previous revision. Times are written ``YYYY-MM-DDThh:mm:ss+hh:mm`` (no ``Z``, no fractions; UTC is
 ``-00:00`` as CAP 1.2 section 3.3.2 requires, or local time with ``timezone``). Text XML 1.0 cannot
-carry is removed and reported (:class:`alerts.xmltext.ControlCharactersRemovedWarning` from
+carry is removed and reported (:class:`alerts.formats.xmltext.ControlCharactersRemovedWarning` from
 :func:`to_xml`, the list from :func:`build_cap`).
 
 References
@@ -25,10 +25,10 @@ from zoneinfo import ZoneInfo
 
 from lxml import etree
 
-from alerts.areas import MAX_VERTICES, cap_polygons
+from alerts.formats.areas import MAX_VERTICES, cap_polygons
+from alerts.formats.xmltext import ControlCharactersRemovedWarning, Removal, clean_text
 from alerts.model import Revision, RevisionStatus, cap_identifier
-from alerts.xmltext import ControlCharactersRemovedWarning, Removal, clean_text
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 
 __all__ = [
     "CAP_NS",
@@ -215,7 +215,7 @@ def _references(rev: Revision, sender: str, prefix: str, tz: str | None) -> str:
     if rev.revision < 2 or rev.previous_sent is None:
         raise InvalidInputError(
             f"revision {rev.message_key} is a CAP {rev.msg_type} but names no previous revision "
-            "(previous_sent); build it with alerts.rules.decide"
+            "(previous_sent); build it with alerts.decide.rules.decide"
         )
     previous = rev.previous_identifier or cap_identifier(prefix, rev.alert_key, rev.revision - 1)
     return f"{sender},{previous},{cap_time(rev.previous_sent, tz)}"
@@ -231,7 +231,7 @@ def to_xml(
 ) -> bytes:
     """CAP 1.2 XML (UTF-8 bytes) of ``revision``; see :func:`build_cap` for the parameters.
 
-    Warns :class:`~alerts.xmltext.ControlCharactersRemovedWarning` naming the fields and code points
+    Warns :class:`~alerts.formats.xmltext.ControlCharactersRemovedWarning` naming the fields and code points
     when characters XML 1.0 cannot carry were removed.
     """
     doc = build_cap(

@@ -1,6 +1,6 @@
 """Values of the alert chain: findings (evidence), events and their revisions (outbound messages).
 
-A :class:`Finding` is one window of evidence about one subject. Rules (``alerts/rules.py``) turn the
+A :class:`Finding` is one window of evidence about one subject. Rules (``alerts/decide/rules.py``) turn the
 findings history of a subject into an :class:`Event` identified by :func:`alert_key`, which changes
 by :class:`Revision` s; each revision is one outbound message identified by :func:`message_key`
 (DESIGN section 5).
@@ -26,7 +26,8 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
+from core.status import SubjectStatus
 
 __all__ = [
     "NOTICE_HAZARD",
@@ -36,7 +37,6 @@ __all__ = [
     "Revision",
     "RevisionKind",
     "RevisionStatus",
-    "SubjectStatus",
     "alert_key",
     "cap_identifier",
     "irrigation_level",
@@ -46,14 +46,6 @@ __all__ = [
 
 NOTICE_HAZARD = "notice"
 """Hazard name of operator notices (DATA_GAP, dead rows): revisions of their own."""
-
-
-class SubjectStatus(StrEnum):
-    """Whether a subject's data in a window can support a decision."""
-
-    OK = "OK"
-    DATA_GAP = "DATA_GAP"
-    DEGRADED = "DEGRADED"
 
 
 class RevisionStatus(StrEnum):

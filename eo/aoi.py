@@ -22,7 +22,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 from shapely.validation import explain_validity
 
-from eo.errors import AOIError
+from core.errors import AOIError
 from eo.grid import OutputGrid, snap_grid
 
 WGS84 = "EPSG:4326"

@@ -21,7 +21,7 @@ import dask
 import numpy as np
 import xarray as xr
 
-from eo.errors import InvalidInputError, OffsetFlagCorrectedWarning, OffsetUnverifiedWarning
+from core.errors import InvalidInputError, OffsetFlagCorrectedWarning, OffsetUnverifiedWarning
 from eo.sentinel2 import (
     BOA_ADD_OFFSET_DN,
     OffsetDecision,

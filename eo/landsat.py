@@ -14,7 +14,7 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 
 ST_SCALE_K = 0.00341802
 ST_OFFSET_K = 149.0

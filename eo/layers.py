@@ -12,7 +12,7 @@ import geopandas as gpd
 import pandas as pd
 from shapely.validation import explain_validity
 
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 
 
 def read_layer(

@@ -16,12 +16,12 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from core.errors import DuplicateItemWarning
+from core.profile import CityProfile, StacSourceConfig
 from eo.allowlist import Allowlist
-from eo.errors import DuplicateItemWarning
 from eo.gdal_env import GdalHttpSettings
 from eo.grid import OutputGrid
 from eo.harmonise import harmonise
-from eo.profile import CityProfile, StacSourceConfig
 from eo.stac import StacSource, search_items
 from eo.stac_items import dedupe_items
 from eo.stac_load import load_dn, mosaic_by_solar_day

@@ -26,7 +26,7 @@ import numpy as np
 import xarray as xr
 from scipy import ndimage
 
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 
 QUANTIFICATION_VALUE = 10000.0
 BOA_ADD_OFFSET_DN = 1000

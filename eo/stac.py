@@ -13,8 +13,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
+from core.errors import InvalidInputError, SourceUnavailableError
 from eo.allowlist import Allowlist
-from eo.errors import InvalidInputError, SourceUnavailableError
 from eo.http import HttpPolicy, make_stac_api_io, redact_text, redact_url, safe_cause
 from eo.stac_items import (
     Item,

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from eo.errors import DuplicateItemWarning
+from core.errors import DuplicateItemWarning
 
 Item = dict[str, Any]
 _EPOCH = datetime(1, 1, 1, tzinfo=UTC)
@@ -145,7 +145,7 @@ def dedupe_items(items: Iterable[Item]) -> tuple[list[Item], list[Item]]:
     """Drop older processings of the same tile and solar day; return (kept, dropped).
 
     Items without a tile id are always kept. Kept items keep their input order. Each drop
-    emits a :class:`~eo.errors.DuplicateItemWarning` naming both ids.
+    emits a :class:`~core.errors.DuplicateItemWarning` naming both ids.
     """
     items = list(items)
     best: dict[tuple[str, date], int] = {}

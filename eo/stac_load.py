@@ -1,8 +1,8 @@
 """Lazy DN loading of STAC items on the output grid (stackstac) and the per-solar-day mosaic.
 
 Read failures are never turned into nodata: a COG that cannot be opened or read after GDAL's
-retries raises :class:`~eo.errors.SourceUnavailableError` (HTTP 429/5xx, timeouts, connection
-errors) or :class:`~eo.errors.DataReadError` (anything else, e.g. a truncated body) when the Dask
+retries raises :class:`~core.errors.SourceUnavailableError` (HTTP 429/5xx, timeouts, connection
+errors) or :class:`~core.errors.DataReadError` (anything else, e.g. a truncated body) when the Dask
 graph is computed, with the href redacted.
 """
 
@@ -18,8 +18,8 @@ import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 from stackstac.rio_reader import AutoParallelRioReader
 
+from core.errors import DataReadError, GeospaceError, InvalidInputError, SourceUnavailableError
 from eo.allowlist import Allowlist
-from eo.errors import DataReadError, GeospaceError, InvalidInputError, SourceUnavailableError
 from eo.gdal_env import GdalHttpSettings, stackstac_gdal_env
 from eo.grid import OutputGrid
 from eo.http import redact_text, redact_url
@@ -46,7 +46,7 @@ class GeospaceRioReader(AutoParallelRioReader):
             raise _read_error(self.url, "opening", err) from None
 
     def read(self, window: Any, **kwargs: Any) -> np.ndarray:
-        """Read ``window``; failures become :class:`~eo.errors.GeospaceError` subclasses."""
+        """Read ``window``; failures become :class:`~core.errors.GeospaceError` subclasses."""
         try:
             return super().read(window, **kwargs)
         except GeospaceError:

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from core.errors import InvalidInputError
 from eo.allowlist import Allowlist
-from eo.errors import InvalidInputError
 from eo.stac_items import Item, matches
 
 _FOLLOW = ("child", "item", "items")

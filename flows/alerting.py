@@ -16,15 +16,16 @@ import geopandas as gpd
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from alerts.decide.pipeline import Outcome, apply_findings
+from alerts.decide.policy import load_notice_policy, load_policy
+from alerts.decide.revisions import SubjectInfo, notice_revision
 from alerts.detect.irrigation_findings import irrigation_findings, park_subjects
 from alerts.detect.irrigation_policy import load_priority_policy
-from alerts.model import Finding, SubjectStatus
+from alerts.model import Finding
 from alerts.outbox.store import open_store
-from alerts.pipeline import Outcome, apply_findings
-from alerts.policy import load_notice_policy, load_policy
-from alerts.revisions import SubjectInfo, notice_revision
-from eo.errors import InvalidInputError
-from eo.profile import CityProfile
+from core.errors import InvalidInputError
+from core.profile import CityProfile
+from core.status import SubjectStatus
 
 
 def outbox_dsn(profile: CityProfile) -> str | None:

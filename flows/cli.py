@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
-from eo.errors import GeospaceError, InvalidInputError
+from core.errors import GeospaceError, InvalidInputError
 from flows import cli_alerts
 from flows.runtime import prepare_environment
 
@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from eo.profile import load_profile
+    from core.profile import load_profile
     from flows.serve import serve_flows
 
     load_profile(args.profile, out_dir=args.out)  # invalid profile: exit 2 before serving

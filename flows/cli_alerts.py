@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from alerts import ops
+from alerts.outbox import commands as ops
 
 AddOut = Callable[[argparse.ArgumentParser], None]
 
@@ -91,7 +91,7 @@ def _dispatch(args: argparse.Namespace) -> Any:
         return ops.health(out, dsn=dsn)
     config = _sink_config(args.sinks)
     if config is None and args.profile is not None:
-        from eo.profile import load_profile
+        from core.profile import load_profile
 
         config = {sink.key: sink.spec() for sink in load_profile(args.profile, out_dir=out).sinks}
     return ops.deliver(out, sink_config=config, dsn=dsn)

@@ -1,7 +1,7 @@
 """The delivery flow: a thin Prefect flow that drains the outbox once (``run_relay(once=True)``).
 
 The relay itself (``alerts.outbox.relay``) knows nothing of Prefect; long-running relays run as
-their own process (``python -m alerts.relay``). This flow suits a schedule ("drain every minute").
+their own process (``python -m alerts.outbox``). This flow suits a schedule ("drain every minute").
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def delivery_flow(
     lease_s, max_attempts, batch
         Relay settings (seconds, count, rows per claim).
     """
-    from alerts.ops import deliver
+    from alerts.outbox.commands import deliver
 
     report = deliver(
         Path(out), sink_config=sinks, dsn=dsn or os.environ.get("GEOSPACE_OUTBOX_DSN"),

@@ -27,8 +27,8 @@ from prefect.states import Completed, State
 
 from alerts.detect.irrigation import irrigation_priority
 from alerts.detect.irrigation_policy import load_priority_policy
-from alerts.products.vegetation import copernicus_attribution, write_vegetation_products
-from eo.errors import SourceUnavailableError
+from alerts.products.irrigation_run import copernicus_attribution, write_vegetation_products
+from core.errors import SourceUnavailableError
 from eo.grid import grid_template
 from eo.scenes import SceneStack, load_period
 from flows.alerting import queue_irrigation_alerts
@@ -346,7 +346,7 @@ def run_vegetation_cli(
 
 def replay_demo_season(*, out_dir: Path, small: bool) -> int:
     """The demo: the vegetation flow week by week through the 2022 season, then one delivery."""
-    from alerts import ops
+    from alerts.outbox import commands as ops
 
     code = run_vegetation_cli(
         profile="vienna-demo", start=date(2022, 6, 14), end=date(2022, 8, 30), out_dir=out_dir

@@ -1,7 +1,7 @@
 """The vegetation flow's inputs, resolved and checked before Prefect is imported or started.
 
 Invalid input (profile, AOI, parks layer, a catalogue off the allowlist) raises
-:class:`eo.errors.InvalidInputError` here, so the CLI exits 2 without starting a server or writing
+:class:`core.errors.InvalidInputError` here, so the CLI exits 2 without starting a server or writing
 anything under ``--out`` (DESIGN sections 5 and 8). This module does not import Prefect.
 """
 
@@ -13,10 +13,10 @@ from pathlib import Path
 
 import geopandas as gpd
 
+from core.profile import CityProfile, load_profile
 from eo.aoi import AOI, grid_for_aoi, load_aoi
 from eo.grid import OutputGrid
 from eo.layers import read_layer
-from eo.profile import CityProfile, load_profile
 from eo.scenes import stac_source
 from eo.stac import StacSource
 

@@ -30,7 +30,7 @@ import dask
 import numpy as np
 import xarray as xr
 
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 from indices.spec import check_same_grid
 
 __all__ = [

@@ -22,7 +22,7 @@ import xarray as xr
 from exactextract import exact_extract
 from exactextract.raster import NumPyRasterSource
 
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import dask
 import numpy as np
 import xarray as xr
 
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 
 ArrayLike = Any
 Kernel = Callable[..., tuple[Any, Mapping[str, Any]]]

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 from indices.extract import (
     RasterGrid,
     as_numpy_2d,

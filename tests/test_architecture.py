@@ -1,14 +1,22 @@
-"""Data flows one way: flows -> alerts -> indices -> eo (DESIGN section 2), and indices do no I/O."""
+"""Data flows one way: flows -> alerts -> indices -> eo -> core (DESIGN section 2).
+
+The layers are declared once, in ``pyproject.toml``'s import-linter contract (``make lint`` runs
+import-linter on it); this test reads the same declaration and checks it on the source files, so the
+contract is one list, checked in the suite too.
+"""
 
 from __future__ import annotations
 
 import ast
+import tomllib
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-LAYERS = ["flows", "alerts", "indices", "eo"]  # a package may import only those to its right
+_CONTRACTS = tomllib.loads((REPO / "pyproject.toml").read_text("utf-8"))["tool"]["importlinter"]
+LAYERS: list[str] = next(c for c in _CONTRACTS["contracts"] if c["type"] == "layers")["layers"]
+# a package may import only those to its right
 
 
 def _imports(path: Path) -> set[str]:
@@ -36,7 +44,7 @@ def test_imports_only_go_downstream(package: str) -> None:
 def test_only_flows_know_prefect() -> None:
     offenders = [
         str(path.relative_to(REPO))
-        for package in ("eo", "indices", "alerts")
+        for package in LAYERS if package != "flows"
         for path in (REPO / package).rglob("*.py")
         if "prefect" in _imports(path)
     ]
@@ -55,7 +63,7 @@ def test_relay_entry_point_stays_light() -> None:
     import sys
 
     probe = (
-        "import sys, alerts.relay; "
+        "import sys, alerts.outbox.__main__; "
         "heavy = [m for m in ('prefect', 'xarray', 'rasterio', 'geopandas', 'dask') if m in sys.modules]; "
         "print(','.join(heavy))"
     )
@@ -63,3 +71,9 @@ def test_relay_entry_point_stays_light() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == ""
+
+
+def test_core_is_the_lowest_layer() -> None:
+    """The shared vocabulary (errors, quantities, profile, status) imports no other geospace package."""
+    assert LAYERS[-1] == "core"
+    assert LAYERS == ["flows", "alerts", "indices", "eo", "core"]

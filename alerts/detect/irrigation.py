@@ -36,7 +36,7 @@ from alerts.detect.irrigation_policy import (
     parse_priority_policy,
 )
 from alerts.detect.irrigation_text import WHY, number, plural
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 
 __all__ = [
     "CLASS_LABELS",

@@ -13,8 +13,9 @@ from datetime import UTC, date, datetime, time
 
 import pandas as pd
 
-from alerts.model import Finding, SubjectStatus, irrigation_level
-from alerts.revisions import SubjectInfo
+from alerts.decide.revisions import SubjectInfo
+from alerts.model import Finding, irrigation_level
+from core.status import SubjectStatus
 
 FINDING_KIND = "irrigation_priority"
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import yaml
 
-from eo.errors import InvalidInputError
-from eo.units import parse_quantity
+from core.errors import InvalidInputError
+from core.quantities import parse_quantity
 
 _SECTIONS: dict[str, tuple[str, ...]] = {
     "full_stress": (

@@ -20,7 +20,7 @@ from alerts.outbox.store import (
     SENT,
     OutboxStore,
 )
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 
 _STATUS_SQL = (
     "UPDATE revisions SET status = CASE"

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from alerts.outbox import migrations
-from eo.errors import InvalidInputError, SourceUnavailableError
+from core.errors import InvalidInputError, SourceUnavailableError
 
 Row = dict[str, Any]
 

@@ -1,7 +1,7 @@
 """The relay: drains the outbox into the sinks, at least once, in order per subject.
 
 Run it as its own light process (``python -m alerts.outbox.relay --out OUT`` or
-``python -m alerts.relay``); it imports neither Prefect nor xarray, so it starts quickly and can be
+``python -m alerts.outbox``); it imports neither Prefect nor xarray, so it starts quickly and can be
 killed at any moment: a row is marked sent only after its sink confirmed, and a claim whose relay
 died is reclaimed when its lease expires.
 """

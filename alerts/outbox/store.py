@@ -20,7 +20,7 @@ from typing import Any
 
 from alerts.model import RevisionStatus
 from alerts.outbox.db import Database, Row, connect_postgres, connect_sqlite, migrate
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 
 # The statuses of alerts.model.RevisionStatus, as the plain strings stored in the tables.
 PENDING_APPROVAL = RevisionStatus.PENDING_APPROVAL.value

@@ -3,6 +3,6 @@
 Every file is written atomically (temporary file in the same folder, then :func:`os.replace`).
 """
 
-from alerts.products.vegetation import copernicus_attribution, write_vegetation_products
+from alerts.products.irrigation_run import copernicus_attribution, write_vegetation_products
 
 __all__ = ["copernicus_attribution", "write_vegetation_products"]

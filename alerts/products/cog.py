@@ -14,7 +14,7 @@ import xarray as xr
 from rasterio.enums import Resampling
 from rasterio.io import MemoryFile
 
-from alerts.raster import NorthUpRaster, north_up
+from alerts.products.raster import NorthUpRaster, north_up
 
 _MAX_TOP_OVERVIEW = 256  # stop adding overview levels once the image fits this many pixels
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from alerts.products.staging import sha256_file
 from alerts.products.tables import json_safe
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 
 MANIFEST_NAME = "manifest.json"
 

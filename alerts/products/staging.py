@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 
 _SLUG_PART = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 

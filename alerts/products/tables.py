@@ -18,7 +18,7 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon, mapping
 from shapely.geometry.polygon import orient
 
-from alerts.labels import HEADERS, check_language, priority_label
+from alerts.products.labels import HEADERS, check_language, priority_label
 
 _COORD_DECIMALS = 7  # about 1 cm in WGS84 degrees
 

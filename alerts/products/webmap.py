@@ -23,7 +23,7 @@ from PIL import Image
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
-from alerts.labels import (
+from alerts.products.labels import (
     ANOMALY_CMAP,
     ANOMALY_RANGE,
     CLASS_COLOURS,
@@ -32,8 +32,8 @@ from alerts.labels import (
     DATA_GAP_NAME,
     TEXT,
 )
+from alerts.products.raster import NorthUpRaster
 from alerts.products.tables import json_safe
-from alerts.raster import NorthUpRaster
 
 Bounds = tuple[float, float, float, float]
 

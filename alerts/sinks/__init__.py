@@ -19,7 +19,7 @@ from alerts.sinks.base import (
     SinkUnavailableError,
     TransientSinkError,
 )
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 
 KINDS = ("files", "webhook", "rabbitmq", "redis", "open311")
 

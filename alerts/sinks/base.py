@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from eo.errors import GeospaceError
+from core.errors import GeospaceError
 
 
 class SinkError(GeospaceError):

@@ -1,6 +1,6 @@
 """Open311 GeoReport v2 sink: form-encoded POST of a service request per work order.
 
-The form is the GeoReport v2 form of :func:`alerts.open311.service_request` (see
+The form is the GeoReport v2 form of :func:`alerts.formats.georeport.service_request` (see
 :func:`default_form`). POST is not idempotent, so: the form carries ``attribute[message_key]`` and
 the description names the message key; when a previous attempt may have reached the server (any attempt after the first:
 a timeout after send, or a relay that died), the sink first looks the request up by that key and
@@ -21,8 +21,8 @@ from typing import Any
 
 import requests
 
+from alerts.formats.georeport import service_request, with_credentials
 from alerts.model import Revision
-from alerts.open311 import service_request, with_credentials
 from alerts.outbox.store import OutboxStore
 from alerts.sinks.base import (
     DeliveryReceipt,
@@ -32,7 +32,7 @@ from alerts.sinks.base import (
     TransientSinkError,
     redact,
 )
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 
 FormBuilder = Callable[[OutboundMessage], Mapping[str, str]]
 
@@ -59,7 +59,7 @@ def default_form(message: OutboundMessage, service_code: str | None = None) -> d
     """The GeoReport v2 service request form of a message (without credentials).
 
     A message whose payload is a complete revision goes through
-    :func:`alerts.open311.service_request` (lat/long of the geometry's representative point,
+    :func:`alerts.formats.georeport.service_request` (lat/long of the geometry's representative point,
     description, ``attribute[priority|alert_key|message_key|revision|msg_type|geometry_ref]``); a
     ready form in ``payload["open311"]`` is taken as it is; any other payload contributes its
     standard fields. Then every form is completed: ``service_code`` (argument, payload, else the

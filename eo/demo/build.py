@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from affine import Affine
 
+from core.errors import InvalidInputError
 from eo.demo.geography import DEMO_CRS, Geography
 from eo.demo.landcover import build_landcover
 from eo.demo.layout import DEMO_SEED, S2_COLLECTION, DemoLayout
@@ -41,7 +42,6 @@ from eo.demo.stac_items import (
     item_dict,
     window_bounds,
 )
-from eo.errors import InvalidInputError
 from eo.grid import OutputGrid, snap_grid
 
 DEMO_RESOLUTION_M = 10.0

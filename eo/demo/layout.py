@@ -18,7 +18,7 @@
       stac/sentinel-2-l2a/<item id>/<item id>.json
       cogs/sentinel-2-l2a/<item id>/{B02,B04,B08,B8A,B11,SCL}.tif
 
-The packaged ``vienna-demo`` profile (``eo/profiles/vienna-demo.yaml``) points at these files.
+The packaged ``vienna-demo`` profile (``core/profiles/vienna-demo.yaml``) points at these files.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ import geopandas as gpd
 import numpy as np
 from shapely.geometry import box
 
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 from eo.grid import OutputGrid
 
 SEASON_YEAR = 2022

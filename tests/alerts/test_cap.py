@@ -12,10 +12,10 @@ import pytest
 from lxml import etree
 
 from alerts.cap import CAP_NS, build_cap, cap_time, parse_cap, to_xml
+from alerts.decide.rules import Action, SubjectInfo, decide, load_policy
+from alerts.formats.xmltext import ControlCharactersRemovedWarning
 from alerts.model import Revision, RevisionStatus
-from alerts.rules import Action, SubjectInfo, decide, load_policy
-from alerts.xmltext import ControlCharactersRemovedWarning
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 from tests.conftest import shared_file
 
 from .conftest import HOSTILE, HOSTILE_CLEAN, SQUARE, T0

@@ -12,17 +12,17 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from alerts import ops
 from alerts.cap import parse_cap
-from alerts.cap_archive import archive_path, archive_stored, is_bulletin
+from alerts.decide.pipeline import apply_findings
+from alerts.decide.policy import load_policy
+from alerts.decide.revisions import SubjectInfo
 from alerts.model import Certainty, Finding, Revision, RevisionKind, RevisionStatus
 from alerts.outbox import admin
+from alerts.outbox import commands as ops
 from alerts.outbox.relay import Backoff, run_relay
 from alerts.outbox.store import open_store
-from alerts.pipeline import apply_findings
-from alerts.policy import load_policy
-from alerts.revisions import SubjectInfo
-from eo.errors import InvalidInputError
+from alerts.products.cap_archive import archive_path, archive_stored, is_bulletin
+from core.errors import InvalidInputError
 from tests.alerts.conftest import SQUARE
 from tests.alerts.outbox_fixtures import FakeClock, RecordingSink, make_revision, reset_pg
 

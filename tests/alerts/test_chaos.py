@@ -56,10 +56,10 @@ def consume_all(url: str, queue: str, idle_s: float = 1.5) -> list[dict[str, Any
 
 
 class Relays:
-    """Relay processes (``python -m alerts.relay``) that the test starts, kills and restarts."""
+    """Relay processes (``python -m alerts.outbox``) that the test starts, kills and restarts."""
 
     def __init__(self, out: Path, sinks: dict[str, Any], env: dict[str, str], n: int) -> None:
-        self.cmd = [sys.executable, "-m", "alerts.relay", "--out", str(out), "--sinks",
+        self.cmd = [sys.executable, "-m", "alerts.outbox", "--out", str(out), "--sinks",
                     json.dumps(sinks), "--lease", "1", "--batch", "50", "--max-attempts", "100",
                     "--backoff", "0.05", "--backoff-cap", "0.4", "--poll", "0.05"]  # fmt: skip
         self.env = env

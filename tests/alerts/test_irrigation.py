@@ -19,7 +19,7 @@ from alerts.detect.irrigation import (
     load_priority_policy,
     parse_priority_policy,
 )
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 from tests.alerts.vegetation_factories import park_stats, stats_row
 
 

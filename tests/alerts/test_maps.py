@@ -11,11 +11,11 @@ from PIL import Image
 from shapely.geometry import Polygon
 
 from alerts.detect.irrigation import irrigation_priority, load_priority_policy
-from alerts.maps import nice_length, render_priority_png, render_timeseries_png
 from alerts.products.cog import overview_factors
+from alerts.products.maps import nice_length, render_priority_png, render_timeseries_png
+from alerts.products.raster import north_up, raster_crs
 from alerts.products.webmap import svg_path
-from alerts.raster import north_up, raster_crs
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 from tests.alerts.vegetation_factories import (
     RES,
     X0,

@@ -21,7 +21,7 @@ from alerts.model import (
     irrigation_level,
     message_key,
 )
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 
 
 def _sha(text: str) -> str:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from alerts import ops
 from alerts.outbox import admin
+from alerts.outbox import commands as ops
 from alerts.outbox.queue import claim, health
 from alerts.outbox.relay import Backoff, RelayStats, run_relay
 from alerts.outbox.store import OutboxStore

@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, parse_qsl
 
 import pytest
 
-from alerts.model import Finding, Revision
-from alerts.open311 import (
+from alerts.decide.rules import Action, SubjectInfo, decide, load_policy
+from alerts.formats.georeport import (
     FORM_CONTENT_TYPE,
     Open311ErrorResponse,
     encode_form,
@@ -19,8 +19,8 @@ from alerts.open311 import (
     service_request,
     with_credentials,
 )
-from alerts.rules import Action, SubjectInfo, decide, load_policy
-from eo.errors import InvalidInputError
+from alerts.model import Finding, Revision
+from core.errors import InvalidInputError
 from tests.conftest import shared_file
 
 from .conftest import HOSTILE, T0

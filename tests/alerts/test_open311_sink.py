@@ -1,4 +1,4 @@
-"""The Open311 sink posts the GeoReport v2 form of alerts.open311.service_request, with every
+"""The Open311 sink posts the GeoReport v2 form of alerts.formats.georeport.service_request, with every
 required field, credentials only at send time, and no second ticket after an ambiguous failure."""
 
 from __future__ import annotations

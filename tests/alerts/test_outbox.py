@@ -12,7 +12,7 @@ import pytest
 from alerts.outbox import admin
 from alerts.outbox.db import connect_sqlite, migrate
 from alerts.outbox.store import OutboxStore, default_path, open_store, revision_fields
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 from tests.alerts.outbox_fixtures import FakeClock, make_revision
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from alerts import ops
 from alerts.model import Certainty, Revision, RevisionKind, RevisionStatus, alert_key, message_key
+from alerts.outbox import commands as ops
 from flows import cli_alerts
 from tests.alerts.outbox_fixtures import make_revision
 
@@ -72,7 +72,7 @@ def test_cli_json_carries_only_the_document(
 
 def test_cli_approve_of_a_queued_revision_is_invalid_input(tmp_path: Path) -> None:
     ops.enqueue(tmp_path, [make_revision("seg-1", 1)])
-    from eo.errors import InvalidInputError
+    from core.errors import InvalidInputError
 
     with pytest.raises(InvalidInputError) as info:
         _cli(["alerts", "approve", "1", "--by", "x", "--out", str(tmp_path)])

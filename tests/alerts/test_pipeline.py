@@ -10,10 +10,10 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry import box
 
+from alerts.decide.pipeline import apply_findings, latest_revision
+from alerts.decide.policy import load_notice_policy, load_policy
 from alerts.detect.irrigation_findings import irrigation_findings, park_subjects
 from alerts.outbox.store import open_store
-from alerts.pipeline import apply_findings, latest_revision
-from alerts.policy import load_notice_policy, load_policy
 
 POLICY = load_policy("irrigation")
 START = date(2022, 6, 1)

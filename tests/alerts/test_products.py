@@ -18,11 +18,11 @@ import rasterio
 from PIL import Image
 from shapely.geometry import Polygon
 
-import alerts.products.vegetation as vegetation
+import alerts.products.irrigation_run as vegetation
 from alerts.detect.irrigation import irrigation_priority, load_priority_policy
 from alerts.products import copernicus_attribution, write_vegetation_products
 from alerts.products.staging import ProductStage, product_path, slug
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 from tests.alerts.vegetation_factories import (
     RES,
     X0,

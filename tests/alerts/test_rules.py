@@ -10,6 +10,17 @@ from pathlib import Path
 import pytest
 import yaml
 
+from alerts.decide.rules import (
+    Action,
+    Decision,
+    coverage_status,
+    decide,
+    hysteresis_level,
+    load_notice_policy,
+    load_policy,
+    parse_policy,
+    persistent,
+)
 from alerts.model import (
     Certainty,
     Event,
@@ -21,18 +32,7 @@ from alerts.model import (
     alert_key,
     message_key,
 )
-from alerts.rules import (
-    Action,
-    Decision,
-    coverage_status,
-    decide,
-    hysteresis_level,
-    load_notice_policy,
-    load_policy,
-    parse_policy,
-    persistent,
-)
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 
 from .conftest import T0, WEEK
 

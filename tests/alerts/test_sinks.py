@@ -218,7 +218,7 @@ def test_open311_timeout_after_send_creates_no_second_ticket(
 def test_files_sink_through_the_relay(tmp_path: Path) -> None:
     store: OutboxStore = open_store(tmp_path)
     store.add_revisions([make_revision("a", 1), make_revision("a", 2)])
-    from alerts.ops import deliver
+    from alerts.outbox.commands import deliver
 
     report = deliver(tmp_path)
     assert report["sent"] == 2 and report["health"]["queue_depth"] == 0

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 from dask.callbacks import Callback
 
+from core.profile import CityProfile, load_profile
 from eo.aoi import AOI, grid_for_aoi, load_aoi
 from eo.grid import OutputGrid
-from eo.profile import CityProfile, load_profile
 from eo.scenes import stac_source
 from eo.stac import StacSource, search_items
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import AllowlistError
 from eo.allowlist import Allowlist
-from eo.errors import AllowlistError
 
 HOSTS = frozenset({"earth-search.aws.element84.com", "*.blob.core.windows.net"})
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import AOIError
 from eo.aoi import grid_for_aoi, load_aoi, parse_aoi
-from eo.errors import AOIError
 
 SQUARE = [[16.30, 48.18], [16.40, 48.18], [16.40, 48.24], [16.30, 48.24], [16.30, 48.18]]
 

@@ -15,7 +15,7 @@ import xarray as xr
 from stackstac.accumulate_metadata import metadata_to_coords
 
 import eo.harmonise
-from eo.errors import InvalidInputError, OffsetFlagCorrectedWarning, OffsetUnverifiedWarning
+from core.errors import InvalidInputError, OffsetFlagCorrectedWarning, OffsetUnverifiedWarning
 from eo.harmonise import HarmonisationReport, check_offset_state, harmonise
 from eo.sentinel2 import scl_mask, upsample_nearest
 from tests.conftest import shared_file

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from core.errors import DataReadError, GeospaceError, SourceUnavailableError
 from eo.allowlist import Allowlist
 from eo.demo.layout import DemoLayout
-from eo.errors import DataReadError, GeospaceError, SourceUnavailableError
 from eo.scenes import SceneStack, find_items, load_period, load_reflectance
 from eo.stac import StacSource
 from tests.eo.conftest_ingest import S2_COLLECTION, DemoContext, demo_context

@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+from core.errors import DuplicateItemWarning, OffsetFlagCorrectedWarning, OffsetUnverifiedWarning
 from eo.demo.layout import DemoLayout
-from eo.errors import DuplicateItemWarning, OffsetFlagCorrectedWarning, OffsetUnverifiedWarning
 from eo.scenes import SceneStack, load_period, load_reflectance
 from eo.stac import load_dn, mosaic_by_solar_day
 from indices.season import SPECTRAL, clear_sky

@@ -14,7 +14,7 @@ import xarray as xr
 from hypothesis import given
 from hypothesis.extra import numpy as hnp
 
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 from eo.landsat import cloud_mask, kelvin_to_celsius, st_to_kelvin
 from tests.conftest import shared_file
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 from eo.layers import read_layer, read_table
 
 SQUARE = [[16.36, 48.20], [16.37, 48.20], [16.37, 48.21], [16.36, 48.21], [16.36, 48.20]]

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from eo.errors import ProfileError
-from eo.profile import PACKAGED_PROFILES, load_profile
+from core.errors import ProfileError
+from core.profile import PACKAGED_PROFILES, load_profile
 
 
 def _demo_profile_dict() -> dict:

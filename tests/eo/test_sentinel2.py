@@ -19,7 +19,7 @@ from hypothesis.extra import numpy as hnp
 import eo.harmonise
 import eo.landsat
 import eo.sentinel2
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 from eo.sentinel2 import (
     boa_offset_dn,
     decide_offset,

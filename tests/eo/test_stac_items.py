@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from eo.errors import DuplicateItemWarning
+from core.errors import DuplicateItemWarning
 from eo.stac import dedupe_items, group_by_solar_day, solar_day
 from eo.stac_items import tile_id
 from tests.conftest import shared_file

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from eo.errors import DataReadError, GeospaceError, InvalidInputError, SourceUnavailableError
+from core.errors import DataReadError, GeospaceError, InvalidInputError, SourceUnavailableError
 from eo.gdal_env import GdalHttpSettings
 from eo.grid import OutputGrid
 from eo.stac import load_dn, mosaic_by_solar_day
@@ -236,8 +236,8 @@ def test_nodata_block_constant_is_where_tile_a_is_zero() -> None:
 def test_hrefs_off_the_allowlist_are_refused_before_reading(
     range_server: ServerWithPlan, cog_root: Path
 ) -> None:
+    from core.errors import AllowlistError
     from eo.allowlist import Allowlist
-    from eo.errors import AllowlistError
 
     item = _item(range_server, cog_root, "A")
     item["assets"]["nir"]["href"] = "s3://sentinel-s2-l2a/tiles/B08.jp2"

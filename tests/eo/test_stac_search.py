@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import AllowlistError, InvalidInputError, SourceUnavailableError
 from eo.allowlist import Allowlist
-from eo.errors import AllowlistError, InvalidInputError, SourceUnavailableError
 from eo.stac import StacSource, search_items
 from tests.servers.faults import Fault
 from tests.servers.http_base import ServerWithPlan

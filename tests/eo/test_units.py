@@ -2,8 +2,8 @@
 
 import pytest
 
-from eo.errors import InvalidInputError
-from eo.units import parse_quantity
+from core.errors import InvalidInputError
+from core.quantities import parse_quantity
 
 
 @pytest.mark.parametrize(

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
+from core.profile import PACKAGED_PROFILES
 from eo.demo.layout import DemoLayout
-from eo.profile import PACKAGED_PROFILES
 from flows.runtime import OFFLINE_ENV
 
 SEASON_START = date(2022, 6, 14)

@@ -17,8 +17,8 @@ import rasterio
 import yaml
 from PIL import Image
 
+from core.errors import DuplicateItemWarning, OffsetFlagCorrectedWarning, OffsetUnverifiedWarning
 from eo.demo.layout import DemoLayout
-from eo.errors import DuplicateItemWarning, OffsetFlagCorrectedWarning, OffsetUnverifiedWarning
 from tests.flows.conftest import SEASON_END, SEASON_START, ProfileFactory, SeasonRun
 
 ATTRIBUTION = "Contains modified Copernicus Sentinel data 2019-2022"
@@ -268,7 +268,7 @@ def _last_flow_state_name() -> str:
 
 
 def _irrigation_revisions(out: Path) -> list[dict[str, Any]]:
-    from alerts import ops
+    from alerts.outbox import commands as ops
 
     return [r for r in ops.list_revisions(out) if r["hazard"] == "irrigation"]
 
@@ -291,7 +291,7 @@ def test_watered_park_work_order_opens_updates_and_clears(
 
 
 def test_rerunning_a_window_adds_no_revision(season_run: SeasonRun) -> None:
-    from alerts import ops
+    from alerts.outbox import commands as ops
     from flows.vegetation import vegetation_flow
 
     before = ops.list_revisions(season_run.out)

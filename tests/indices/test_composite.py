@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 from indices.composite import (
     anomaly,
     any_clear,

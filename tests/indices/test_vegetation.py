@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 from indices.spec import index_flags
 from indices.vegetation import evi, evi2, evi_substituted, ndmi, ndvi, savi
 from tests.indices.factories import raster

@@ -11,7 +11,7 @@ import pytest
 import xarray as xr
 from shapely.geometry import Polygon
 
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 from indices.composite import any_clear, clear_median, reference_median, window
 from indices.zonal import (
     PARK_COLUMNS,

@@ -20,7 +20,7 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
-from alerts.labels import (
+from alerts.products.labels import (
     ANOMALY_CMAP,
     ANOMALY_RANGE,
     CLASS_COLOURS,
@@ -29,7 +29,7 @@ from alerts.labels import (
     DATA_GAP_NAME,
     TEXT,
 )
-from alerts.raster import NorthUpRaster
+from alerts.products.raster import NorthUpRaster
 
 _NICE = (1, 2, 5)
 

@@ -2,7 +2,7 @@
 
 Each function opens the outbox of an output folder (``OUT/alerts/outbox.sqlite``) or, given a
 DSN, the PostgreSQL outbox, does one thing, closes it and returns plain JSON-ready values.
-Bulletins are archived as CAP under ``OUT/alerts/cap`` (:mod:`alerts.cap_archive`) when they are
+Bulletins are archived as CAP under ``OUT/alerts/cap`` (:mod:`alerts.products.cap_archive`) when they are
 enqueued (Draft) and again when approved (Actual), also when the outbox is PostgreSQL.
 """
 
@@ -13,11 +13,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from alerts.cap_archive import archive_stored
 from alerts.outbox import admin
 from alerts.outbox.queue import health as _health
 from alerts.outbox.relay import Backoff, run_relay
 from alerts.outbox.store import OutboxStore, open_store, revision_fields
+from alerts.products.cap_archive import archive_stored
 from alerts.sinks import Sink, build_sinks
 
 PathLike = str | Path

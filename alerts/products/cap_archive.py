@@ -31,7 +31,7 @@ from typing import Any
 from alerts.cap import DEFAULT_IDENTIFIER_PREFIX, DEFAULT_SENDER, build_cap
 from alerts.model import Revision, RevisionStatus, cap_identifier
 from alerts.outbox.store import OutboxStore
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 
 __all__ = [
     "CAP_HAZARDS",
@@ -156,7 +156,7 @@ def archive_stored(
         except (TypeError, ValueError, KeyError) as err:
             raise InvalidInputError(
                 f"bulletin {row['message_key'][:12]} cannot be archived as CAP: its stored form is "
-                f"not a complete alerts.model.Revision ({err}); produce it with alerts.rules"
+                f"not a complete alerts.model.Revision ({err}); produce it with alerts.decide.rules"
             ) from err
         current = replace(revision, status=RevisionStatus(str(row["status"])))
         paths.append(archive_revision(out_dir, current, **cap_options))

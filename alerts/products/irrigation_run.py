@@ -17,15 +17,15 @@ import geopandas as gpd
 import pandas as pd
 import xarray as xr
 
-from alerts.labels import TEXT, check_language
-from alerts.maps import render_priority_png, render_timeseries_png
 from alerts.products.cog import write_cog
+from alerts.products.labels import TEXT, check_language
 from alerts.products.manifest import MANIFEST_NAME, manifest_bytes
+from alerts.products.maps import render_priority_png, render_timeseries_png
+from alerts.products.raster import NorthUpRaster, north_up
 from alerts.products.staging import ProductStage, slug
 from alerts.products.tables import csv_bytes, geojson_bytes, priority_table, ranked_order
 from alerts.products.webmap import render_priority_html
-from alerts.raster import NorthUpRaster, north_up
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 
 _PRIORITY_COLUMNS = (
     "park_id",

@@ -1,12 +1,12 @@
 """From findings to outbox rows: the findings history, the rules, one transaction per revision.
 
 For each subject the latest findings are stored in the findings history (insert-or-ignore, so a rerun
-of the same window adds nothing), the rule engine (:func:`alerts.rules.decide`) reads the history,
+of the same window adds nothing), the rule engine (:func:`alerts.decide.rules.decide`) reads the history,
 the subject's open event and its last revision, and what it decides is recorded in the outbox:
 the revision and its outbox rows commit together (:meth:`OutboxStore.add_revision`). Revisions are
 keyed by ``message_key``, so re-running a flow, or three runs at once, produce nothing new.
 Given the output folder, every bulletin revision is archived as CAP right after it is recorded
-(:mod:`alerts.cap_archive`: ``OUT/alerts/cap/<identifier>.xml``, with the status its row has, so
+(:mod:`alerts.products.cap_archive`: ``OUT/alerts/cap/<identifier>.xml``, with the status its row has, so
 Draft until approved); a rerun rewrites nothing but restores a file lost to a crash.
 """
 
@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from alerts.cap_archive import archive_stored
+from alerts.decide.policy import NoticePolicy, Policy
+from alerts.decide.revisions import SubjectInfo
+from alerts.decide.rules import Action, decide
 from alerts.model import Event, Finding, Revision
 from alerts.outbox.store import OutboxStore
-from alerts.policy import NoticePolicy, Policy
-from alerts.revisions import SubjectInfo
-from alerts.rules import Action, decide
+from alerts.products.cap_archive import archive_stored
 
 
 @dataclass(frozen=True)

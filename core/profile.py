@@ -24,8 +24,8 @@ from pydantic import (
     model_validator,
 )
 
-from eo.errors import InvalidInputError, ProfileError
-from eo.units import parse_quantity
+from core.errors import InvalidInputError, ProfileError
+from core.quantities import parse_quantity
 
 PACKAGED_PROFILES = Path(__file__).parent / "profiles"
 

@@ -33,8 +33,8 @@ from typing import Any
 import yaml
 
 from alerts.model import Certainty
-from alerts.quantities import parse_delta, parse_duration, parse_quantity
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
+from core.quantities import parse_delta, parse_duration, parse_quantity
 
 __all__ = ["NoticePolicy", "Policy", "load_notice_policy", "load_policy", "parse_policy"]
 
@@ -105,7 +105,7 @@ def _where(source: str, field: str) -> str:
 
 def _require(raw: Mapping[str, Any], key: str, source: str) -> Any:
     if key not in raw or raw[key] is None:
-        raise InvalidInputError(f"{_where(source, key)} is missing; add it (see alerts/policy.py)")
+        raise InvalidInputError(f"{_where(source, key)} is missing; add it (see alerts/decide/policy.py)")
     return raw[key]
 
 
@@ -223,7 +223,7 @@ def _read(name_or_path: str | Path) -> tuple[Any, str]:
             raise InvalidInputError(f"policy file {path} does not exist; give a name or a path")
         text, source = path.read_text(encoding="utf-8"), str(path)
     else:
-        resource = Path(__file__).parent / "policies" / f"{name_or_path}.yaml"
+        resource = Path(__file__).parent.parent / "policies" / f"{name_or_path}.yaml"
         if not resource.is_file():
             raise InvalidInputError(
                 f"no built-in policy named {name_or_path!r}; use irrigation, heat, deformation, "

@@ -1,6 +1,6 @@
 """Building revisions from a rated finding: identity, times, certainty, status, text and evidence.
 
-Used by :func:`alerts.rules.decide`; pure functions, no I/O.
+Used by :func:`alerts.decide.rules.decide`; pure functions, no I/O.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from alerts.decide.policy import NoticePolicy, Policy
 from alerts.model import (
     NOTICE_HAZARD,
     Certainty,
@@ -22,7 +23,6 @@ from alerts.model import (
     message_key,
     utc_iso,
 )
-from alerts.policy import NoticePolicy, Policy
 
 __all__ = ["SubjectInfo", "alert_revision", "notice_revision", "notice_subject"]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from eo.errors import GeospaceWarning
+from core.errors import GeospaceWarning
 
 __all__ = ["ControlCharactersRemovedWarning", "Removal", "clean_text"]
 

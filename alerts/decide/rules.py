@@ -18,6 +18,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from alerts.decide.policy import NoticePolicy, Policy, load_notice_policy, load_policy, parse_policy
+from alerts.decide.revisions import SubjectInfo, alert_revision, notice_revision
 from alerts.model import (
     Event,
     Finding,
@@ -25,10 +27,8 @@ from alerts.model import (
     RevisionKind,
     SubjectStatus,
 )
-from alerts.policy import NoticePolicy, Policy, load_notice_policy, load_policy, parse_policy
-from alerts.quantities import value_in
-from alerts.revisions import SubjectInfo, alert_revision, notice_revision
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
+from core.quantities import value_in
 
 __all__ = [
     "Action",

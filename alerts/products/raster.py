@@ -15,7 +15,7 @@ from affine import Affine
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 
 
 @dataclass(frozen=True)

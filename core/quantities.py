@@ -1,5 +1,9 @@
 """Quantities with units in profile and rule files: ``"10 m"``, ``"80 %"``, ``"-5 mm yr-1"``.
 
+Absolute values go through :func:`parse_quantity`; a *difference* (a hysteresis band, a "moved by
+more than" delta) through :func:`parse_delta`, which cancels the offset of a temperature scale ("1 K"
+of hysteresis is 1 degC of difference, not -272.15 degC); durations through :func:`parse_duration`.
+
 Thresholds and sizes in YAML files must carry their units (STYLE "Units are data"); a bare number
 is refused with a message saying how to write it. Conversion covers the handful of units the
 product uses; anything else is refused rather than guessed.
@@ -8,8 +12,9 @@ product uses; anything else is refused rather than guessed.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 
 # unit -> (dimension, factor to the canonical unit of that dimension)
 _UNITS: dict[str, tuple[str, float]] = {
@@ -94,3 +99,34 @@ def parse_quantity(value: object, unit: str, *, field: str = "value") -> float:
         offset = 273.15 if given == "degC" else -273.15
         return number + offset
     return number * f_given / f_want
+
+def parse_delta(value: object, unit: str, *, field: str = "value") -> float:
+    """A difference ``value`` (e.g. ``"1 K"``, ``"0.05 1"``) in ``unit``, offsets cancelled.
+
+    Parameters
+    ----------
+    value : str
+        Number followed by a unit.
+    unit : str
+        Unit wanted (see :mod:`core.quantities`).
+    field : str
+        Name of the field in its file, for error messages.
+    """
+    absolute = parse_quantity(value, unit, field=field)
+    given = str(value).strip().lstrip("+-0123456789.eE").strip()
+    return absolute - parse_quantity(f"0 {given}", unit, field=field)
+
+
+def parse_duration(value: object, *, field: str = "value") -> timedelta:
+    """A duration quantity such as ``"7 d"`` or ``"12 h"`` as a :class:`~datetime.timedelta`."""
+    seconds = parse_quantity(value, "s", field=field)
+    if seconds < 0:
+        raise InvalidInputError(f"{field}: duration {value!r} is negative; write e.g. '7 d'")
+    return timedelta(seconds=seconds)
+
+
+def value_in(value: float, units: str, unit: str, *, field: str = "value") -> float:
+    """Convert a plain number ``value`` given in ``units`` to ``unit``."""
+    if value != value:  # NaN stays NaN whatever the units
+        return value
+    return parse_quantity(f"{value!r} {units}", unit, field=field)

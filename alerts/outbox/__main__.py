@@ -1,4 +1,4 @@
-"""Relay process entry point: ``python -m alerts.relay --out OUT [--dsn DSN] [--sinks JSON]``.
+"""Relay process entry point: ``python -m alerts.outbox --out OUT [--dsn DSN] [--sinks JSON]``.
 
 Light on purpose (no Prefect, no xarray): it starts in a fraction of a second, so a supervisor
 can restart it after a crash. SIGTERM/SIGINT stop it after the current batch; SIGKILL is safe too
@@ -22,12 +22,12 @@ from typing import Any
 from alerts.outbox.relay import Backoff, run_relay
 from alerts.outbox.store import open_store
 from alerts.sinks import build_sinks
-from eo.errors import GeospaceError
+from core.errors import GeospaceError
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options of the relay."""
-    p = argparse.ArgumentParser(prog="python -m alerts.relay", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m alerts.outbox", description=__doc__)
     p.add_argument("--out", default="out", help="output folder holding alerts/outbox.sqlite")
     p.add_argument("--dsn", default=None, help="PostgreSQL DSN (default $GEOSPACE_OUTBOX_DSN)")
     p.add_argument("--sinks", default=None, help="sink configuration: JSON text or a JSON file")

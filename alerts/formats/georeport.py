@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from alerts.areas import representative_point
+from alerts.formats.areas import representative_point
 from alerts.model import Revision
-from eo.errors import DataReadError, InvalidInputError
+from core.errors import DataReadError, InvalidInputError
 
 __all__ = [
     "FORM_CONTENT_TYPE",

@@ -5,7 +5,7 @@ Constants only (no settings): one place so the CSV, the PNG map and the HTML pag
 
 from __future__ import annotations
 
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 
 LANGUAGES = ("en", "de")
 

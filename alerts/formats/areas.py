@@ -14,7 +14,7 @@ from typing import Any
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, shape
 
-from eo.errors import InvalidInputError
+from core.errors import InvalidInputError
 
 __all__ = ["MAX_VERTICES", "cap_polygons", "representative_point"]
 
