@@ -4,7 +4,7 @@ Absolute values go through :func:`parse_quantity`; a *difference* (a hysteresis 
 more than" delta) through :func:`parse_delta`, which cancels the offset of a temperature scale ("1 K"
 of hysteresis is 1 degC of difference, not -272.15 degC); durations through :func:`parse_duration`.
 
-Thresholds and sizes in YAML files must carry their units (STYLE "Units are data"); a bare number
+Thresholds and sizes in YAML files must carry their units; a bare number
 is refused with a message saying how to write it. Conversion covers the handful of units the
 product uses; anything else is refused rather than guessed.
 """

@@ -23,7 +23,7 @@ def window_end_for(scheduled: datetime | None, today: date) -> date:
     """Last day of the window a run scheduled at ``scheduled`` evaluates: the day before it.
 
     Derived from the scheduled time, not from the wall clock or a stored watermark, so a late or
-    repeated run evaluates the same window (STYLE: no watermark state).
+    repeated run evaluates the same window (no watermark state).
     """
     return (scheduled.date() if scheduled is not None else today) - timedelta(days=1)
 

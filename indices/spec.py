@@ -4,7 +4,7 @@ The kernel is a small function on array-likes (numpy or Dask arrays, built from 
 ``np.where`` only, so it stays lazy on Dask) returning the index and its named boolean flags.
 :func:`declare` turns it into the public function: liberal at the boundary (floats, numpy arrays,
 Dask arrays, xarray DataArrays), one array of the same kind out, attributes set from the
-declaration and never copied from an input (STYLE "Pure index + declared product").
+declaration and never copied from an input.
 
 Flag counts (``n_<flag>`` attributes) are set only where they are cheap: on DataArrays backed by
 numpy. For Dask-backed inputs, :func:`index_flags` returns the same flags as lazy boolean arrays;

@@ -258,7 +258,7 @@ def park_status(
     ok_clear_fraction: float = 0.9,
     min_clear_dates: int = 2,
 ) -> pd.Series:
-    """Status per park: ``"DATA_GAP"``, ``"DEGRADED"`` or ``"OK"`` (/work/prompts/parkcols.md).
+    """Status per park: ``"DATA_GAP"``, ``"DEGRADED"`` or ``"OK"``.
 
     DATA_GAP when ``clear_fraction`` or ``reference_fraction`` (the share of the park the reference
     median covers) < ``min_clear_fraction`` (or NaN), ``clear_dates`` <
@@ -317,7 +317,7 @@ def park_statistics(
     min_share: float = 0.5,
     heat_exposure: pd.Series | None = None,
 ) -> gpd.GeoDataFrame:
-    """The per-park statistics table (/work/prompts/parkcols.md), computed in one Dask pass.
+    """The per-park statistics table, computed in one Dask pass.
 
     Parameters
     ----------

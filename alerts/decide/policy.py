@@ -19,7 +19,7 @@ A policy file (``alerts/policies/<hazard>.yaml``) looks like::
     instruction: ...
 
 A bare number where a quantity is expected is refused with the field and a fix
-(STYLE "Units are data"); unknown keys are refused too, so a typo never silently keeps a default.
+Unknown keys are refused too, so a typo never silently keeps a default.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 ``alerts/policies/irrigation_priority.yaml`` holds the weights and class thresholds of
 :func:`alerts.detect.irrigation.irrigation_priority`. Every value is a quantity with its unit
 (``"-0.10 1"``, ``"60 %"``); a bare number or an unknown key is refused with a message saying how to
-fix it (STYLE "Units are data").
+fix it.
 """
 
 from __future__ import annotations
