@@ -22,6 +22,6 @@ def run_demo(*, out_dir: Path, small: bool, build_only: bool = False) -> int:
     print(f"  what was planted: {layout.truth}")
     if build_only:
         return 0
-    from flows.vegetation import replay_demo_season
+    from flows.demo_replay import replay_demo_season
 
     return replay_demo_season(out_dir=out_dir, small=small)

@@ -342,21 +342,3 @@ def run_vegetation_cli(
         f"see `geospace alerts list --out {out_dir}`, deliver with `geospace deliver --out {out_dir}`"
     )
     return 0
-
-
-def replay_demo_season(*, out_dir: Path, small: bool) -> int:
-    """The demo: the vegetation flow week by week through the 2022 season, then one delivery."""
-    from alerts.outbox import commands as ops
-
-    code = run_vegetation_cli(
-        profile="vienna-demo", start=date(2022, 6, 14), end=date(2022, 8, 30), out_dir=out_dir
-    )
-    report = ops.deliver(out_dir)
-    print(f"delivered {report.get('sent', 0)} message(s) to {out_dir}/alerts/outbound.jsonl")
-    for rev in ops.list_revisions(out_dir):
-        if rev["hazard"] == "irrigation":
-            print(
-                f"  work order {rev['subject']}: revision {rev['revision']} {rev['msg_type']} "
-                f"level {rev['level']} ({rev['status']})"
-            )
-    return code
