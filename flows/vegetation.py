@@ -33,18 +33,14 @@ from eo.grid import grid_template
 from eo.scenes import SceneStack, load_period
 from flows.alerting import queue_irrigation_alerts
 from flows.vegetation_inputs import VegetationInputs, evaluation_ends, resolve_inputs
+from indices.calendar import reference_periods, reference_span
 from indices.composite import reference_windows
-from indices.season import clear_sky, reference_span, vegetation_indices, window_composites
+from indices.season import clear_sky, vegetation_indices, window_composites
 from indices.zonal import park_statistics, park_time_series
 
 CODE_VERSION = "geospace 0.1.0"
 SERIES_DAYS_PER_PASS = 4
 MASKS = "SCL strict {0,1,2,3,6,7,8,9,10,11}, clouds and shadows dilated 2 px; DN 0 = no data"
-
-
-def _period_in(year: int, start: date, end: date) -> tuple[date, date]:
-    shift = year - end.year
-    return (start.replace(year=start.year + shift), end.replace(year=end.year + shift))
 
 
 @task(
@@ -62,13 +58,15 @@ def load_scenes(inputs: VegetationInputs, start: date, end: date) -> tuple[Scene
     first = start - timedelta(days=window - 1)
     bbox = inputs.aoi.bbox
     current = load_period(inputs.source, inputs.grid, bbox_wgs84=bbox, start=first, end=end)
-    ref_days, ref_end = reference_span(end, window, inputs.profile.reference_days())
-    ref_first = ref_end - timedelta(days=ref_days - 1) - (end - start)
+    periods = reference_periods(
+        evaluation_ends(start, end, int(inputs.profile.vegetation.cadence)),
+        window,
+        inputs.profile.reference_days(),
+        inputs.profile.vegetation.reference_years,
+    )
     references = [
         load_period(inputs.source, inputs.grid, bbox_wgs84=bbox, start=a, end=b)
-        for a, b in (
-            _period_in(y, ref_first, ref_end) for y in inputs.profile.vegetation.reference_years
-        )
+        for a, b in periods
     ]
     return current, _concat(references)
 

@@ -13,12 +13,14 @@ from pathlib import Path
 
 import geopandas as gpd
 
+from core.errors import InvalidInputError
 from core.profile import CityProfile, load_profile
 from eo.aoi import AOI, grid_for_aoi, load_aoi
 from eo.grid import OutputGrid
 from eo.layers import read_layer
 from eo.scenes import stac_source
 from eo.stac import StacSource
+from indices.calendar import check_supported, evaluation_ends, reference_periods
 
 
 @dataclass(frozen=True)
@@ -32,14 +34,29 @@ class VegetationInputs:
     source: StacSource
 
 
-def evaluation_ends(start: date, end: date, cadence_days: int) -> list[date]:
-    """Window end dates: ``end``, then every ``cadence_days`` back while on or after ``start``."""
-    ends = []
-    day = end
-    while day >= start:
-        ends.append(day)
-        day -= timedelta(days=cadence_days)
-    return sorted(ends)
+def check_period(profile: CityProfile, start: date, end: date) -> list[date]:
+    """The window ends of ``start..end`` under ``profile``, checked before any work (exit 2).
+
+    Dates in the supported range, the end not before the start, every reference year before the
+    first window's year, and every reference window inside the supported calendar.
+    """
+    check_supported(start, field="--start")
+    check_supported(end, field="--end")
+    veg = profile.vegetation
+    ends = evaluation_ends(start, end, int(veg.cadence))
+    late = sorted(y for y in veg.reference_years if y >= ends[0].year)
+    if late:
+        raise InvalidInputError(
+            f"vegetation.reference_years: {list(veg.reference_years)}: {late} not before the "
+            f"first window's year {ends[0].year}; run a later period or list earlier years"
+        )
+    first = ends[0] - timedelta(days=int(veg.window) - 1)
+    check_supported(first, field="--start (first window day)")
+    for year_start, _ in reference_periods(
+        ends, int(veg.window), profile.reference_days(), veg.reference_years
+    ):
+        check_supported(year_start, field="vegetation.reference_years")
+    return ends
 
 
 def resolve_inputs(profile: str | Path, out_dir: Path, aoi: Path | None = None) -> VegetationInputs:

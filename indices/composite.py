@@ -31,6 +31,7 @@ import numpy as np
 import xarray as xr
 
 from core.errors import InvalidInputError
+from indices.calendar import same_day
 from indices.spec import check_same_grid
 
 __all__ = [
@@ -177,10 +178,7 @@ def window(cube: xr.DataArray, end: dt.date, days: int = 14) -> xr.DataArray:
 
 def _same_day(end: dt.date, year: int) -> dt.date:
     """``end`` moved to ``year`` (29 February becomes 28 February in common years)."""
-    try:
-        return end.replace(year=year)
-    except ValueError:
-        return end.replace(year=year, day=28)
+    return same_day(end, year)
 
 
 def reference_windows(

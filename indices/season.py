@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import xarray as xr
 
 from eo.sentinel2 import scl_mask
+from indices.calendar import reference_span
 from indices.composite import clear_median, reference_median, window
 from indices.vegetation import evi, ndmi, ndvi
 
@@ -48,12 +49,6 @@ def vegetation_indices(cube: xr.DataArray) -> dict[str, xr.DataArray]:
         "ndmi": ndmi(band["nir08"], band["swir16"]),
         "evi": evi(band["blue"], band["red"], band["nir"]),
     }
-
-
-def reference_span(end: date, days: int, reference_days: int | None) -> tuple[int, date]:
-    """(length, last day) of the reference window: ``reference_days`` centred on the window."""
-    ref_days = days if reference_days is None else int(reference_days)
-    return ref_days, end + timedelta(days=(ref_days - days) // 2)
 
 
 @dataclass(frozen=True)
