@@ -9,12 +9,14 @@ Quantities carry units (``"10 m"``, ``"80 %"``); a bare number is refused with t
 from __future__ import annotations
 
 import difflib
+import math
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -47,6 +49,38 @@ Fraction = Annotated[float, _quantity("1")]
 SquareKm = Annotated[float, _quantity("km2")]
 
 
+def _within(
+    low: float, high: float, *, unit: str, example: str, whole: bool = False
+) -> AfterValidator:
+    """A range check (``low <= value <= high``, finite) whose message gives the range and a fix."""
+
+    def check(value: float) -> float:
+        ok = math.isfinite(value) and low <= value <= high
+        if ok and whole and value != int(value):
+            ok = False
+        if not ok:
+            kind = "a whole number of " if whole else "a finite value in "
+            raise ValueError(f"must be {kind}{low:g}..{high:g} {unit}; write e.g. '{example}'")
+        return value
+
+    return AfterValidator(check)
+
+
+def _positive(*, unit: str, example: str) -> AfterValidator:
+    """Strictly positive and finite."""
+
+    def check(value: float) -> float:
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(f"must be a positive, finite number of {unit}; write e.g. '{example}'")
+        return value
+
+    return AfterValidator(check)
+
+
+WindowDays = Annotated[Days, _within(1, 366, unit="d", example="14 d", whole=True)]
+PositiveSeconds = Annotated[Seconds, _positive(unit="s", example="30 s")]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -55,7 +89,9 @@ class AOIConfig(_Strict):
     """Area of interest: a GeoJSON file (WGS84, or with a declared ``crs``) and its caps."""
 
     path: str
-    max_area: SquareKm = Field(default=2000.0, description="largest AOI accepted, e.g. '2000 km2'")
+    max_area: Annotated[SquareKm, _positive(unit="km2", example="2000 km2")] = Field(
+        default=2000.0, description="largest AOI accepted, e.g. '2000 km2'"
+    )
     max_vertices: int = Field(default=20000, gt=3)
 
 
@@ -63,7 +99,7 @@ class GridConfig(_Strict):
     """Output grid: projected CRS and resolution; edges snap to the Sentinel-2 pixel phase."""
 
     crs: str = "EPSG:32633"
-    resolution: Metres = 10.0
+    resolution: Annotated[Metres, _positive(unit="m", example="10 m")] = 10.0
 
     @field_validator("crs")
     @classmethod
@@ -102,7 +138,9 @@ class StacSourceConfig(_Strict):
     provider: Literal["earth-search", "planetary-computer"]
     collection: str
     catalog: str
-    max_cloud_cover: Fraction = Field(default=0.8, description="loose scene filter, e.g. '80 %'")
+    max_cloud_cover: Annotated[Fraction, _within(0, 1, unit="(0..100 %)", example="80 %")] = Field(
+        default=0.8, description="loose scene filter, e.g. '80 %'"
+    )
 
 
 class SourcesConfig(_Strict):
@@ -118,21 +156,21 @@ class AllowlistConfig(_Strict):
 
 
 class HttpConfig(_Strict):
-    timeout: Seconds = 30.0
+    timeout: PositiveSeconds = 30.0
     retries: int = Field(default=5, ge=0, le=20)
-    backoff_max: Seconds = 60.0
+    backoff_max: Annotated[Seconds, _within(0, 3600, unit="s", example="60 s")] = 60.0
 
 
 class VegetationConfig(_Strict):
     """Weekly irrigation-priority evaluation (DESIGN sections 4 and 7)."""
 
-    window: Days = 14.0
-    reference_window: Days | None = Field(
+    window: WindowDays = 14.0
+    reference_window: WindowDays | None = Field(
         default=None,
         description="calendar window in the reference years, centred on the evaluation window "
         "(default: the same length); wider when the reference archive is sparse",
     )
-    cadence: Days = 7.0
+    cadence: WindowDays = 7.0
     reference_years: tuple[int, ...] = (2019, 2020, 2021)
     min_reference_years: int = Field(default=3, ge=1)
     baseline_min_years: int = Field(
@@ -142,7 +180,9 @@ class VegetationConfig(_Strict):
     )
     min_clear_fraction: Fraction = 0.6
     min_clear_dates: int = Field(default=2, ge=1)
-    stress_threshold: Annotated[float, _quantity("1")] = -0.10
+    stress_threshold: Annotated[
+        Fraction, _within(-2, 2, unit="(index units)", example="-0.10 1")
+    ] = -0.10
     season_start: str = "06-01"
     season_end: str = "08-31"
     language: Literal["en", "de"] = "en"
@@ -205,7 +245,7 @@ class OutboxConfig(_Strict):
     """Outbox storage: SQLite under the output folder unless ``dsn_env`` names a PostgreSQL DSN."""
 
     dsn_env: str | None = None
-    lease: Seconds = 30.0
+    lease: PositiveSeconds = 30.0
     max_attempts: int = Field(default=8, ge=1)
 
 
@@ -274,7 +314,7 @@ def _field_names(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
 
 
 def _describe(err: ValidationError, source: str) -> str:
-    lines = [f"profile {source} is invalid:"]
+    lines = []
     for problem in err.errors():
         loc = tuple(problem["loc"])
         where = ".".join(str(p) for p in loc) or "(top level)"
@@ -282,12 +322,14 @@ def _describe(err: ValidationError, source: str) -> str:
             known = _field_names(CityProfile, loc)
             guess = difflib.get_close_matches(str(loc[-1]), known, n=1)
             hint = f"did you mean '{guess[0]}'?" if guess else f"known fields: {', '.join(known)}"
-            lines.append(f"  - {where}: unknown field; {hint}")
+            lines.append(f"{where}: unknown field; {hint}")
         elif problem["type"] == "missing":
-            lines.append(f"  - {where}: required field is missing; add it")
+            lines.append(f"{where}: required field is missing; add it")
         else:
-            lines.append(f"  - {where} = {problem.get('input')!r}: {problem['msg']}")
-    return "\n".join(lines)
+            reason = str(problem["msg"]).removeprefix("Value error, ")
+            lines.append(f"{where}: {problem.get('input')!r}: {reason}")
+    # One line (the CLI prints one line per error): the problems joined, the file named first.
+    return f"profile {source} is invalid: " + " | ".join(lines)
 
 
 def parse_profile(data: object, *, base_dir: Path, source: str) -> CityProfile:

@@ -56,7 +56,7 @@ def test_bare_number_is_refused_with_the_unit_to_add(tmp_path: Path) -> None:
     data = _demo_profile_dict()
     data["grid"]["resolution"] = 10
     with pytest.raises(
-        ProfileError, match=r"grid\.resolution = 10: .*write it as a quantity, e\.g\. '10 m'"
+        ProfileError, match=r"grid\.resolution: 10: .*write it as a quantity, e\.g\. '10 m'"
     ):
         load_profile(_write(tmp_path, data))
 
@@ -65,9 +65,9 @@ def test_bare_number_is_refused_with_the_unit_to_add(tmp_path: Path) -> None:
     ("path", "value", "message"),
     [
         (("grid", "crs"), "WGS84", "not an 'EPSG:nnnn' code"),
-        (("sources", "sentinel2", "provider"), "google", "sources.sentinel2.provider = 'google'"),
+        (("sources", "sentinel2", "provider"), "google", "sources.sentinel2.provider: 'google'"),
         (("vegetation", "reference_years"), [2020], "list at least that many years"),
-        (("name",), "Vienna Demo", "name = 'Vienna Demo'"),
+        (("name",), "Vienna Demo", "name: 'Vienna Demo'"),
     ],
 )
 def test_invalid_values_are_named(tmp_path: Path, path: tuple, value: object, message: str) -> None:
@@ -118,3 +118,38 @@ def test_sink_specs_name_secrets_by_environment_variable(tmp_path: Path) -> None
         ProfileError, match=r"sinks\.0\.api_key: unknown field; did you mean 'api_key_env'"
     ):
         load_profile(_write(tmp_path, data))
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (
+            ("vegetation", "cadence"),
+            "0 d",
+            "vegetation.cadence: '0 d': must be a whole number of 1..366 d",
+        ),
+        (("vegetation", "cadence"), "-7 d", "vegetation.cadence: '-7 d': must be a whole number"),
+        (("vegetation", "cadence"), "1.5 d", "vegetation.cadence: '1.5 d': must be a whole number"),
+        (("vegetation", "window"), "0 d", "vegetation.window: '0 d': must be a whole number"),
+        (("vegetation", "window"), "inf d", "vegetation.window: 'inf d'"),
+        (("vegetation", "reference_window"), "400 d", "vegetation.reference_window: '400 d'"),
+        (("outbox", "lease"), "0 s", "outbox.lease: '0 s': must be a positive, finite number of s"),
+        (("outbox", "lease"), "-5 s", "outbox.lease: '-5 s': must be a positive"),
+        (("outbox", "max_attempts"), 0, "outbox.max_attempts: 0:"),
+        (("http", "timeout"), "0 s", "http.timeout: '0 s': must be a positive"),
+        (("grid", "resolution"), "-10 m", "grid.resolution: '-10 m': must be a positive"),
+        (("sources", "sentinel2", "max_cloud_cover"), "180 %", "max_cloud_cover: '180 %'"),
+        (("vegetation", "min_clear_dates"), 0, "vegetation.min_clear_dates: 0:"),
+    ],
+)
+def test_quantities_out_of_range_are_refused_on_one_line(
+    tmp_path: Path, path: tuple, value: object, message: str
+) -> None:
+    data = _demo_profile_dict()
+    target = data
+    for key in path[:-1]:
+        target = target.setdefault(key, {})
+    target[path[-1]] = value
+    with pytest.raises(ProfileError, match=message.replace(".", r"\.")) as err:
+        load_profile(_write(tmp_path, data))
+    assert "\n" not in str(err.value)
