@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("module", ["indices.vegetation", "indices.composite"])
+@pytest.mark.parametrize("module", ["indices.vegetation", "indices.composite", "indices.heatwave", "indices.hotspots"])
 def test_docstring_examples(module: str) -> None:
     result = doctest.testmod(
         importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE
