@@ -1,0 +1,331 @@
+"""InSAR point products: EGMS CSVs and zips, generic point CSVs, MintPy velocity files.
+
+EGMS (DESIGN section 3): one row per measurement point with ``pid, easting, northing,
+temporal_coherence, mean_velocity, ..., los_east, los_north, los_up`` and one column per acquisition
+``YYYYMMDD`` holding the displacement in mm (LOS positive towards the satellite; L3 vertical or
+east-west). Column names differ between releases (``height`` or ``height_ortho``/``height_ellipse``,
+``rmse`` or ``rmse_ts``, an extra ``gnss_velocity``); the readers keep the file's names and accept
+either. Coordinates are EPSG:3035. Large files are read in chunks; the filters (``aoi``,
+``min_coherence``) apply chunk by chunk so memory follows what is kept.
+
+Nothing partial: a file with a missing required column, a non-numeric displacement or velocity, or
+date columns out of order raises :class:`~core.errors.InvalidInputError` naming the file, the column
+and the fix, before anything is returned.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from core.errors import DataReadError, InvalidInputError
+
+__all__ = [
+    "EGMS_CRS",
+    "EGMS_REQUIRED",
+    "date_columns",
+    "displacement_frame",
+    "read_egms",
+    "read_mintpy_velocity",
+    "read_point_csv",
+]
+
+EGMS_CRS = "EPSG:3035"
+"""CRS of EGMS easting/northing (ETRS89-LAEA)."""
+EGMS_REQUIRED = ("pid", "easting", "northing", "temporal_coherence", "mean_velocity")
+"""Columns every EGMS file must have (besides at least one date column)."""
+EGMS_NUMERIC = (
+    "easting",
+    "northing",
+    "temporal_coherence",
+    "mean_velocity",
+    "mean_velocity_std",
+    "acceleration",
+    "seasonality",
+    "los_east",
+    "los_north",
+    "los_up",
+    "incidence_angle",
+    "track_angle",
+)
+"""Columns that must be numeric where present (the date columns must be too)."""
+_DATE = re.compile(r"^(19|20)\d{6}$")
+CHUNK_ROWS = 200_000
+
+
+def date_columns(columns: Sequence[str]) -> list[str]:
+    """The ``YYYYMMDD`` displacement columns of an EGMS table, in file order."""
+    return [str(c) for c in columns if _DATE.match(str(c))]
+
+
+def displacement_frame(points: pd.DataFrame) -> pd.DataFrame:
+    """The displacement time series as a float frame: one row per point, columns dated (mm).
+
+    ``points`` is what :func:`read_egms` returned; columns are :class:`pandas.Timestamp` s.
+    """
+    cols = date_columns(list(points.columns))
+    frame = points[cols].astype("float64")
+    frame.columns = pd.to_datetime(cols, format="%Y%m%d")
+    frame.attrs["units"] = "mm"
+    return frame
+
+
+def _aoi_geometry(aoi: Any) -> BaseGeometry | None:
+    if aoi is None:
+        return None
+    if isinstance(aoi, gpd.GeoDataFrame | gpd.GeoSeries):
+        if aoi.crs is None:
+            raise InvalidInputError(
+                "aoi GeoDataFrame/GeoSeries has no CRS; set one (e.g. .set_crs('EPSG:4326'))"
+            )
+        return shapely.union_all(np.asarray(aoi.to_crs(EGMS_CRS).geometry.values))
+    if isinstance(aoi, BaseGeometry):
+        return aoi
+    raise InvalidInputError(
+        f"aoi must be a shapely geometry in EPSG:3035 or a GeoDataFrame/GeoSeries with a CRS, "
+        f"got {type(aoi).__name__}"
+    )
+
+
+def _open_csv(path: Path) -> tuple[io.TextIOBase | Any, str]:
+    """A text stream of the CSV in ``path`` (a .csv, or the single CSV inside an EGMS .zip)."""
+    if not path.is_file():
+        raise InvalidInputError(f"EGMS file {path} does not exist; give the path of a .csv or .zip")
+    if path.suffix.lower() == ".zip":
+        try:
+            archive = zipfile.ZipFile(path)
+        except zipfile.BadZipFile as err:
+            raise DataReadError(f"EGMS zip {path} is not a readable zip file ({err})") from err
+        names = [n for n in archive.namelist() if n.lower().endswith(".csv")]
+        if len(names) != 1:
+            raise InvalidInputError(
+                f"EGMS zip {path} holds {len(names)} CSV files ({names}); expected exactly one"
+            )
+        return io.TextIOWrapper(archive.open(names[0]), encoding="utf-8"), f"{path}!{names[0]}"
+    return open(path, encoding="utf-8"), str(path)
+
+
+def _check_header(
+    columns: list[str], source: str, required: Sequence[str], need_dates: bool = True
+) -> list[str]:
+    missing = [c for c in required if c not in columns]
+    if missing:
+        fix = (
+            "give an EGMS L2a/L2b/L3 CSV or its official zip"
+            if need_dates
+            else "name the file's columns in the reader's arguments"
+        )
+        raise InvalidInputError(
+            f"{source}: required column(s) {missing} missing (columns found: {columns[:12]}...); "
+            + fix
+        )
+    dates = date_columns(columns)
+    if not dates and not need_dates:
+        return dates
+    if not dates:
+        raise InvalidInputError(
+            f"{source}: no displacement columns named YYYYMMDD; an EGMS file has one per acquisition"
+        )
+    parsed = pd.to_datetime(dates, format="%Y%m%d", errors="coerce")
+    if parsed.isna().any():
+        bad = [d for d, p in zip(dates, parsed, strict=True) if pd.isna(p)]
+        raise InvalidInputError(f"{source}: date column(s) {bad[:5]} are not valid YYYYMMDD dates")
+    if not parsed.is_monotonic_increasing or parsed.has_duplicates:
+        at = next(i for i in range(1, len(dates)) if parsed[i] <= parsed[i - 1])
+        raise InvalidInputError(
+            f"{source}: date columns out of order or repeated at {dates[at - 1]} -> {dates[at]}; "
+            "acquisitions must increase from left to right"
+        )
+    return dates
+
+
+def _numeric(chunk: pd.DataFrame, columns: Sequence[str], source: str, first_row: int) -> None:
+    """Convert ``columns`` of ``chunk`` to float in place; refuse text that is not a number."""
+    for col in columns:
+        values = pd.to_numeric(chunk[col], errors="coerce")
+        bad = values.isna() & chunk[col].notna()
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InvalidInputError(
+                f"{source}: column {col!r} row {first_row + row + 1} holds "
+                f"{chunk[col].iloc[row]!r}, not a number; fix or remove that row"
+            )
+        chunk[col] = values.astype("float64")
+
+
+def _chunks(
+    path: Path, required: Sequence[str], chunk_rows: int, need_dates: bool = True
+) -> Iterator[tuple[pd.DataFrame, list[str], str, int]]:
+    stream, source = _open_csv(path)
+    with stream:
+        try:
+            reader = pd.read_csv(stream, chunksize=chunk_rows, dtype={"pid": str}, low_memory=False)
+            first = 0
+            dates: list[str] | None = None
+            for chunk in reader:
+                chunk.columns = [str(c) for c in chunk.columns]
+                if dates is None:
+                    dates = _check_header(list(chunk.columns), source, required, need_dates)
+                yield chunk, dates, source, first
+                first += len(chunk)
+        except pd.errors.ParserError as err:
+            raise InvalidInputError(f"{source}: not a well-formed CSV ({err})") from err
+        except pd.errors.EmptyDataError as err:
+            raise InvalidInputError(f"{source}: the file is empty; expected an EGMS CSV") from err
+
+
+def read_egms(
+    path: str | Path,
+    *,
+    aoi: Any = None,
+    min_coherence: float | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> gpd.GeoDataFrame:
+    """Read an EGMS CSV or official zip (L2a, L2b, L3) into a GeoDataFrame in EPSG:3035.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.csv`` or the official ``.zip`` (one CSV inside).
+    aoi : shapely geometry (EPSG:3035) or GeoDataFrame/GeoSeries with a CRS, optional
+        Keep only points inside (boundary included).
+    min_coherence : float, optional
+        Keep only points with ``temporal_coherence >= min_coherence`` (0..1).
+    chunk_rows : int
+        Rows read at a time.
+
+    Returns
+    -------
+    GeoDataFrame
+        Every row (when both filters are None) with the file's column names kept, the date
+        columns under their ``YYYYMMDD`` names in mm (float), the geometry from easting/northing;
+        ``attrs`` hold ``source``, ``dates`` (ISO strings) and ``units``.
+    """
+    path = Path(path)
+    region = _aoi_geometry(aoi)
+    if min_coherence is not None and not 0.0 <= float(min_coherence) <= 1.0:
+        raise InvalidInputError(f"min_coherence must be within 0..1, got {min_coherence!r}")
+    if region is not None:
+        shapely.prepare(region)
+    parts: list[pd.DataFrame] = []
+    dates: list[str] = []
+    source = str(path)
+    columns: list[str] = []
+    for chunk, dates, source, first in _chunks(path, EGMS_REQUIRED, chunk_rows):
+        columns = list(chunk.columns)
+        numeric = [c for c in EGMS_NUMERIC if c in chunk.columns] + dates
+        _numeric(chunk, numeric, source, first)
+        for col in ("easting", "northing", "temporal_coherence"):
+            if chunk[col].isna().any():
+                row = int(np.flatnonzero(chunk[col].isna().to_numpy())[0])
+                raise InvalidInputError(
+                    f"{source}: column {col!r} is empty at row {first + row + 1}; every point "
+                    "needs coordinates and a coherence"
+                )
+        keep = np.ones(len(chunk), dtype=bool)
+        if min_coherence is not None:
+            keep &= chunk["temporal_coherence"].to_numpy() >= float(min_coherence)
+        if region is not None:
+            keep &= shapely.intersects_xy(
+                region, chunk["easting"].to_numpy(), chunk["northing"].to_numpy()
+            )
+        parts.append(chunk.loc[keep] if not keep.all() else chunk)
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    geometry = gpd.points_from_xy(frame["easting"], frame["northing"], crs=EGMS_CRS)
+    out = gpd.GeoDataFrame(frame, geometry=geometry, crs=EGMS_CRS)
+    out.attrs.update(
+        {
+            "source": source,
+            "dates": [f"{d[:4]}-{d[4:6]}-{d[6:]}" for d in dates],
+            "units": "mm (displacement), mm/yr (velocity)",
+        }
+    )
+    return out
+
+
+def read_point_csv(
+    path: str | Path,
+    *,
+    x: str,
+    y: str,
+    crs: str,
+    velocity: str,
+    coherence: str | None = None,
+    velocity_units: str = "mm/yr",
+    id_column: str | None = None,
+) -> gpd.GeoDataFrame:
+    """A generic InSAR point CSV with configurable columns, reprojected to EPSG:3035.
+
+    The velocity is returned in ``mean_velocity`` (mm/yr; ``velocity_units`` "mm/yr", "cm/yr" or
+    "m/yr"), the coherence (if named) in ``temporal_coherence``, the id in ``pid``; every other
+    column is kept under its own name, ``YYYYMMDD`` columns as displacement (mm) like EGMS.
+    """
+    scale = {"mm/yr": 1.0, "cm/yr": 10.0, "m/yr": 1000.0}.get(velocity_units)
+    if scale is None:
+        raise InvalidInputError(
+            f"velocity_units {velocity_units!r} unknown; use 'mm/yr', 'cm/yr' or 'm/yr'"
+        )
+    required = [c for c in (x, y, velocity, coherence, id_column) if c]
+    parts = []
+    for chunk, dates, source, first in _chunks(Path(path), required, CHUNK_ROWS, need_dates=False):
+        _numeric(
+            chunk, [x, y, velocity, *([coherence] if coherence else []), *dates], source, first
+        )
+        parts.append(chunk)
+    frame = pd.concat(parts, ignore_index=True)
+    frame["mean_velocity"] = frame[velocity] * scale
+    if coherence:
+        frame["temporal_coherence"] = frame[coherence]
+    frame["pid"] = frame[id_column].astype(str) if id_column else frame.index.astype(str)
+    points = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame[x], frame[y]), crs=crs)
+    points = points.to_crs(EGMS_CRS)
+    points["easting"], points["northing"] = points.geometry.x, points.geometry.y
+    return points
+
+
+def read_mintpy_velocity(path: str | Path, *, dataset: str = "velocity") -> gpd.GeoDataFrame:
+    """A MintPy ``velocity.h5`` as points in EPSG:3035 with ``mean_velocity`` in mm/yr.
+
+    MintPy stores m/yr on a grid described by the file attributes (``X_FIRST``, ``X_STEP``,
+    ``Y_FIRST``, ``Y_STEP``, ``EPSG`` or geographic degrees); NaN cells are dropped.
+    """
+    try:
+        import h5py
+    except ImportError as err:  # optional dependency
+        raise InvalidInputError(
+            "reading MintPy HDF5 needs h5py; install it (pip install h5py) or export the "
+            "velocity to CSV and use read_point_csv"
+        ) from err
+    with h5py.File(path, "r") as h5:
+        if dataset not in h5:
+            raise InvalidInputError(f"{path}: no dataset {dataset!r}; found {sorted(h5)}")
+        values = np.asarray(h5[dataset][()], dtype="float64")
+        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in h5.attrs.items()}
+    try:
+        x0, dx = float(attrs["X_FIRST"]), float(attrs["X_STEP"])
+        y0, dy = float(attrs["Y_FIRST"]), float(attrs["Y_STEP"])
+    except KeyError as err:
+        raise InvalidInputError(
+            f"{path}: geocoded MintPy file expected (attribute {err} missing); geocode it first"
+        ) from err
+    crs = f"EPSG:{int(attrs['EPSG'])}" if "EPSG" in attrs else "EPSG:4326"
+    rows, cols = np.nonzero(np.isfinite(values))
+    xs, ys = x0 + (cols + 0.5) * dx, y0 + (rows + 0.5) * dy
+    frame = pd.DataFrame(
+        {"pid": [f"r{r}c{c}" for r, c in zip(rows, cols, strict=True)],
+         "mean_velocity": values[rows, cols] * 1000.0}
+    )  # fmt: skip
+    points = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(xs, ys), crs=crs).to_crs(EGMS_CRS)
+    points["easting"], points["northing"] = points.geometry.x, points.geometry.y
+    points.attrs["units"] = "mm/yr (converted from MintPy m/yr)"
+    return points
