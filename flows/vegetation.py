@@ -12,6 +12,7 @@ flow ends ``Completed(name="DATA_GAP")`` (DESIGN section 5).
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -32,7 +33,12 @@ from core.errors import SourceUnavailableError
 from eo.grid import grid_template
 from eo.scenes import SceneStack, load_period
 from flows.alerting import queue_irrigation_alerts
-from flows.vegetation_inputs import VegetationInputs, evaluation_ends, resolve_inputs
+from flows.vegetation_inputs import (
+    VegetationInputs,
+    evaluation_ends,
+    prepare_run,
+    resolve_inputs,
+)
 from indices.calendar import reference_periods, reference_span
 from indices.composite import reference_windows
 from indices.season import clear_sky, vegetation_indices, window_composites
@@ -318,7 +324,14 @@ def run_vegetation_cli(
     *, profile: str, start: date, end: date, out_dir: Path, aoi: Path | None = None
 ) -> int:
     """``geospace run vegetation``: check inputs first (exit 2), then run the flow and report."""
-    resolve_inputs(profile, out_dir, aoi)  # invalid input fails here, before Prefect starts
+    # Invalid input fails here, before the flow starts; then --out, the outbox, stale staging.
+    inputs = prepare_run(profile, start, end, out_dir, aoi)
+    if inputs.parks.empty:
+        print(
+            "vegetation: note: no park of layers.parks lies in the AOI: 0 parks to evaluate "
+            "(this is not 'no stress'); check aoi.path and layers.parks.path",
+            file=sys.stderr,
+        )
     state = vegetation_flow(
         profile=str(profile),
         start=start,
