@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -22,6 +23,7 @@ import numpy as np
 import xarray as xr
 
 from core.errors import InvalidInputError, OffsetFlagCorrectedWarning, OffsetUnverifiedWarning
+from eo.collections import CollectionSpec, collection_spec
 from eo.sentinel2 import (
     BOA_ADD_OFFSET_DN,
     OffsetDecision,
@@ -45,37 +47,14 @@ class _BandKeys:
     spectral: frozenset[str]
 
 
-_BAND_KEYS = {
-    "earth-search": _BandKeys(
-        "scl",
-        "red",
-        "blue",
-        frozenset(
-            [
-                "coastal",
-                "blue",
-                "green",
-                "red",
-                "rededge1",
-                "rededge2",
-                "rededge3",
-                "nir",
-                "nir08",
-                "nir09",
-                "swir16",
-                "swir22",
-            ]
-        ),
-    ),
-    "planetary-computer": _BandKeys(
-        "SCL",
-        "B04",
-        "B02",
-        frozenset(
-            ["B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B11", "B12"]
-        ),
-    ),
-}
+def _band_keys(spec: CollectionSpec) -> _BandKeys:
+    """Asset keys of SCL, red, blue and every reflectance band, from the collection table."""
+    return _BandKeys(
+        scl=spec.asset("scl").key,
+        red=spec.asset("red").key,
+        blue=spec.asset("blue").key,
+        spectral=frozenset(spec.keys(spec.aliases("reflectance"))),
+    )
 
 
 @dataclass(frozen=True)
@@ -174,6 +153,33 @@ class HarmonisationReport:
         """Items whose offset flag could lie and whose pixels did not (or were not asked to) tell."""
         return sum(item.pixel_verdict in {"unverified", "not_checked"} for item in self.items)
 
+    @classmethod
+    def combine(cls, reports: Sequence[HarmonisationReport]) -> HarmonisationReport | None:
+        """One report of several calls on the same provider/collection (None for no report).
+
+        Raises
+        ------
+        InvalidInputError
+            The reports are of different providers or collections.
+        """
+        if not reports:
+            return None
+        sources = sorted({(r.provider, r.collection) for r in reports})
+        if len(sources) != 1:
+            raise InvalidInputError(
+                f"cannot combine harmonisation reports of several sources {sources}; "
+                "keep one report per provider/collection"
+            )
+        provider, collection = sources[0]
+        return cls(provider, collection, tuple(i for r in reports for i in r.items))
+
+    def restricted_to(self, ids: Collection[str]) -> HarmonisationReport:
+        """The decisions of the items in ``ids`` only (e.g. the items a window used)."""
+        wanted = set(ids)
+        return HarmonisationReport(
+            self.provider, self.collection, tuple(i for i in self.items if i.id in wanted)
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict for the run manifest (no hrefs: ids and decisions only)."""
         return {
@@ -200,13 +206,8 @@ def item_properties(cube: xr.DataArray, index: int) -> dict[str, Any]:
     return props
 
 
-def _needs_pixel_check(provider: str, collection: str, decision: OffsetDecision) -> bool:
-    return (
-        provider == "earth-search"
-        and collection == "sentinel-2-l2a"
-        and decision.baseline is not None
-        and decision.baseline >= "04.00"
-    )
+def _needs_pixel_check(spec: CollectionSpec, decision: OffsetDecision) -> bool:
+    return spec.pixel_check and decision.baseline is not None and decision.baseline >= "04.00"
 
 
 def _check_stride(ny: int, nx: int) -> int:
@@ -269,17 +270,14 @@ def _item_record(
     )
 
 
-def _validate_cube(cube: xr.DataArray, provider: str) -> _BandKeys:
+def _validate_cube(cube: xr.DataArray, spec: CollectionSpec) -> _BandKeys:
     if cube.dims != ("time", "band", "y", "x"):
         raise InvalidInputError(
             f"DN cube has dims {cube.dims}; expected ('time', 'band', 'y', 'x') as stackstac "
             "builds it: transpose it first"
         )
-    keys = _BAND_KEYS.get(provider)
-    if keys is None:
-        raise InvalidInputError(
-            f"unknown provider {provider!r}; expected one of {sorted(_BAND_KEYS)}"
-        )
+    keys = _band_keys(spec)
+    provider = spec.provider
     unknown = {str(b) for b in cube["band"].values} - keys.spectral - {keys.scl}
     if unknown:
         raise InvalidInputError(
@@ -316,11 +314,12 @@ def harmonise(
         and ``offset_decided_by`` coords along ``time`` record the decision; ``report`` lists it for
         the run manifest.
     """
-    keys = _validate_cube(dn_cube, provider)
+    spec = collection_spec(provider, collection)
+    keys = _validate_cube(dn_cube, spec)
     decisions: list[OffsetDecision] = []
     for i in range(dn_cube.sizes["time"]):
         decisions.append(decide_offset(provider, collection, item_properties(dn_cube, i)))
-    needed = [_needs_pixel_check(provider, collection, d) for d in decisions]
+    needed = [_needs_pixel_check(spec, d) for d in decisions]
     to_check = [i for i, n in enumerate(needed) if n and check_pixels]
     checks = _pixel_checks(dn_cube, to_check, keys)
     ids = _item_ids(dn_cube)

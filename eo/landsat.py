@@ -15,9 +15,11 @@ import numpy as np
 import xarray as xr
 
 from core.errors import InvalidInputError
+from eo.collections import collection_spec
 
-ST_SCALE_K = 0.00341802
-ST_OFFSET_K = 149.0
+_ST = collection_spec("planetary-computer", "landsat-c2-l2").asset("lwir11")
+ST_SCALE_K = _ST.scale  # 0.00341802 K per DN (USGS LSDS-1619), from the collection table
+ST_OFFSET_K = _ST.offset  # 149.0 K
 ZERO_CELSIUS_K = 273.15
 
 QA_FILL = 1 << 0

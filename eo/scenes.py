@@ -3,12 +3,15 @@
 A thin orchestrator over the stage modules (stackstac's ``stack`` style): :mod:`eo.stac` searches,
 :mod:`eo.stac_items` resolves duplicates, :mod:`eo.stac_load` loads DN lazily on the output grid,
 :mod:`eo.harmonise` scales every item by its own baseline, and items of one solar day (Vienna's
-two tiles) are mosaicked before any masking or date counting (DESIGN section 3).
+two tiles) are mosaicked before any masking or date counting (DESIGN section 3). Asset keys come
+from the provider/collection table (:mod:`eo.collections`); downstream code sees only the
+canonical band names.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -19,49 +22,46 @@ import xarray as xr
 from core.errors import DuplicateItemWarning
 from core.profile import CityProfile, StacSourceConfig
 from eo.allowlist import Allowlist
+from eo.collections import CollectionSpec
 from eo.gdal_env import GdalHttpSettings
 from eo.grid import OutputGrid
-from eo.harmonise import harmonise
+from eo.harmonise import HarmonisationReport, harmonise
 from eo.stac import StacSource, search_items
 from eo.stac_items import dedupe_items
-from eo.stac_load import load_dn, mosaic_by_solar_day
+from eo.stac_load import items_by_solar_day, load_dn, mosaic_by_solar_day
 
-#: Bands loaded for vegetation, by provider, in the canonical (Earth Search) names used downstream.
-S2_BANDS: dict[str, dict[str, str]] = {
-    "earth-search": {
-        "blue": "blue",
-        "red": "red",
-        "nir": "nir",
-        "nir08": "nir08",
-        "swir16": "swir16",
-        "scl": "scl",
-    },
-    "planetary-computer": {
-        "blue": "B02",
-        "red": "B04",
-        "nir": "B08",
-        "nir08": "B8A",
-        "swir16": "B11",
-        "scl": "SCL",
-    },
-}
+VEGETATION_BANDS = ("blue", "red", "nir", "nir08", "swir16", "scl")
+"""Bands loaded for vegetation, as canonical aliases of :mod:`eo.collections`."""
 
 
 @dataclass(frozen=True)
 class SceneStack:
     """Reflectance of a period, one time step per solar day, or ``cube=None`` when nothing was found.
 
-    ``cube`` has dims (time, band, y, x), band names ``blue, red, nir, nir08, swir16, scl``
-    (reflectance, dimensionless; ``scl`` class codes as float with NaN for no data); ``items``
-    are the item ids used, ``dropped`` the duplicates left out, ``harmonisation`` the per-item
-    offset decisions for the run manifest.
+    Attributes
+    ----------
+    cube : xarray.Dataset or None
+        One variable per band on dims (time, y, x): reflectance bands (``blue, red, nir, nir08,
+        swir16``; float32, dimensionless, NaN = no data) and ``scl`` (uint8 scene classification
+        codes, 0 = no data). ``time`` is the solar day.
+    items : tuple of str
+        Ids of the items loaded, in load order.
+    day_items : mapping of date to tuple of str
+        The items mosaicked into each solar day.
+    dropped : tuple of str
+        Duplicates left out (an older processing of the same tile and day).
+    baselines : mapping of str to str
+        Processing baseline of every item loaded.
+    harmonisation : HarmonisationReport or None
+        The per-item offset decisions (None when nothing was loaded).
     """
 
-    cube: xr.DataArray | None
+    cube: xr.Dataset | None
     items: tuple[str, ...] = ()
+    day_items: Mapping[date, tuple[str, ...]] = field(default_factory=dict)
     dropped: tuple[str, ...] = ()
-    baselines: dict[str, str] = field(default_factory=dict)
-    harmonisation: dict[str, Any] = field(default_factory=dict)
+    baselines: Mapping[str, str] = field(default_factory=dict)
+    harmonisation: HarmonisationReport | None = None
 
     @property
     def days(self) -> list[date]:
@@ -69,6 +69,42 @@ class SceneStack:
         if self.cube is None:
             return []
         return [np.datetime64(t, "D").astype(date) for t in self.cube["time"].values]
+
+    def items_on(self, days: Iterable[date]) -> tuple[str, ...]:
+        """Ids of the items mosaicked into ``days``, in day order."""
+        return tuple(i for d in sorted(set(days)) for i in self.day_items.get(d, ()))
+
+    def baselines_of(self, ids: Collection[str]) -> dict[str, str]:
+        """Processing baselines of the items in ``ids``."""
+        return {k: v for k, v in self.baselines.items() if k in ids}
+
+    def harmonisation_of(self, ids: Collection[str]) -> dict[str, Any]:
+        """The manifest's harmonisation record of the items in ``ids`` (counts included)."""
+        if self.harmonisation is None:
+            return {"n_items": 0, "n_corrected": 0, "n_unverified": 0, "items": []}
+        return self.harmonisation.restricted_to(ids).to_dict()
+
+    @classmethod
+    def concat(cls, stacks: Sequence[SceneStack]) -> SceneStack:
+        """One stack of several periods (e.g. the reference years), in time order.
+
+        Periods must not share a solar day (they are disjoint date ranges of one source).
+        """
+        full = sorted((s for s in stacks if s.cube is not None), key=lambda s: s.days[0])
+        if not full:
+            return cls(cube=None, dropped=tuple(i for s in stacks for i in s.dropped))
+        cubes = [s.cube for s in full if s.cube is not None]
+        cube = xr.concat(cubes, dim="time", coords="minimal", compat="override", join="exact")
+        return cls(
+            cube=cube,
+            items=tuple(i for s in full for i in s.items),
+            day_items={d: ids for s in full for d, ids in s.day_items.items()},
+            dropped=tuple(i for s in stacks for i in s.dropped),
+            baselines={k: v for s in full for k, v in s.baselines.items()},
+            harmonisation=HarmonisationReport.combine(
+                [s.harmonisation for s in full if s.harmonisation is not None]
+            ),
+        )
 
 
 def stac_source(profile: CityProfile, config: StacSourceConfig) -> StacSource:
@@ -94,22 +130,51 @@ def find_items(
     return dedupe_items(items)
 
 
+def band_dataset(reflectance: xr.DataArray, dn: xr.DataArray, spec: CollectionSpec) -> xr.Dataset:
+    """Split a harmonised (time, band, y, x) cube into one variable per band under its alias.
+
+    Reflectance bands stay float32; the classification band (SCL) is taken from the DN as uint8
+    class codes (0 = no data), never as float codes.
+    """
+    variables: dict[str, xr.DataArray] = {}
+    for key in [str(b) for b in dn["band"].values]:
+        alias = spec.alias_of(key)
+        asset = spec.asset(alias)
+        if asset.role == "classification":
+            var = dn.sel(band=key, drop=True).astype(np.uint8)
+            var.attrs = {"units": "1", "long_name": "scene classification (SCL)", "nodata": 0}
+        else:
+            var = reflectance.sel(band=key, drop=True)
+            var.attrs = {"units": asset.units, "long_name": f"surface reflectance ({alias})"}
+        variables[alias] = var.drop_vars(
+            [c for c in ("boa_offset_dn", "offset_decided_by") if c in var.coords]
+        )
+    out = xr.Dataset(variables)
+    out.attrs = {"provider": spec.provider, "collection": spec.collection}
+    return out
+
+
 def load_reflectance(
     items: list[dict[str, Any]],
     source: StacSource,
     grid: OutputGrid,
     *,
+    bands: Sequence[str] = VEGETATION_BANDS,
     chunksize: int = 1024,
     check_pixels: bool = True,
 ) -> SceneStack:
-    """Lazy reflectance of ``items`` on ``grid``, harmonised per item and mosaicked per solar day."""
+    """Lazy reflectance of ``items`` on ``grid``, harmonised per item and mosaicked per solar day.
+
+    ``bands`` are canonical aliases (:mod:`eo.collections`); the source's table entry maps them to
+    asset keys.
+    """
     if not items:
         return SceneStack(cube=None)
-    bands = S2_BANDS[source.provider]
+    spec = source.spec
     dn = load_dn(
         items,
         grid,
-        list(bands.values()),
+        spec.keys(tuple(bands)),
         chunksize=chunksize,
         provider=source.provider,
         allowlist=source.allowlist,
@@ -123,18 +188,16 @@ def load_reflectance(
     reflectance, report = harmonise(
         dn, provider=source.provider, collection=source.collection, check_pixels=check_pixels
     )
-    reflectance = reflectance.assign_coords(band=list(bands))
-    # SCL 0 is "no data": make it NaN so the mosaic fills it from the other tile.
-    reflectance = reflectance.where(~((reflectance["band"] == "scl") & (reflectance == 0)))
-    cube = mosaic_by_solar_day(reflectance)
-    cube.attrs.update(units="1", long_name="surface reflectance (scl: scene classification)")
+    cube = mosaic_by_solar_day(band_dataset(reflectance, dn, spec))
     return SceneStack(
         cube=cube,
         items=tuple(str(item["id"]) for item in items),
+        day_items=items_by_solar_day(dn),
         baselines={
-            str(item["id"]): str(item["properties"].get("s2:processing_baseline", "")) for item in items
+            str(item["id"]): str(item["properties"].get("s2:processing_baseline", ""))
+            for item in items
         },
-        harmonisation=report.to_dict(),
+        harmonisation=report,
     )
 
 
@@ -157,6 +220,7 @@ def load_period(
     return SceneStack(
         cube=stack.cube,
         items=stack.items,
+        day_items=stack.day_items,
         dropped=tuple(str(item["id"]) for item in dropped),
         baselines=stack.baselines,
         harmonisation=stack.harmonisation,

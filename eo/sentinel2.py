@@ -27,20 +27,33 @@ import xarray as xr
 from scipy import ndimage
 
 from core.errors import InvalidInputError
+from eo.collections import collection_spec
 
 QUANTIFICATION_VALUE = 10000.0
 BOA_ADD_OFFSET_DN = 1000
 _BASELINE_WITH_OFFSET = (4, 0)
-_COLLECTIONS = {
-    "earth-search": ("sentinel-2-l2a", "sentinel-2-c1-l2a"),
-    "planetary-computer": ("sentinel-2-l2a",),
-}
+_S2_RULES = ("s2-c1", "s2-baseline", "s2-baseline-flag")
 _PRODUCT_URI_BASELINE = re.compile(r"_N(\d{2})(\d{2})_")
 
 SCL_REMOVED_DEFAULT = frozenset({0, 1, 3, 8, 9, 10, 11})
 SCL_REMOVED_STRICT = frozenset({0, 1, 2, 3, 6, 7, 8, 9, 10, 11})
 SCL_DILATED = frozenset({3, 8, 9, 10})
 """Cloud shadow (3), cloud medium (8) and high (9) probability, thin cirrus (10): dilated."""
+
+
+def scl_mask_description(strict: bool = False, dilate_px: int = 2) -> str:
+    """The mask :func:`scl_mask` applies with these settings, in words (for run manifests).
+
+    >>> scl_mask_description(strict=True, dilate_px=2)
+    'SCL strict: classes {0,1,2,3,6,7,8,9,10,11} removed; cloud and shadow classes {3,8,9,10} dilated 2 px; DN 0 = no data'
+    """
+    removed = SCL_REMOVED_STRICT if strict else SCL_REMOVED_DEFAULT
+    codes = ",".join(map(str, sorted(removed)))
+    dilated = ",".join(map(str, sorted(SCL_DILATED)))
+    return (
+        f"SCL {'strict' if strict else 'default'}: classes {{{codes}}} removed; "
+        f"cloud and shadow classes {{{dilated}}} dilated {int(dilate_px)} px; DN 0 = no data"
+    )
 
 
 @dataclass(frozen=True)
@@ -127,13 +140,13 @@ def decide_offset(provider: str, collection: str, properties: Mapping[str, Any])
     InvalidInputError
         Unknown provider or collection, or no processing baseline where one is needed.
     """
-    if collection not in _COLLECTIONS.get(provider, ()):
+    rule = collection_spec(provider, collection).scale_rule
+    if rule not in _S2_RULES:
         raise InvalidInputError(
-            f"unknown Sentinel-2 source provider={provider!r} collection={collection!r}; "
-            f"known: {', '.join(f'{p}: {c}' for p, cs in _COLLECTIONS.items() for c in cs)}; "
-            "fix the source entry of the profile"
+            f"{provider} {collection!r} is not a Sentinel-2 L2A collection (its DN rule is "
+            f"{rule!r}); use a sentinel-2 collection for sources.sentinel2"
         )
-    if provider == "earth-search" and collection == "sentinel-2-c1-l2a":
+    if rule == "s2-c1":
         has_baseline = properties.get("s2:processing_baseline") or properties.get("s2:product_uri")
         baseline = _format_baseline(processing_baseline(properties)) if has_baseline else None
         return OffsetDecision(BOA_ADD_OFFSET_DN, baseline, "earth-search c1: offset always in DN")
@@ -141,7 +154,7 @@ def decide_offset(provider: str, collection: str, properties: Mapping[str, Any])
     baseline = _format_baseline(parsed)
     if parsed < _BASELINE_WITH_OFFSET:
         return OffsetDecision(0, baseline, "baseline < 04.00: no offset")
-    if provider == "planetary-computer":
+    if rule == "s2-baseline":
         return OffsetDecision(BOA_ADD_OFFSET_DN, baseline, "baseline >= 04.00: offset in DN")
     if _flag(properties.get("earthsearch:boa_offset_applied")):
         return OffsetDecision(0, baseline, "earthsearch:boa_offset_applied is true")

@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from core.errors import InvalidInputError, SourceUnavailableError
 from eo.allowlist import Allowlist
+from eo.collections import CollectionSpec, collection_spec
 from eo.http import HttpPolicy, make_stac_api_io, redact_text, redact_url, safe_cause
 from eo.stac_items import (
     Item,
@@ -23,20 +24,19 @@ from eo.stac_items import (
     matches,
     solar_day,
 )
-from eo.stac_load import load_dn, mosaic_by_solar_day
+from eo.stac_load import items_by_solar_day, load_dn, mosaic_by_solar_day
 from eo.stac_static import search_static
 
 __all__ = [
     "StacSource",
     "dedupe_items",
     "group_by_solar_day",
+    "items_by_solar_day",
     "load_dn",
     "mosaic_by_solar_day",
     "search_items",
     "solar_day",
 ]
-
-Provider = Literal["earth-search", "planetary-computer"]
 
 
 @dataclass(frozen=True)
@@ -47,10 +47,12 @@ class StacSource:
     ----------
     catalog : str
         https URL of a STAC API, or the path of a static ``catalog.json`` on disk.
-    provider : {"earth-search", "planetary-computer"}
-        Decides asset keys and the DN -> reflectance rule downstream.
+    provider : str
+        A provider of :data:`eo.collections.COLLECTIONS` (``"earth-search"``,
+        ``"planetary-computer"``).
     collection : str
-        Collection id as the provider names it (``"sentinel-2-c1-l2a"``).
+        Collection id as the provider names it (``"sentinel-2-c1-l2a"``); the pair decides asset
+        keys and the DN -> reflectance rule downstream (:attr:`spec`).
     allowlist : Allowlist
         Hosts and local directories the catalogue and its assets may use.
     max_cloud_cover : float
@@ -66,7 +68,7 @@ class StacSource:
     """
 
     catalog: str
-    provider: Provider
+    provider: str
     collection: str
     allowlist: Allowlist = field(default_factory=lambda: Allowlist(frozenset()))
     max_cloud_cover: float = 80.0
@@ -76,15 +78,16 @@ class StacSource:
     retry_after_max_s: float = 60.0
 
     def __post_init__(self) -> None:
-        if self.provider not in ("earth-search", "planetary-computer"):
-            raise InvalidInputError(
-                f"unknown STAC provider {self.provider!r}; use 'earth-search' or "
-                "'planetary-computer'"
-            )
+        collection_spec(self.provider, self.collection)  # unknown pair: InvalidInputError
         if not 0.0 <= self.max_cloud_cover <= 100.0:
             raise InvalidInputError(
                 f"max_cloud_cover {self.max_cloud_cover} is not a percentage in [0, 100]"
             )
+
+    @property
+    def spec(self) -> CollectionSpec:
+        """The provider/collection table entry of this source (assets, hosts, DN rule)."""
+        return collection_spec(self.provider, self.collection)
 
     @property
     def is_local(self) -> bool:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Sequence
-from typing import Any
+from datetime import date
+from typing import Any, overload
 
 import numpy as np
 import rioxarray  # noqa: F401  (registers the .rio accessor)
@@ -20,6 +21,7 @@ from stackstac.rio_reader import AutoParallelRioReader
 
 from core.errors import DataReadError, GeospaceError, InvalidInputError, SourceUnavailableError
 from eo.allowlist import Allowlist
+from eo.collections import provider_of_hosts
 from eo.gdal_env import GdalHttpSettings, stackstac_gdal_env
 from eo.grid import OutputGrid
 from eo.http import redact_text, redact_url
@@ -29,10 +31,6 @@ _UNAVAILABLE_RE = re.compile(
     r"HTTP response code: (429|5\d\d)|timed? ?out|Couldn't connect|Connection refused|"
     r"Could not resolve",
     re.IGNORECASE,
-)
-_PROVIDER_HOSTS = (
-    ("earth-search.aws.element84.com", "earth-search"),
-    ("planetarycomputer.microsoft.com", "planetary-computer"),
 )
 
 
@@ -172,9 +170,9 @@ def _with_proj_epsg(item: Item) -> Item:
 
 def _infer_provider(items: Sequence[Item]) -> str:
     hrefs = " ".join(str(link.get("href", "")) for it in items for link in it.get("links", []))
-    for marker, name in _PROVIDER_HOSTS:
-        if marker in hrefs:
-            return name
+    provider = provider_of_hosts(hrefs)
+    if provider is not None:
+        return provider
     raise InvalidInputError(
         "cannot tell the provider of these items from their links; pass provider="
         "'earth-search' or 'planetary-computer' to load_dn (it decides the DN -> reflectance rule)"
@@ -222,13 +220,44 @@ def _drop_object_coords(cube: xr.DataArray) -> xr.DataArray:
     return cube.drop_vars(drop)
 
 
-def mosaic_by_solar_day(cube: xr.DataArray) -> xr.DataArray:
+def items_by_solar_day(cube: xr.DataArray | xr.Dataset) -> dict[date, tuple[str, ...]]:
+    """Item ids of each solar day of a :func:`load_dn` cube, in mosaic order ((time, id) sorted).
+
+    Raises
+    ------
+    InvalidInputError
+        ``cube`` has no ``solar_day`` and ``id`` coordinates along time.
+    """
+    _check_mosaic_coords(cube)
+    order = np.lexsort((cube["id"].values.astype(str), cube["time"].values))
+    ids = cube["id"].values[order].astype(str)
+    days = cube["solar_day"].values[order].astype("datetime64[D]")
+    out: dict[date, tuple[str, ...]] = {}
+    for day, item_id in zip(days, ids, strict=True):
+        key = day.astype(date)
+        out[key] = (*out.get(key, ()), str(item_id))
+    return out
+
+
+def _check_mosaic_coords(cube: xr.DataArray | xr.Dataset) -> None:
+    if "solar_day" not in cube.coords or "id" not in cube.coords:
+        raise InvalidInputError(
+            "mosaic_by_solar_day needs 'solar_day' and 'id' coordinates along time; "
+            "load the cube with eo.stac.load_dn"
+        )
+
+
+@overload
+def mosaic_by_solar_day(cube: xr.DataArray) -> xr.DataArray: ...
+@overload
+def mosaic_by_solar_day(cube: xr.Dataset) -> xr.Dataset: ...
+def mosaic_by_solar_day(cube: xr.DataArray | xr.Dataset) -> xr.DataArray | xr.Dataset:
     """One time step per solar day: the first valid value over the day's items, lazily.
 
     Items are taken in (time, id) order, so the result does not depend on input order. Float
-    cubes treat NaN as invalid; integer (DN) cubes treat 0 as invalid. The result's ``time`` is
-    the solar day (datetime64 at midnight) and the ``items`` coordinate holds the contributing
-    item ids joined by ``","``.
+    variables treat NaN as invalid; integer ones (DN, SCL codes) treat 0 as invalid; a Dataset is
+    mosaicked variable by variable. The result's ``time`` is the solar day (datetime64 at
+    midnight); which items made each day is :func:`items_by_solar_day` of the input.
 
     Raises
     ------
@@ -236,20 +265,21 @@ def mosaic_by_solar_day(cube: xr.DataArray) -> xr.DataArray:
         ``cube`` has no ``solar_day`` and ``id`` coordinates along time (load it with
         :func:`load_dn`).
     """
-    if "solar_day" not in cube.coords or "id" not in cube.coords:
-        raise InvalidInputError(
-            "mosaic_by_solar_day needs 'solar_day' and 'id' coordinates along time; "
-            "load the cube with eo.stac.load_dn"
+    _check_mosaic_coords(cube)
+    if isinstance(cube, xr.Dataset):
+        out = xr.Dataset(
+            {str(name): mosaic_by_solar_day(var) for name, var in cube.data_vars.items()}
         )
+        out.attrs = dict(cube.attrs)
+        return out
     order = np.lexsort((cube["id"].values.astype(str), cube["time"].values))
     cube = cube.isel(time=order)
     days = np.unique(cube["solar_day"].values)
     steps = [
         _first_valid(cube.isel(time=np.flatnonzero(cube["solar_day"].values == d))) for d in days
     ]
-    ids = [",".join(cube["id"].values[cube["solar_day"].values == d].astype(str)) for d in days]
     result = xr.concat(steps, dim="time", coords="minimal", compat="override", join="exact")
-    result = result.assign_coords(time=days.astype("datetime64[ns]"), items=("time", ids))
+    result = result.assign_coords(time=days.astype("datetime64[ns]"))
     result.attrs = dict(cube.attrs)
     return result
 

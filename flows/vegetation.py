@@ -20,6 +20,7 @@ from typing import Any
 
 import dask
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import xarray as xr
 from prefect import flow, get_run_logger, task
@@ -29,6 +30,7 @@ from prefect.states import Completed, State
 from alerts.detect.irrigation import irrigation_priority
 from alerts.detect.irrigation_policy import load_priority_policy
 from alerts.products.irrigation_run import copernicus_attribution, write_vegetation_products
+from alerts.products.manifest import vegetation_manifest_info
 from core.errors import SourceUnavailableError
 from eo.grid import grid_template
 from eo.scenes import SceneStack, load_period
@@ -40,13 +42,16 @@ from flows.vegetation_inputs import (
     resolve_inputs,
 )
 from indices.calendar import reference_periods, reference_span
-from indices.composite import reference_windows
-from indices.season import clear_sky, vegetation_indices, window_composites
+from indices.composite import anomaly, reference_windows
+from indices.season import (
+    clear_sky,
+    clear_sky_description,
+    vegetation_indices,
+    window_composites,
+)
 from indices.zonal import park_statistics, park_time_series
 
-CODE_VERSION = "geospace 0.1.0"
 SERIES_DAYS_PER_PASS = 4
-MASKS = "SCL strict {0,1,2,3,6,7,8,9,10,11}, clouds and shadows dilated 2 px; DN 0 = no data"
 
 
 @task(
@@ -71,24 +76,9 @@ def load_scenes(inputs: VegetationInputs, start: date, end: date) -> tuple[Scene
         inputs.profile.vegetation.reference_years,
     )
     references = [
-        load_period(inputs.source, inputs.grid, bbox_wgs84=bbox, start=a, end=b)
-        for a, b in periods
+        load_period(inputs.source, inputs.grid, bbox_wgs84=bbox, start=a, end=b) for a, b in periods
     ]
-    return current, _concat(references)
-
-
-def _concat(stacks: list[SceneStack]) -> SceneStack:
-    cubes = [s.cube for s in stacks if s.cube is not None]
-    if not cubes:
-        return SceneStack(cube=None)
-    cube = xr.concat(cubes, dim="time", coords="minimal", compat="override", join="exact")
-    return SceneStack(
-        cube=cube,
-        items=tuple(i for s in stacks for i in s.items),
-        dropped=tuple(i for s in stacks for i in s.dropped),
-        baselines={k: v for s in stacks for k, v in s.baselines.items()},
-        harmonisation={"items": [x for s in stacks for x in s.harmonisation.get("items", [])]},
-    )
+    return current, SceneStack.concat(references)
 
 
 @dataclass(frozen=True)
@@ -128,7 +118,7 @@ def evaluate_window(
         now, ref, clear, days = comp.now, comp.ref, comp.clear_window, comp.days
         if clear.sizes["time"] == 0:
             clear = template.expand_dims(time=1) > 0
-        ids = _items_of(current.cube, days)
+        ids = current.items_on(days)
     # Composites are small (y, x) rasters: compute them once for the statistics and the anomaly.
     now, ref, clear = dask.persist(now, ref, clear)
     stats = park_statistics(
@@ -148,12 +138,12 @@ def evaluate_window(
         reference=_reference_label(veg.reference_years),
         language=veg.language,
     )
-    anomaly = (now["ndvi"] - ref["ndvi"]).compute().rio.write_crs(inputs.grid.crs)
-    anomaly.attrs = {"units": "1", "long_name": "NDVI anomaly (window median - reference median)"}
+    ndvi_anomaly = anomaly(now["ndvi"], ref["ndvi"]).compute().rio.write_crs(inputs.grid.crs)
+    ndvi_anomaly.attrs["long_name"] = "NDVI anomaly (window median - reference median)"
     return WindowResult(
         end=end,
         parks=ranked,
-        ndvi_anomaly=anomaly,
+        ndvi_anomaly=ndvi_anomaly,
         days=days,
         scene_ids=ids,
         reference_ids=_reference_items(reference, end, inputs),
@@ -167,19 +157,8 @@ def _reference_items(reference: SceneStack, end: date, inputs: VegetationInputs)
         return ()
     window = int(inputs.profile.vegetation.window)
     ref_days, ref_end = reference_span(end, window, inputs.profile.reference_days())
-    used = reference_windows(reference.cube["items"], ref_end, ref_days, years)
-    return tuple(i for joined in used.values for i in str(joined).split(","))
-
-
-def _items_of(cube: xr.DataArray, days: tuple[date, ...]) -> tuple[str, ...]:
-    wanted = {str(d) for d in days}
-    stamps = cube["time"].values.astype("datetime64[D]").astype(str)
-    return tuple(
-        i
-        for s, joined in zip(stamps, cube["items"].values, strict=True)
-        if s in wanted
-        for i in str(joined).split(",")
-    )
+    used = reference_windows(reference.cube["time"], ref_end, ref_days, years)
+    return reference.items_on(np.datetime64(t, "D").astype(date) for t in used.values)
 
 
 def _reference_label(years: tuple[int, ...]) -> str:
@@ -225,27 +204,18 @@ def write_products(
         for p, i in zip(upto["park_id"], upto["index"], strict=True)
     ]
     # Attribution: every year of Sentinel-2 data the run loaded (season and reference years).
-    years = [
-        int(i.split("_")[2][:4]) for i in (*result.scene_ids, *reference.items) if i.count("_") >= 2
-    ]
-    first_year = min(years, default=result.end.year)
-    used = {*result.scene_ids, *result.reference_ids}
-    manifest = {
-        "profile": inputs.profile.name,
-        "period": {"start": str(window_start), "end": str(result.end)},
-        "reference": _reference_label(veg.reference_years),
-        "scene_ids": list(result.scene_ids),
-        "reference_scene_ids": list(result.reference_ids),
-        "dropped_duplicates": [*current.dropped, *reference.dropped],
-        "processing_baselines": {
-            k: v for k, v in {**current.baselines, **reference.baselines}.items() if k in used
-        },
-        "harmonisation": _harmonisation_of(used, current, reference),
-        "masks": MASKS,
-        "min_clear_fraction": veg.min_clear_fraction,
-        "code_version": CODE_VERSION,
-        "synthetic_data": inputs.profile.synthetic,
-    }
+    first_year = min((d.year for d in (*result.days, *reference.days)), default=result.end.year)
+    manifest = vegetation_manifest_info(
+        profile=inputs.profile.name,
+        period=(window_start, result.end),
+        reference=_reference_label(veg.reference_years),
+        scene_ids=result.scene_ids,
+        reference_ids=result.reference_ids,
+        stacks=(current, reference),
+        masks=clear_sky_description(),
+        min_clear_fraction=veg.min_clear_fraction,
+        synthetic=inputs.profile.synthetic,
+    )
     return write_vegetation_products(
         out_dir / "vegetation" / str(result.end),
         result.parks,
@@ -255,24 +225,6 @@ def write_products(
         language=veg.language,
         attribution=copernicus_attribution(first_year, result.end.year),
     )
-
-
-def _harmonisation_of(used: set[str], current: SceneStack, reference: SceneStack) -> dict[str, Any]:
-    """The offset decisions (eo.harmonise report) of the items a window used."""
-    items = [
-        entry
-        for stack in (current, reference)
-        for entry in stack.harmonisation.get("items", [])
-        if entry.get("id") in used
-    ]
-    head = {k: v for k, v in current.harmonisation.items() if k in ("provider", "collection")}
-    return {
-        **head,
-        "n_items": len(items),
-        "n_corrected": sum(e.get("decided_by") == "pixels" for e in items),
-        "n_unverified": sum(e.get("pixel_verdict") in {"unverified", "not_checked"} for e in items),
-        "items": items,
-    }
 
 
 @flow(name="vegetation", log_prints=False)

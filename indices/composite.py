@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import TypeVar
 
 import dask
 import numpy as np
@@ -33,6 +34,9 @@ import xarray as xr
 from core.errors import InvalidInputError
 from indices.calendar import same_day
 from indices.spec import check_same_grid
+
+Timed = TypeVar("Timed", xr.DataArray, xr.Dataset)
+"""A DataArray or Dataset with a ``time`` dimension (window selection keeps the kind)."""
 
 __all__ = [
     "anomaly",
@@ -50,6 +54,15 @@ def _check_cube(cube: xr.DataArray, name: str) -> None:
         dims = getattr(cube, "dims", type(cube).__name__)
         raise InvalidInputError(
             f"{name}: expected a DataArray with a 'time' dimension (time, y, x), got {dims}; "
+            "stack the observations along 'time' first"
+        )
+
+
+def _check_timed(cube: xr.DataArray | xr.Dataset, name: str) -> None:
+    if not isinstance(cube, xr.DataArray | xr.Dataset) or "time" not in cube.dims:
+        dims = getattr(cube, "dims", type(cube).__name__)
+        raise InvalidInputError(
+            f"{name}: expected a DataArray or Dataset with a 'time' dimension, got {dims}; "
             "stack the observations along 'time' first"
         )
 
@@ -146,7 +159,7 @@ def any_clear(clear: xr.DataArray) -> xr.DataArray:
     return out
 
 
-def _days(cube: xr.DataArray) -> np.ndarray:
+def _days(cube: xr.DataArray | xr.Dataset) -> np.ndarray:
     return np.asarray(cube["time"].values).astype("datetime64[D]")
 
 
@@ -160,18 +173,18 @@ def _check_days(days: int) -> None:
         raise InvalidInputError(f"days: window length must be 1..366 days, got {days}")
 
 
-def window(cube: xr.DataArray, end: dt.date, days: int = 14) -> xr.DataArray:
+def window(cube: Timed, end: dt.date, days: int = 14) -> Timed:
     """The trailing window of ``days`` calendar days ending on ``end`` (inclusive).
 
     Parameters
     ----------
-    cube : DataArray with a ``time`` dimension
+    cube : DataArray or Dataset with a ``time`` dimension
     end : datetime.date
         Last day of the window (UTC date), included.
     days : int
         Window length in days (14: a fortnight of Sentinel-2 revisits).
     """
-    _check_cube(cube, "cube")
+    _check_timed(cube, "cube")
     _check_days(days)
     return cube.isel(time=np.flatnonzero(_window_mask(_days(cube), end, days)))
 
@@ -181,9 +194,7 @@ def _same_day(end: dt.date, year: int) -> dt.date:
     return same_day(end, year)
 
 
-def reference_windows(
-    cube: xr.DataArray, end: dt.date, days: int, years: Sequence[int]
-) -> xr.DataArray:
+def reference_windows(cube: Timed, end: dt.date, days: int, years: Sequence[int]) -> Timed:
     """The same calendar window in each reference year, stacked along ``time``.
 
     The result carries a ``reference_year`` coordinate on ``time`` (a window ending early in
@@ -191,7 +202,7 @@ def reference_windows(
 
     Parameters
     ----------
-    cube : DataArray with a ``time`` dimension
+    cube : DataArray or Dataset with a ``time`` dimension
     end : datetime.date
         Last day of the current window; moved to each reference year.
     days : int
@@ -199,7 +210,7 @@ def reference_windows(
     years : sequence of int
         Reference years, each before ``end.year``. An empty sequence gives an empty cube.
     """
-    _check_cube(cube, "cube")
+    _check_timed(cube, "cube")
     _check_days(days)
     years = [int(y) for y in years]
     late = [y for y in years if y >= end.year]

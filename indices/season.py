@@ -1,8 +1,9 @@
 """Weekly vegetation composites from a reflectance cube: clear-sky medians now and in the baseline.
 
-Pure and lazy: from a mosaicked Sentinel-2 reflectance cube (time = solar day, band = ``blue, red,
-nir, nir08, swir16, scl``) to the composites :func:`indices.zonal.park_statistics` needs
-(DESIGN sections 4 and 7). Nothing is computed here.
+Pure and lazy: from a mosaicked Sentinel-2 scene Dataset (time = solar day; reflectance variables
+``blue, red, nir, nir08, swir16`` and the integer ``scl`` classes, as :mod:`eo.scenes` loads
+them) to the composites :func:`indices.zonal.park_statistics` needs (DESIGN sections 4 and 7).
+Nothing is computed here.
 """
 
 from __future__ import annotations
@@ -13,41 +14,53 @@ from datetime import date
 
 import xarray as xr
 
-from eo.sentinel2 import scl_mask
+from eo.sentinel2 import scl_mask, scl_mask_description
 from indices.calendar import reference_span
 from indices.composite import clear_median, reference_median, window
 from indices.vegetation import evi, ndmi, ndvi
 
 SPECTRAL = ("blue", "red", "nir", "nir08", "swir16")
 INDICES = ("ndvi", "ndmi", "evi")
+RANKING_STRICT = True
+"""The vegetation ranking uses the strict SCL class set (DESIGN section 3)."""
+RANKING_DILATE_PX = 2
+"""Clouds and shadows dilated by 2 pixels (20 m) for the ranking."""
 
 
-def clear_sky(cube: xr.DataArray, *, strict: bool = True, dilate_px: int = 2) -> xr.DataArray:
+def clear_sky(
+    scenes: xr.Dataset, *, strict: bool = RANKING_STRICT, dilate_px: int = RANKING_DILATE_PX
+) -> xr.DataArray:
     """True where a pixel is clear (SCL mask, clouds and shadows dilated) and every band is valid.
 
     Parameters
     ----------
-    cube : DataArray (time, band, y, x)
-        Reflectance with an ``scl`` band.
+    scenes : Dataset of (time, y, x) variables
+        Reflectance bands and the integer ``scl`` variable.
     strict : bool
         The strict SCL class set (vegetation ranking) instead of the default one.
     dilate_px : int
         Dilation of clouds and shadows, pixels.
     """
-    removed = scl_mask(cube.sel(band="scl", drop=True), strict=strict, dilate_px=dilate_px)
-    valid = cube.sel(band=list(SPECTRAL)).notnull().all("band")
+    removed = scl_mask(scenes["scl"], strict=strict, dilate_px=dilate_px)
+    valid = scenes[list(SPECTRAL)].to_dataarray("band").notnull().all("band")
     clear = valid & ~removed
     clear.attrs = {"long_name": "clear-sky observation", "units": "1", "strict": int(strict)}
     return clear
 
 
-def vegetation_indices(cube: xr.DataArray) -> dict[str, xr.DataArray]:
+def clear_sky_description(
+    *, strict: bool = RANKING_STRICT, dilate_px: int = RANKING_DILATE_PX
+) -> str:
+    """What :func:`clear_sky` removes with these settings, in words (for the run manifest)."""
+    return scl_mask_description(strict=strict, dilate_px=dilate_px)
+
+
+def vegetation_indices(scenes: xr.Dataset) -> dict[str, xr.DataArray]:
     """NDVI (B04/B08), NDMI (B8A/B11) and EVI (B02/B04/B08, EVI2 where |EVI| > 1), lazily."""
-    band = {name: cube.sel(band=name, drop=True) for name in SPECTRAL}
     return {
-        "ndvi": ndvi(band["red"], band["nir"]),
-        "ndmi": ndmi(band["nir08"], band["swir16"]),
-        "evi": evi(band["blue"], band["red"], band["nir"]),
+        "ndvi": ndvi(scenes["red"], scenes["nir"]),
+        "ndmi": ndmi(scenes["nir08"], scenes["swir16"]),
+        "evi": evi(scenes["blue"], scenes["red"], scenes["nir"]),
     }
 
 
@@ -62,8 +75,8 @@ class WindowComposites:
 
 
 def window_composites(
-    current: xr.DataArray,
-    reference: xr.DataArray | None,
+    current: xr.Dataset,
+    reference: xr.Dataset | None,
     *,
     end: date,
     days: int,
@@ -75,9 +88,9 @@ def window_composites(
 
     Parameters
     ----------
-    current : DataArray (time, band, y, x)
-        Reflectance of the current season (at least the window).
-    reference : DataArray (time, band, y, x) or None
+    current : Dataset of (time, y, x) variables
+        Scenes of the current season (at least the window), as :func:`clear_sky` takes them.
+    reference : Dataset of (time, y, x) variables, or None
         Reflectance of the reference years (None: no baseline, every ``ref`` is NaN).
     end, days
         Last day (inclusive) and length of the window.

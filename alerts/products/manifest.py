@@ -1,14 +1,16 @@
 """The run manifest: what data and rules are behind a run's products (DESIGN section 1).
 
-Scene ids, processing baselines, masks, period and profile come from the caller; the rule and code
-versions, per-park clear fractions, status counts and every product's SHA-256 are computed here.
+Scene ids, masks, period and profile come from the caller; the baselines, duplicates and offset
+decisions of the scenes used come from their :class:`eo.scenes.SceneStack`; the rule and code
+versions (the installed package's), per-park clear fractions, status counts and every product's
+SHA-256 are computed here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 
@@ -17,6 +19,8 @@ import pandas as pd
 from alerts.products.staging import sha256_file
 from alerts.products.tables import json_safe
 from core.errors import InvalidInputError
+from eo.harmonise import HarmonisationReport
+from eo.scenes import SceneStack
 
 MANIFEST_NAME = "manifest.json"
 
@@ -82,3 +86,52 @@ def manifest_bytes(
     except (TypeError, ValueError) as err:
         raise InvalidInputError(f"manifest_info holds a value JSON cannot carry: {err}") from err
     return text.encode("utf-8")
+
+
+def scenes_manifest(stacks: Sequence[SceneStack], used: Collection[str]) -> dict[str, object]:
+    """The data behind a window: duplicates left out, baselines and offset decisions of ``used``.
+
+    ``stacks`` are the scene stacks the run loaded (season and reference years); ``used`` the ids
+    of the items the window's composites drew on.
+    """
+    reports = [s.harmonisation for s in stacks if s.harmonisation is not None]
+    combined = HarmonisationReport.combine(reports)
+    harmonisation: dict[str, object] = (
+        combined.restricted_to(used).to_dict()
+        if combined is not None
+        else {"n_items": 0, "n_corrected": 0, "n_unverified": 0, "items": []}
+    )
+    return {
+        "dropped_duplicates": [i for s in stacks for i in s.dropped],
+        "processing_baselines": {k: v for s in stacks for k, v in s.baselines_of(used).items()},
+        "harmonisation": harmonisation,
+    }
+
+
+def vegetation_manifest_info(
+    *,
+    profile: str,
+    period: tuple[dt.date, dt.date],
+    reference: str,
+    scene_ids: Sequence[str],
+    reference_ids: Sequence[str],
+    stacks: Sequence[SceneStack],
+    masks: str,
+    min_clear_fraction: float,
+    synthetic: bool,
+) -> dict[str, object]:
+    """The caller's facts of one vegetation window's manifest (see :func:`manifest_bytes`).
+
+    The code version is not among them: :func:`manifest_bytes` takes the installed package's.
+    """
+    return {
+        "profile": profile,
+        "period": {"start": str(period[0]), "end": str(period[1])},
+        "reference": reference,
+        "scene_ids": list(scene_ids),
+        "reference_scene_ids": list(reference_ids),
+        **scenes_manifest(stacks, {*scene_ids, *reference_ids}),
+        "masks": masks,
+        "min_clear_fraction": min_clear_fraction,
+        "synthetic_data": synthetic,
+    }

@@ -154,7 +154,7 @@ def found(served: ServedDemo) -> list[dict[str, Any]]:
 
 def _values(stack: SceneStack) -> np.ndarray:
     assert stack.cube is not None
-    return np.asarray(stack.cube.values)
+    return np.asarray(stack.cube.to_dataarray("band").values)
 
 
 def test_search_filters_bbox_period_collection_and_cloud(

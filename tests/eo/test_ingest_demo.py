@@ -48,7 +48,7 @@ class Mixed:
     computes: int
 
     @property
-    def cube(self) -> xr.DataArray:
+    def cube(self) -> xr.Dataset:
         assert self.stack.cube is not None
         return self.stack.cube
 
@@ -67,7 +67,7 @@ class Series:
     product: pd.DataFrame
     uncorrected: pd.DataFrame
     dn: xr.DataArray  # mosaicked raw DN (time, band=[red, nir], y, x), computed
-    reflectance: xr.DataArray  # the product's red and nir, computed
+    reflectance: xr.Dataset  # the product's red and nir, computed
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,7 @@ def series(ctx: DemoContext, mixed: Mixed) -> Series:
     parks = parks[parks["park_id"].isin(ctx.truth["unstressed_parks"])]
     clear = clear_sky(cube)
     product = park_time_series(
-        ndvi(cube.sel(band="red", drop=True), cube.sel(band="nir", drop=True)),
+        ndvi(cube["red"], cube["nir"]),
         clear,
         parks,
         "park_id",
@@ -85,7 +85,7 @@ def series(ctx: DemoContext, mixed: Mixed) -> Series:
     # The same items' DN, straight from the loader stage (no harmonisation): DN/10000 everywhere.
     items = list(ctx.search(*MIXED).values())
     dn = mosaic_by_solar_day(load_dn(items, ctx.grid, ["red", "nir"], provider="earth-search"))
-    dn, reflectance = dask.compute(dn, cube.sel(band=["red", "nir"]))
+    dn, reflectance = dask.compute(dn, cube[["red", "nir"]])
     raw = dn.astype(np.float64).where(dn != 0)
     red, nir = raw.sel(band="red", drop=True), raw.sel(band="nir", drop=True)
     uncorrected = park_time_series((nir - red) / (nir + red), clear, parks, "park_id")
@@ -111,7 +111,8 @@ def _same_season_days(ctx: DemoContext) -> tuple[set[pd.Timestamp], set[pd.Times
 
 def test_mixed_stack_spans_both_baselines(mixed: Mixed) -> None:
     baselines = mixed.stack.baselines
-    offsets = {it["id"]: it["offset_dn"] for it in mixed.stack.harmonisation["items"]}
+    assert mixed.stack.harmonisation is not None
+    offsets = {it.id: it.offset_dn for it in mixed.stack.harmonisation.items}
     assert {b for i, b in baselines.items() if "_2021" in i} == {"03.01"}
     assert {b for i, b in baselines.items() if "_2022" in i} == {"04.00"}
     assert {o for i, o in offsets.items() if "_2021" in i} == {0}
@@ -126,7 +127,9 @@ def test_reflectance_is_dn_minus_each_baselines_offset(ctx: DemoContext, series:
     dn = series.dn.astype(np.float64)
     expected = ((dn - offset) / 10000.0).where(series.dn != 0)
     assert np.array_equal(series.dn["time"].values, series.reflectance["time"].values)
-    np.testing.assert_allclose(series.reflectance.values, expected.values, rtol=0, atol=1e-6)
+    product = series.reflectance.to_dataarray("band").transpose("time", "band", "y", "x")
+    assert list(product["band"].values) == list(series.dn["band"].values)
+    np.testing.assert_allclose(product.values, expected.values, rtol=0, atol=1e-6)
 
 
 def test_unstressed_parks_show_no_step_at_the_baseline_change(
@@ -150,8 +153,9 @@ def test_unstressed_parks_show_no_step_at_the_baseline_change(
 def test_only_the_offset_check_computes_while_building(ctx: DemoContext, mixed: Mixed) -> None:
     assert dask.is_dask_collection(mixed.cube)
     assert mixed.computes <= 1
-    checked = [it for it in mixed.stack.harmonisation["items"] if "_2022" in it["id"]]
-    assert checked and all(it["verified"] for it in checked)  # the one compute was the check
+    assert mixed.stack.harmonisation is not None
+    checked = [it for it in mixed.stack.harmonisation.items if "_2022" in it.id]
+    assert checked and all(it.verified for it in checked)  # the one compute was the check
     with ComputeCounter() as counter:  # pre-04.00 only: nothing to check, nothing computed
         stack = load_period(
             ctx.source, ctx.grid, bbox_wgs84=ctx.bbox, start=date(2021, 6, 1), end=date(2021, 8, 31)
@@ -165,8 +169,11 @@ def test_loaded_grid_is_the_profile_grid(ctx: DemoContext, mixed: Mixed) -> None
     assert tuple(ctx.grid.bounds) == tuple(ctx.truth["grid"]["bounds"])  # the COGs' grid
     assert np.array_equal(cube["x"].values, ctx.grid.x_centres())
     assert np.array_equal(cube["y"].values, ctx.grid.y_centres())
-    assert cube.dims == ("time", "band", "y", "x")
-    assert list(cube["band"].values) == [*SPECTRAL, "scl"]
+    assert list(cube.data_vars) == [*SPECTRAL, "scl"]
+    for name in SPECTRAL:
+        assert cube[name].dims == ("time", "y", "x") and cube[name].dtype == np.float32
+    # SCL is its own integer variable (class codes, 0 = no data), not float codes among the bands.
+    assert cube["scl"].dims == ("time", "y", "x") and cube["scl"].dtype == np.uint8
 
 
 def test_loaded_cube_carries_the_profile_crs(mixed: Mixed) -> None:
@@ -180,11 +187,16 @@ def test_two_tiles_of_a_solar_day_are_one_time_step(ctx: DemoContext, mixed: Mix
     ]
     assert [d.isoformat() for d in mixed.stack.days] == truth_days
     assert len(mixed.stack.items) == 2 * len(truth_days)
-    for day, ids in zip(truth_days, mixed.cube["items"].values, strict=True):
-        stamp = day.replace("-", "")
-        assert sorted(i.split("_")[1] for i in str(ids).split(",")) == ["33UWP", "33UXP"]
-        assert all(f"_{stamp}_" in i for i in str(ids).split(","))
-    filled = bool(mixed.cube.sel(band=list(SPECTRAL)).notnull().all().values)
+    assert [d.isoformat() for d in mixed.stack.day_items] == truth_days
+    for day, ids in mixed.stack.day_items.items():
+        stamp = day.isoformat().replace("-", "")
+        assert isinstance(ids, tuple)
+        assert sorted(i.split("_")[1] for i in ids) == ["33UWP", "33UXP"]
+        assert all(f"_{stamp}_" in i for i in ids)
+    assert mixed.stack.items_on(mixed.stack.days) == tuple(
+        i for ids in mixed.stack.day_items.values() for i in ids
+    )
+    filled = bool(mixed.cube[list(SPECTRAL)].to_dataarray().notnull().all().values)
     assert filled, "the solar-day mosaic left pixels without data"
 
 
@@ -194,11 +206,11 @@ def test_mosaic_fills_where_one_tile_has_no_data(ctx: DemoContext, mixed: Mixed)
     uxp = [item for i, item in found.items() if "_33UXP_" in i]
     alone = load_reflectance(uxp, ctx.source, ctx.grid)
     assert alone.cube is not None
-    red_alone = alone.cube.sel(band="red").isel(time=0).values
+    red_alone = alone.cube["red"].isel(time=0).values
     west = ctx.grid.x_centres() < UXP_WEST_EDGE
     assert west.any() and (~west).any()
     assert np.isnan(red_alone[:, west]).all() and np.isfinite(red_alone[:, ~west]).all()
-    mosaic = mixed.cube.sel(band="red", time=np.datetime64(day, "ns")).values
+    mosaic = mixed.cube["red"].sel(time=np.datetime64(day, "ns")).values
     assert np.isfinite(mosaic).all()
     # Where both tiles have data they carry the same overpass: the mosaic equals either.
     np.testing.assert_array_equal(mosaic[:, ~west], red_alone[:, ~west])
@@ -208,8 +220,8 @@ def test_mosaic_fills_where_one_tile_has_no_data(ctx: DemoContext, mixed: Mixed)
 
 
 def _entry(stack: SceneStack, item_id: str) -> dict[str, Any]:
-    (entry,) = [it for it in stack.harmonisation["items"] if it["id"] == item_id]
-    return entry
+    (entry,) = [it for it in stack.harmonisation_of({item_id})["items"] if it["id"] == item_id]
+    return dict(entry)
 
 
 def test_wrongly_flagged_item_is_caught_and_corrected(ctx: DemoContext) -> None:
@@ -222,7 +234,7 @@ def test_wrongly_flagged_item_is_caught_and_corrected(ctx: DemoContext) -> None:
     assert len(flagged) == 1  # only the wrongly flagged item, not its sibling tile
     entry = _entry(stack, wrong["id"])
     assert entry["decided_by"] == "pixels" and entry["offset_dn"] == 1000 and entry["verified"]
-    assert stack.harmonisation["n_corrected"] == 1
+    assert stack.harmonisation is not None and stack.harmonisation.n_corrected == 1
 
     # The corrected item matches the other tile of the same overpass; the flag alone would not.
     found = ctx.search(day)
@@ -241,7 +253,7 @@ def test_wrongly_flagged_item_is_caught_and_corrected(ctx: DemoContext) -> None:
 
 def _red(stack: SceneStack) -> np.ndarray:
     assert stack.cube is not None
-    return np.asarray(stack.cube.sel(band="red").isel(time=0).values)
+    return np.asarray(stack.cube["red"].isel(time=0).values)
 
 
 def test_duplicate_keeps_the_newer_processing_and_reports_the_other(ctx: DemoContext) -> None:
@@ -254,8 +266,8 @@ def test_duplicate_keeps_the_newer_processing_and_reports_the_other(ctx: DemoCon
     assert stack.dropped == (dup["dropped"],)
     assert dup["dropped"] not in stack.items and dup["kept"] in stack.items
     assert stack.cube is not None and stack.cube.sizes["time"] == 1
-    assert dup["kept"] in str(stack.cube["items"].values[0])
-    assert dup["dropped"] not in str(stack.cube["items"].values[0])
+    assert dup["kept"] in stack.items_on(stack.days)
+    assert dup["dropped"] not in stack.items_on(stack.days)
     # The kept (05.00) item is the correct processing: it matches the other tile, the dropped
     # older one is 3 % brighter (truth.json).
     found = ctx.search(day)  # search alone does not de-duplicate
@@ -285,7 +297,8 @@ def test_all_cloud_date_contributes_no_clear_pixel(ctx: DemoContext) -> None:
     assert sorted(stack.items) == sorted(cloud["item_ids"])
     assert stack.cube is not None and stack.cube.sizes["time"] == 1
     assert not bool(clear_sky(stack.cube).any().values)
-    assert all(not it["verified"] for it in stack.harmonisation["items"])
+    assert stack.harmonisation is not None
+    assert all(not it.verified for it in stack.harmonisation.items)
 
 
 def test_valid_period_without_scenes_is_an_empty_stack(ctx: DemoContext) -> None:

@@ -52,7 +52,7 @@ class Scene:
 
     dn: dict[str, np.ndarray]
     properties: dict[str, Any]
-    cube: xr.DataArray
+    cube: xr.Dataset
 
 
 def _read(name: str) -> tuple[np.ndarray, Any]:
@@ -76,19 +76,19 @@ def scene() -> Scene:
         for key in ("blue", "red", "nir", "swir16")
     }
     layers["nir08"] = layers["nir"]  # no B8A in the fixture: B08 is NDMI's NIR here
-    layers["scl"] = np.where(dn["scl"] == 0, np.nan, dn["scl"]).astype(np.float32)
-    bands = ["blue", "red", "nir", "nir08", "swir16", "scl"]
     rows, cols = dn["red"].shape
-    cube = xr.DataArray(
-        np.stack([layers[b] for b in bands])[None],
-        dims=("time", "band", "y", "x"),
-        coords={
-            "time": [np.datetime64(DAY, "ns")],
-            "band": bands,
-            "y": Y0 - RES * (np.arange(rows) + 0.5),
-            "x": X0 + RES * (np.arange(cols) + 0.5),
+    coords = {
+        "time": [np.datetime64(DAY, "ns")],
+        "y": Y0 - RES * (np.arange(rows) + 0.5),
+        "x": X0 + RES * (np.arange(cols) + 0.5),
+    }
+    dims = ("time", "y", "x")
+    cube = xr.Dataset(
+        {
+            **{b: (dims, layers[b][None], {"units": "1"}) for b in layers},
+            "scl": (dims, dn["scl"].astype(np.uint8)[None], {"units": "1", "nodata": 0}),
         },
-        attrs={"units": "1"},
+        coords=coords,
     ).rio.write_crs("EPSG:32629")
     return Scene(dn=dn, properties=properties, cube=cube)
 
@@ -138,7 +138,7 @@ def table(scene: Scene) -> gpd.GeoDataFrame:
 
 def test_reflectance_is_dn_over_10000_for_baseline_02_14(scene: Scene) -> None:
     assert scene.properties["s2:processing_baseline"] == "02.14"
-    red = scene.cube.sel(band="red").isel(time=0).values
+    red = scene.cube["red"].isel(time=0).values
     np.testing.assert_allclose(red, scene.dn["red"] / 10000.0, rtol=1e-6)
     assert 0.1 < float(np.median(red)) < 0.6  # bare desert soil, not DN or percent
 
