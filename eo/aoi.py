@@ -153,12 +153,18 @@ def reproject(geometry: BaseGeometry, src: str, dst: str) -> BaseGeometry:
 def load_aoi(path: str | Path, *, max_area_km2: float = 2000.0, max_vertices: int = 20000) -> AOI:
     """Read and validate an AOI GeoJSON file."""
     path = Path(path)
+    if path.is_dir():
+        raise AOIError(f"--aoi: {path}: is a folder, not a file; give the AOI's GeoJSON file")
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as err:
         raise AOIError(f"AOI {path}: file not found; check the profile's aoi.path") from err
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise AOIError(f"AOI {path}: not valid GeoJSON ({err})") from err
+    except OSError as err:
+        raise AOIError(
+            f"AOI {path}: cannot be read ({err.strerror}); check its permissions"
+        ) from err
     return parse_aoi(doc, source=str(path), max_area_km2=max_area_km2, max_vertices=max_vertices)
 
 

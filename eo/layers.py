@@ -40,6 +40,11 @@ def _checked(
 ) -> gpd.GeoDataFrame:
     if frame.empty:
         raise InvalidInputError(f"layer {layer!r} has no features; check its source")
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.isna().all():
+        raise InvalidInputError(
+            f"layers.{layer}.path: has no geometries (a table, e.g. CSV, is not a layer); "
+            "give a vector source such as GeoJSON or GeoPackage"
+        )
     if id_field not in frame.columns:
         raise InvalidInputError(
             f"layer {layer!r} has no id field {id_field!r} (fields: {', '.join(map(str, frame.columns))}); "
@@ -53,6 +58,20 @@ def _checked(
         raise InvalidInputError(
             f"layer {layer!r} declares no CRS; write it with one (e.g. GeoJSON in WGS84)"
         )
+    if frame.crs.is_geographic:
+        minx, miny, maxx, maxy = (float(v) for v in frame.total_bounds)
+        if (
+            min(minx, maxx) < -180
+            or max(minx, maxx) > 180
+            or min(miny, maxy) < -90
+            or max(miny, maxy) > 90
+        ):
+            raise InvalidInputError(
+                f"layers.{layer}.path: coordinates up to ({maxx:.0f}, {maxy:.0f}) are not "
+                f"longitude/latitude, but the layer declares {frame.crs.to_string()} (GeoJSON "
+                "without a 'crs' member is WGS84); declare its projected CRS (a 'crs' member, "
+                "e.g. urn:ogc:def:crs:EPSG::31256) or reproject it to WGS84"
+            )
     ids = frame[id_field].astype(str)
     if ids.isna().any() or ids.duplicated().any():
         dupes = sorted(set(ids[ids.duplicated()]))[:5]

@@ -1,26 +1,44 @@
 """The ``geospace`` command line: build the demo city, run flows, deliver and operate alerts.
 
-Exit codes (DESIGN section 8): 0 success (DATA_GAP included), 2 invalid input, 1 failure.
+Exit codes (DESIGN section 8, README): 0 success (DATA_GAP included), 2 invalid input, 1 failure
+(a source, sink or the disk); 130 / 143 stopped by SIGINT / SIGTERM; 141 stdout closed (``| head``).
+Every error is one line ``geospace: error: ...`` on stderr; ``--debug`` (anywhere on the command
+line) adds the traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
+from typing import NoReturn
 
 from core.errors import GeospaceError, InvalidInputError
 from flows import cli_alerts
-from flows.runtime import prepare_environment
+from flows.runtime import (
+    Terminated,
+    install_signal_handlers,
+    prepare_environment,
+    start_watchdog,
+)
+from indices.calendar import FIRST_SUPPORTED, LAST_SUPPORTED
 
 
 def _date(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError as err:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date; write YYYY-MM-DD") from err
+    if not FIRST_SUPPORTED <= day <= LAST_SUPPORTED:
+        raise argparse.ArgumentTypeError(
+            f"{text}: outside the supported dates {FIRST_SUPPORTED}..{LAST_SUPPORTED}"
+        )
+    return day
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -32,15 +50,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     if args.end < args.start:
         raise InvalidInputError(
-            f"--end {args.end} is before --start {args.start}; give an end date on or after the start"
+            f"--end: {args.end}: before --start {args.start}; give an end on or after the start"
         )
     if args.process == "vegetation":
-        from flows.vegetation_inputs import resolve_inputs
+        from flows.vegetation_inputs import prepare_run
 
         # Invalid input exits 2 here, before Prefect is imported: nothing is written under --out.
-        resolve_inputs(args.profile, args.out, args.aoi)
-        # Prefect creates its home (PREFECT_HOME, under --out) at import, but not its parents.
-        args.out.mkdir(parents=True, exist_ok=True)
+        prepare_run(args.profile, args.start, args.end, args.out, args.aoi)
         from flows.vegetation import run_vegetation_cli
 
         return run_vegetation_cli(
@@ -49,6 +65,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     raise InvalidInputError(
         f"process {args.process!r} is not available in this version; available: vegetation"
     )
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with geospace's one-line error (argparse prints usage and the error on two)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"geospace: error: {self.prog}: {message}; see `{self.prog} --help`\n")
 
 
 def _add_out(parser: argparse.ArgumentParser) -> None:
@@ -62,7 +85,7 @@ def _add_out(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every ``geospace`` command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="geospace",
         description="Satellite data to work in a city's queues (irrigation, deformation, heat).",
     )
@@ -122,20 +145,70 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return subprocess.run(command, check=False).returncode
 
 
+# Commands that start flows (and so Prefect's server and Dask): they get the child watchdog.
+_SPAWNING = {"run", "demo", "serve", "bench"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``geospace`` console script."""
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args_in or os.environ.get("GEOSPACE_DEBUG") == "1"
+    args_in = [a for a in args_in if a != "--debug"]
     parser = build_parser()
-    args = parser.parse_args(argv)
-    prepare_environment(args.out)
-    handler: Callable[[argparse.Namespace], int] = args.handler
+    args = parser.parse_args(args_in)
     try:
-        return handler(args)
-    except GeospaceError as err:
-        print(f"geospace: error: {err}", file=sys.stderr)
-        return err.exit_code
-    except KeyboardInterrupt:
-        print("geospace: interrupted", file=sys.stderr)
-        return 130
+        if args.command in ("run", "demo") and args.out.exists() and not args.out.is_dir():
+            raise InvalidInputError(
+                f"--out: {args.out}: is a file, not a folder; give a folder (new or existing)"
+            )
+        prepare_environment(args.out, debug=debug)
+        if args.command in _SPAWNING and argv is None:
+            install_signal_handlers()
+            start_watchdog()
+        handler: Callable[[argparse.Namespace], int] = args.handler
+        code = handler(args)
+        sys.stdout.flush()
+        return code
+    except BaseException as err:  # every way out: one line, the documented code
+        return _report(err, debug=debug)
+
+
+def _report(err: BaseException, *, debug: bool) -> int:
+    """Print one ``geospace: error:`` line for ``err`` (with ``debug`` the traceback first)."""
+    if isinstance(err, SystemExit):
+        raise err
+    if isinstance(err, BrokenPipeError):
+        # stdout closed by the reader (``geospace alerts list | head``): stop quietly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+    if debug:
+        traceback.print_exception(err, file=sys.stderr)
+    if isinstance(err, GeospaceError):
+        message, code = str(err), err.exit_code
+    elif isinstance(err, Terminated | KeyboardInterrupt):
+        signum = err.signum if isinstance(err, Terminated) else signal.SIGINT
+        name = signal.Signals(signum).name
+        message = (
+            f"{name}: stopped; the window in progress was abandoned (no partial product is "
+            "left); rerun the same command to complete it"
+        )
+        code = 128 + signum
+    elif isinstance(err, OSError):
+        where = f"{err.filename}: " if err.filename else ""
+        message = (
+            f"{where}{err.strerror or err}; check free space and permissions of the output folder "
+            "(rerun with --debug for the traceback)"
+        )
+        code = 1
+    else:
+        message = (
+            f"internal error: {type(err).__name__}: {err}; rerun with --debug for the traceback "
+            "and report it"
+        )
+        code = 1
+    print(f"geospace: error: {' '.join(str(message).split())}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

@@ -16,12 +16,40 @@ from pathlib import Path
 from typing import Any
 
 from alerts.outbox import commands as ops
+from core.errors import InvalidInputError
 
 AddOut = Callable[[argparse.ArgumentParser], None]
 
 
 def _default_add_out(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("out"), help="output folder (./out)")
+
+
+# SQLite and PostgreSQL ids are signed 64-bit integers.
+_MAX_ID = 2**63 - 1
+
+
+def _revision_id(text: str) -> int:
+    """A revision id: a whole number 1..2**63-1 (argparse turns the error into exit 2)."""
+    try:
+        value = int(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a revision id; give a number") from err
+    if not 1 <= value <= _MAX_ID:
+        raise argparse.ArgumentTypeError(
+            f"{text}: out of range: revision ids are 1..{_MAX_ID}; see `geospace alerts list`"
+        )
+    return value
+
+
+def _person(text: str) -> str:
+    """A name for ``--by``: printable, no control characters (they would be stored as given)."""
+    name = text.strip()
+    if not name or any(not ch.isprintable() for ch in name):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: empty or with control characters; give the person's name as plain text"
+        )
+    return name
 
 
 def _common(parser: argparse.ArgumentParser, add_out: AddOut) -> None:
@@ -48,9 +76,9 @@ def register(sub: Any, add_out: AddOut | None = None) -> None:
         if name == "list":
             p.add_argument("--status", default=None, help="only revisions with this status")
         elif name != "health":
-            p.add_argument("id", type=int, help="revision id (see `geospace alerts list`)")
+            p.add_argument("id", type=_revision_id, help="revision id (see `geospace alerts list`)")
         if name in ("approve", "reject"):
-            p.add_argument("--by", required=True, help="name of the person deciding")
+            p.add_argument("--by", required=True, type=_person, help="name of the person deciding")
         if name == "reject":
             p.add_argument("--reason", default="", help="why it is rejected")
         p.set_defaults(handler=run)
@@ -64,13 +92,35 @@ def register(sub: Any, add_out: AddOut | None = None) -> None:
 
 
 def _sink_config(text: str | None) -> dict[str, Any] | None:
+    """Sink configuration from ``--sinks`` or ``GEOSPACE_SINKS``: JSON text or a JSON file."""
+    source = "--sinks" if text else "GEOSPACE_SINKS"
     text = text or os.environ.get("GEOSPACE_SINKS")
     if not text:
         return None
-    path = Path(text)
-    if not text.lstrip().startswith("{") and path.exists():
-        text = path.read_text()
-    return dict(json.loads(text))
+    if not text.lstrip().startswith("{"):
+        path = Path(text)
+        if not path.is_file():
+            raise InvalidInputError(
+                f"{source}: {text}: neither JSON text nor an existing file; give a JSON object "
+                'like \'{"files": {"type": "files"}}\' or the path of a JSON file'
+            )
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise InvalidInputError(f"{source}: {path}: cannot be read ({err})") from err
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InvalidInputError(
+            f"{source}: not valid JSON ({err.msg} at line {err.lineno} column {err.colno}); "
+            "fix the JSON"
+        ) from err
+    if not isinstance(config, dict) or not all(isinstance(v, dict) for v in config.values()):
+        raise InvalidInputError(
+            f"{source}: must be a JSON object of sink name -> options object, e.g. "
+            '\'{"files": {"type": "files"}}\''
+        )
+    return dict(config)
 
 
 def _dispatch(args: argparse.Namespace) -> Any:

@@ -7,12 +7,15 @@ anything under ``--out`` (DESIGN sections 5 and 8). This module does not import 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 import geopandas as gpd
 
+from alerts.outbox.commands import ensure_outbox
+from alerts.products.staging import clean_stale_staging
 from core.errors import InvalidInputError
 from core.profile import CityProfile, load_profile
 from eo.aoi import AOI, grid_for_aoi, load_aoi
@@ -20,6 +23,7 @@ from eo.grid import OutputGrid
 from eo.layers import read_layer
 from eo.scenes import stac_source
 from eo.stac import StacSource
+from flows.runtime import check_out_dir
 from indices.calendar import check_supported, evaluation_ends, reference_periods
 
 
@@ -57,6 +61,39 @@ def check_period(profile: CityProfile, start: date, end: date) -> list[date]:
     ):
         check_supported(year_start, field="vegetation.reference_years")
     return ends
+
+
+def _outbox_dsn(profile: CityProfile) -> str | None:
+    """The profile's PostgreSQL DSN (as flows.alerting reads it) without importing Prefect."""
+    name = profile.outbox.dsn_env
+    if name is None:
+        return None
+    dsn = os.environ.get(name)
+    if not dsn:
+        raise InvalidInputError(
+            f"outbox.dsn_env: ${name}: not set; export the PostgreSQL DSN in it or remove "
+            "outbox.dsn_env to use SQLite under --out"
+        )
+    return dsn
+
+
+def prepare_run(
+    profile: str | Path, start: date, end: date, out_dir: Path, aoi: Path | None = None
+) -> VegetationInputs:
+    """Check every input of a run (exit 2, nothing written), then set up its output folder.
+
+    Only after the profile, AOI, layers, catalogue, dates and ``--out`` passed: create ``--out``,
+    create the outbox (a quiet run leaves an empty one, so ``alerts list`` prints ``[]``) and
+    delete staging files a killed run left behind.
+    """
+    check_out_dir(out_dir)
+    inputs = resolve_inputs(profile, out_dir, aoi)
+    check_period(inputs.profile, start, end)
+    dsn = _outbox_dsn(inputs.profile)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ensure_outbox(out_dir, dsn=dsn)
+    clean_stale_staging(out_dir)
+    return inputs
 
 
 def resolve_inputs(profile: str | Path, out_dir: Path, aoi: Path | None = None) -> VegetationInputs:

@@ -24,8 +24,9 @@ PathLike = str | Path
 
 
 @contextmanager
-def _store(out_dir: PathLike, dsn: str | None) -> Iterator[OutboxStore]:
-    store = open_store(out_dir, dsn=dsn)
+def _store(out_dir: PathLike, dsn: str | None, *, create: bool = False) -> Iterator[OutboxStore]:
+    """The outbox of ``out_dir``; only producers (``create``) make a missing one (issue 15)."""
+    store = open_store(out_dir, dsn=dsn, create=create)
     try:
         yield store
     finally:
@@ -43,7 +44,7 @@ def enqueue(
     """
     items = list(revisions)
     keys = [revision_fields(rev)["message_key"] for rev in items]
-    with _store(out_dir, dsn) as store:
+    with _store(out_dir, dsn, create=True) as store:
         added = store.add_revisions(items, sinks)
         archive_stored(store, out_dir, keys)
         return added
@@ -88,6 +89,12 @@ def retry(out_dir: PathLike, revision_id: int, *, dsn: str | None = None) -> dic
     """Requeue a dead revision with a fresh attempt budget."""
     with _store(out_dir, dsn) as store:
         return admin.summary(admin.retry(store, revision_id))
+
+
+def ensure_outbox(out_dir: PathLike, *, dsn: str | None = None) -> None:
+    """Create (and migrate) the outbox of a run, so a quiet run still leaves an empty outbox."""
+    with _store(out_dir, dsn, create=True):
+        pass
 
 
 def health(out_dir: PathLike, *, dsn: str | None = None) -> dict[str, Any]:

@@ -9,14 +9,25 @@ the busy timeout), a regular transaction on PostgreSQL, where claims add ``FOR U
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from alerts.outbox import migrations
-from core.errors import InvalidInputError, SourceUnavailableError
+from core.errors import DataReadError, InvalidInputError, SourceUnavailableError
+
+
+class OutboxMissingError(InvalidInputError):
+    """A command that only reads found no outbox: the folder never held a run (exit 2)."""
+
+
+class OutboxCorruptError(DataReadError):
+    """The outbox file exists but is not a readable outbox (zero bytes, not SQLite): exit 1."""
+
 
 Row = dict[str, Any]
 
@@ -95,8 +106,12 @@ class Database:
         self.conn.close()
 
 
-def connect_sqlite(path: Path, *, busy_timeout_s: float = 30.0) -> Database:
-    """Open (creating its folder) a SQLite outbox in WAL mode with ``synchronous=FULL``.
+def connect_sqlite(path: Path, *, busy_timeout_s: float = 30.0, create: bool = True) -> Database:
+    """Open a SQLite outbox in WAL mode with ``synchronous=FULL``.
+
+    A new outbox is built in a temporary file and linked into place, so a zero-byte
+    ``outbox.sqlite`` is never a legitimate state: it is refused as damaged, as is any file that is
+    not a SQLite database, instead of being read as an empty outbox (issue 15).
 
     Parameters
     ----------
@@ -104,16 +119,66 @@ def connect_sqlite(path: Path, *, busy_timeout_s: float = 30.0) -> Database:
         Database file, by default ``OUT/alerts/outbox.sqlite``.
     busy_timeout_s : float
         Seconds a writer waits for another writer's lock before failing.
+    create : bool
+        Create the outbox (and its folder) when it does not exist; read-only commands pass False
+        and get :class:`OutboxMissingError` instead.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(
-        str(path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
-    )
-    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-    _enable_wal(conn, busy_timeout_s)
-    conn.execute("PRAGMA synchronous = FULL")
-    conn.execute("PRAGMA foreign_keys = ON")
+    if not path.exists():
+        if not create:
+            raise OutboxMissingError(
+                f"outbox: {path}: not found: {path.parent.parent} never held a run; check --out "
+                "(or --dsn), or run `geospace run` / `geospace demo` there first"
+            )
+        _create_sqlite(path, busy_timeout_s)
+    if path.is_dir() or path.stat().st_size == 0:
+        raise OutboxCorruptError(
+            _damaged(path, "it is empty (zero bytes)" if path.is_file() else "a folder")
+        )
+    try:
+        conn = sqlite3.connect(
+            str(path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
+        )
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+        _enable_wal(conn, busy_timeout_s)
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as err:
+        if "locked" in str(err):
+            raise
+        raise OutboxCorruptError(_damaged(path, f"SQLite says: {err}")) from err
+    if "schema_version" not in tables:
+        raise OutboxCorruptError(_damaged(path, "it holds no outbox tables"))
     return Database(conn, "sqlite")
+
+
+def _damaged(path: Path, why: str) -> str:
+    return (
+        f"outbox: {path}: damaged, {why}; restore it from a backup (copy outbox.sqlite with its "
+        "-wal file while no geospace process runs), or move it aside and rerun the flows to "
+        "rebuild it (revisions only in this file are lost)"
+    )
+
+
+def _create_sqlite(path: Path, busy_timeout_s: float) -> None:
+    """Build an empty, migrated outbox in a temporary file and link it into place atomically
+    (several processes creating it at once: the first link wins, the others use it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    conn = sqlite3.connect(str(tmp), timeout=busy_timeout_s, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        migrate(Database(conn, "sqlite"))
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
+            leftover.unlink(missing_ok=True)
 
 
 def _enable_wal(conn: sqlite3.Connection, timeout_s: float) -> None:

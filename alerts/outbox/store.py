@@ -243,6 +243,7 @@ def open_store(
     dsn: str | None = None,
     clock: Callable[[], float] = time.time,
     busy_timeout_s: float = 30.0,
+    create: bool = True,
 ) -> OutboxStore:
     """Open and migrate the outbox: PostgreSQL when ``dsn`` is given, else SQLite under out_dir.
 
@@ -256,11 +257,14 @@ def open_store(
         POSIX seconds; tests pass a fake clock.
     busy_timeout_s : float
         SQLite only: seconds to wait for another writer.
+    create : bool
+        SQLite only: create a missing outbox (writers); commands that only read pass False and
+        get an error naming the folder instead of a fresh empty outbox.
     """
     if dsn:
         db = connect_postgres(dsn)
     elif out_dir is not None:
-        db = connect_sqlite(default_path(out_dir), busy_timeout_s=busy_timeout_s)
+        db = connect_sqlite(default_path(out_dir), busy_timeout_s=busy_timeout_s, create=create)
     else:
         raise InvalidInputError("open_store needs an output folder or a PostgreSQL DSN")
     migrate(db)

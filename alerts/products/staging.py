@@ -20,6 +20,41 @@ from types import TracebackType
 from core.errors import InvalidInputError
 
 _SLUG_PART = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+# A staging file: ``.<name>.<pid>-<12 hex>.tmp`` (older runs: ``.<name>.<12 hex>.tmp``).
+_STAGED = re.compile(r"^\..+\.(?:(\d+)-)?[0-9a-f]{12}\.tmp$")
+
+
+def clean_stale_staging(out_dir: Path) -> list[Path]:
+    """Delete the staging files a dead run left under ``out_dir``; return what was removed.
+
+    A staging file names the process that wrote it; files of a process that still runs (another
+    run on the same folder) are kept. Prefect's home (``.prefect``) is not searched.
+    """
+    removed: list[Path] = []
+    if not Path(out_dir).is_dir():
+        return removed
+    for folder, dirs, files in os.walk(out_dir):
+        dirs[:] = [d for d in dirs if d != ".prefect"]
+        for name in files:
+            match = _STAGED.match(name)
+            if match is None or (match.group(1) and _alive(int(match.group(1)))):
+                continue
+            path = Path(folder) / name
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def slug(text: str) -> str:
@@ -101,7 +136,7 @@ class ProductStage:
             raise InvalidInputError(f"product {name!r} is staged twice in one run")
         target = product_path(self.out_dir, name)
         target.parent.mkdir(parents=True, exist_ok=True)
-        temp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.tmp")
+        temp = target.with_name(f".{target.name}.{os.getpid()}-{uuid.uuid4().hex[:12]}.tmp")
         self._staged[name] = (temp, target)
         return temp, target
 

@@ -137,7 +137,7 @@ def test_end_before_start_is_refused(
     rc, _, err = _run(
         profile_copy(), tmp_path / "out", capsys, "--start", "2022-08-30", "--end", "2022-08-01"
     )
-    _assert_refused(rc, err, tmp_path / "out", "--end 2022-08-01 is before --start 2022-08-30")
+    _assert_refused(rc, err, tmp_path / "out", "--end: 2022-08-01: before --start 2022-08-30")
 
 
 def test_parks_with_invalid_geometries_are_refused(
