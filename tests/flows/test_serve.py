@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
-from flows.serve import window_end_for
+import yaml
+
+from core.profile import load_profile
+from flows.serve import deployments, window_end_for
 
 
 def test_window_ends_the_day_before_the_scheduled_run() -> None:
@@ -15,3 +19,29 @@ def test_window_ends_the_day_before_the_scheduled_run() -> None:
 
 def test_manual_run_without_schedule_uses_today() -> None:
     assert window_end_for(None, today=date(2022, 9, 5)) == date(2022, 9, 4)
+
+
+def test_scheduled_time_is_read_in_the_profiles_timezone() -> None:
+    # Monday 00:30 in Vienna is still Sunday in UTC: the window ends on Sunday, not Saturday.
+    scheduled = datetime(2022, 8, 28, 22, 30, tzinfo=UTC)
+    assert window_end_for(scheduled, today=date(2022, 9, 5), timezone="Europe/Vienna") == date(
+        2022, 8, 28
+    )
+    assert window_end_for(scheduled, today=date(2022, 9, 5), timezone="UTC") == date(2022, 8, 27)
+
+
+def test_served_schedules_match_infra_and_carry_the_profiles_timezone(tmp_path: Path) -> None:
+    infra = yaml.safe_load(
+        (Path(__file__).parents[2] / "infra" / "prefect.yaml").read_text(encoding="utf-8")
+    )
+    declared = {d["name"]: d["schedules"][0] for d in infra["deployments"]}
+    profile = load_profile("vienna", out_dir=tmp_path)
+    weekly, relay = deployments("vienna", profile, tmp_path)
+    (schedule,) = weekly.schedules
+    assert weekly.name == "vienna-vegetation-weekly"
+    assert schedule.schedule.cron == declared[weekly.name]["cron"]
+    assert schedule.schedule.timezone == profile.timezone == declared[weekly.name]["timezone"]
+    assert weekly.parameters == {"profile": "vienna", "out_dir": str(tmp_path)}
+    (relay_schedule,) = relay.schedules
+    interval = relay_schedule.schedule.interval
+    assert interval.total_seconds() == declared[relay.name]["interval"]
