@@ -19,10 +19,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from alerts.outbox.relay import Backoff, run_relay
+from alerts.outbox.relay import Backoff, check_relay_settings, run_relay
 from alerts.outbox.store import open_store
 from alerts.sinks import build_sinks
-from core.errors import GeospaceError
+from core.errors import GeospaceError, InvalidInputError
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -52,8 +52,16 @@ def load_sink_config(text: str | None) -> dict[str, Any] | None:
     if not text:
         return None
     path = Path(text)
-    raw = path.read_text() if not text.lstrip().startswith("{") and path.exists() else text
-    config = json.loads(raw)
+    try:
+        raw = path.read_text() if not text.lstrip().startswith("{") and path.is_file() else text
+        config = json.loads(raw)
+    except (OSError, ValueError) as err:
+        raise InvalidInputError(
+            f"--sinks: {text[:60]}: not a JSON object nor a readable JSON file ({err}); "
+            'give e.g. \'{"files": {"type": "files"}}\''
+        ) from err
+    if not isinstance(config, dict):
+        raise InvalidInputError("--sinks: must be a JSON object of sink name -> options")
     return dict(config)
 
 
@@ -65,15 +73,16 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        store = open_store(args.out, dsn=args.dsn or os.environ.get("GEOSPACE_OUTBOX_DSN"))
+        check_relay_settings(lease_s=args.lease, max_attempts=args.max_attempts, batch=args.batch)
         sinks = build_sinks(load_sink_config(args.sinks), args.out)
+        store = open_store(args.out, dsn=args.dsn or os.environ.get("GEOSPACE_OUTBOX_DSN"))
         stats = run_relay(
             store, sinks, lease_s=args.lease, max_attempts=args.max_attempts, batch=args.batch,
             once=args.once, backoff=Backoff(args.backoff, args.backoff_cap), poll_s=args.poll,
             retention_s=args.retention, stop=stop, dead_notices=not args.no_dead_notices,
         )  # fmt: skip
     except GeospaceError as err:
-        print(f"relay: {err}", file=sys.stderr)
+        print(f"relay: error: {' '.join(str(err).split())}", file=sys.stderr)
         return err.exit_code
     print(json.dumps({k: v for k, v in stats.__dict__.items() if k != "errors"}))
     for sink in sinks.values():

@@ -118,6 +118,19 @@ def claim(
     return [_to_claim(r) for r in rows]
 
 
+def renew_lease(store: OutboxStore, outbox_id: int, owner: str, lease_s: float) -> bool:
+    """Extend ``owner``'s lease of a queued row to ``now + lease_s``; False when the row is no
+    longer ``owner``'s (another relay reclaimed it after the lease expired): do not deliver it."""
+    with store.db.transaction():
+        return bool(
+            store.db.execute(
+                "UPDATE outbox SET lease_until = ? WHERE id = ? AND lease_owner = ?"
+                " AND status = 'queued'",
+                (store.clock() + lease_s, outbox_id, owner),
+            )
+        )
+
+
 def _to_claim(row: dict[str, Any]) -> Claim:
     message = OutboundMessage(
         message_key=row["message_key"],

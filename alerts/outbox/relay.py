@@ -9,6 +9,7 @@ died is reclaimed when its lease expires.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import threading
@@ -18,9 +19,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from alerts.outbox.admin import expire_due
-from alerts.outbox.queue import Claim, Outcome, claim, complete, health, purge_sent
+from alerts.outbox.queue import (
+    Claim,
+    Outcome,
+    claim,
+    complete,
+    health,
+    purge_sent,
+    renew_lease,
+)
 from alerts.outbox.store import OutboxStore
 from alerts.sinks.base import PermanentSinkError, Sink, SinkUnavailableError, TransientSinkError
+from core.errors import InvalidInputError
+
+MIN_LEASE_S = 0.5
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +63,69 @@ class RelayStats:
     errors: list[str] = field(default_factory=list)
 
 
+def check_relay_settings(*, lease_s: float, max_attempts: int, batch: int) -> None:
+    """Refuse relay settings that cannot work (before any claim): exit 2 with the fix."""
+    if not (math.isfinite(lease_s) and lease_s >= MIN_LEASE_S):
+        raise InvalidInputError(
+            f"--lease: {lease_s:g}: a lease must be at least {MIN_LEASE_S:g} s and finite (it is "
+            "renewed while a delivery is in flight); give e.g. --lease 30"
+        )
+    if isinstance(max_attempts, bool) or int(max_attempts) != max_attempts or max_attempts < 1:
+        raise InvalidInputError(f"--max-attempts: {max_attempts}: must be 1 or more; give e.g. 8")
+    if isinstance(batch, bool) or int(batch) != batch or batch < 1:
+        raise InvalidInputError(f"--batch: {batch}: must be 1 or more; give e.g. 100")
+
+
+class _LeaseKeeper:
+    """Keeps the lease of the claim being delivered alive (a sink may take longer than the lease).
+
+    Before a delivery the claim's lease is renewed if a third of it is spent (a claim that another
+    relay took over meanwhile is skipped, never delivered twice); during the delivery a background
+    thread renews it every third of the lease. The database is touched by the thread only while
+    the relay's own thread is inside ``Sink.deliver``.
+    """
+
+    def __init__(self, store: OutboxStore, owner: str, lease_s: float) -> None:
+        self.store, self.owner, self.lease_s = store, owner, lease_s
+        self._lock = threading.Lock()
+        self._current: Claim | None = None
+        self._renewed = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lease-keeper", daemon=True)
+        self._thread.start()
+
+    def begin(self, c: Claim, claimed_at: float) -> bool:
+        """Called before delivering ``c``; False when the lease is lost (skip the claim)."""
+        now = time.monotonic()
+        with self._lock:
+            if now - claimed_at > self.lease_s / 3 and not renew_lease(
+                self.store, c.outbox_id, self.owner, self.lease_s
+            ):
+                return False
+            self._current = c
+            self._renewed = claimed_at if now - claimed_at <= self.lease_s / 3 else now
+            return True
+
+    def end(self) -> None:
+        with self._lock:
+            self._current = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.lease_s / 6):
+            with self._lock:
+                c = self._current
+                if c is not None and time.monotonic() - self._renewed >= self.lease_s / 3:
+                    try:
+                        renew_lease(self.store, c.outbox_id, self.owner, self.lease_s)
+                        self._renewed = time.monotonic()
+                    except Exception as err:  # keep delivering; the lease may lapse (logged)
+                        log.warning("could not renew the lease of row %s: %s", c.outbox_id, err)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def deliver_batch(
     claims: list[Claim],
     sinks: Mapping[str, Sink],
@@ -59,16 +134,23 @@ def deliver_batch(
     backoff: Backoff,
     down: dict[str, float],
     now: float,
+    keeper: _LeaseKeeper | None = None,
+    claimed_at: float = 0.0,
 ) -> list[Outcome]:
     """Deliver claims one by one; a sink found down releases the rest of its claims untouched.
 
     ``down`` maps a sink name to the time before which it is not tried again (updated in place).
+    With a ``keeper``, each claim's lease is kept alive while it is delivered and a claim whose
+    lease was lost to another relay is skipped (no outcome: it is that relay's now).
     """
     outcomes: list[Outcome] = []
     for c in claims:
         name = c.message.sink
         if down.get(name, 0.0) > now:
             outcomes.append(Outcome(c, "release", error="sink unavailable", delay_s=0.0))
+            continue
+        if keeper is not None and not keeper.begin(c, claimed_at):
+            log.warning("outbox row %s: lease lost to another relay; not delivered", c.outbox_id)
             continue
         try:
             receipt = sinks[name].deliver(c.message)
@@ -86,6 +168,9 @@ def deliver_batch(
             outcomes.append(Outcome(c, "dead", error=f"refused by {name}: {err}"))
         else:
             outcomes.append(Outcome(c, "sent", receipt=receipt))
+        finally:
+            if keeper is not None:
+                keeper.end()
     return outcomes
 
 
@@ -134,8 +219,36 @@ def run_relay(
         Queue one operator notice (hazard ``notice``) per revision whose row goes dead
         (:mod:`alerts.outbox.notices`); ``geospace deliver`` turns it on.
     """
+    check_relay_settings(lease_s=lease_s, max_attempts=max_attempts, batch=batch)
     backoff = backoff or Backoff()
     owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    keeper = _LeaseKeeper(store, owner, lease_s)
+    try:
+        return _relay_loop(
+            store, sinks, keeper, lease_s=lease_s, max_attempts=max_attempts, batch=batch,
+            once=once, backoff=backoff, poll_s=poll_s, retention_s=retention_s, stop=stop,
+            owner=owner, dead_notices=dead_notices,
+        )  # fmt: skip
+    finally:
+        keeper.close()
+
+
+def _relay_loop(
+    store: OutboxStore,
+    sinks: Mapping[str, Sink],
+    keeper: _LeaseKeeper,
+    *,
+    lease_s: float,
+    max_attempts: int,
+    batch: int,
+    once: bool,
+    backoff: Backoff,
+    poll_s: float,
+    retention_s: float,
+    stop: threading.Event | None,
+    owner: str,
+    dead_notices: bool,
+) -> RelayStats:
     stats = RelayStats()
     down: dict[str, float] = {}
     stats.purged += purge_sent(store, retention_s)
@@ -143,6 +256,7 @@ def run_relay(
         expire_due(store)
         now = store.clock()
         ready = sorted(name for name in sinks if down.get(name, 0.0) <= now)
+        claimed_at = time.monotonic()
         claims = claim(
             store, owner, ready, lease_s=lease_s, batch=batch, max_attempts=max_attempts,
             dead_notices=dead_notices,
@@ -153,8 +267,9 @@ def run_relay(
             _sleep(poll_s, stop)
             continue
         outcomes = deliver_batch(
-            claims, sinks, max_attempts=max_attempts, backoff=backoff, down=down, now=now
-        )
+            claims, sinks, max_attempts=max_attempts, backoff=backoff, down=down, now=now,
+            keeper=keeper, claimed_at=claimed_at,
+        )  # fmt: skip
         complete(store, outcomes, dead_notices=dead_notices)
         _count(stats, outcomes)
     stats.purged += purge_sent(store, retention_s)
@@ -184,4 +299,11 @@ def _sleep(seconds: float, stop: threading.Event | None) -> None:
         stop.wait(seconds)
 
 
-__all__ = ["Backoff", "RelayStats", "deliver_batch", "health", "run_relay"]
+__all__ = [
+    "Backoff",
+    "RelayStats",
+    "check_relay_settings",
+    "deliver_batch",
+    "health",
+    "run_relay",
+]
