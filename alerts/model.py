@@ -184,6 +184,9 @@ class Finding:
         Scene ids, product ids, station ids behind the value.
     status : SubjectStatus
         OK, DATA_GAP or DEGRADED as the detector saw it.
+    reasons : tuple of str
+        Why the subject is a DATA_GAP, as codes (e.g. ``indices.park_table.GapReason``); empty
+        otherwise. A DATA_GAP notice is updated only when these change.
     """
 
     kind: str
@@ -197,6 +200,7 @@ class Finding:
     level: int = 0
     sources: tuple[str, ...] = ()
     status: SubjectStatus = SubjectStatus.OK
+    reasons: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not 0 <= int(self.level) <= 4:
@@ -207,6 +211,7 @@ class Finding:
         object.__setattr__(self, "window_end", _utc(self.window_end))
         object.__setattr__(self, "status", SubjectStatus(self.status))
         object.__setattr__(self, "sources", tuple(str(s) for s in self.sources))
+        object.__setattr__(self, "reasons", tuple(str(r) for r in self.reasons))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (times as ISO 8601 UTC)."""
@@ -222,6 +227,7 @@ class Finding:
             "level": int(self.level),
             "sources": list(self.sources),
             "status": str(self.status),
+            **({"reasons": list(self.reasons)} if self.reasons else {}),
         }
 
     @classmethod
@@ -239,6 +245,7 @@ class Finding:
             level=int(data.get("level", 0)),
             sources=tuple(data.get("sources", ())),
             status=SubjectStatus(data.get("status", "OK")),
+            reasons=tuple(data.get("reasons", ())),
         )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import math
 from datetime import date
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -28,6 +29,7 @@ from pydantic import (
 
 from core.errors import InvalidInputError, ProfileError
 from core.quantities import parse_quantity
+from core.status import CoverageRule
 
 PACKAGED_PROFILES = Path(__file__).parent / "profiles"
 
@@ -178,7 +180,12 @@ class VegetationConfig(_Strict):
         ge=1,
         description="reference years that must have seen a pixel clear for its baseline",
     )
-    min_clear_fraction: Fraction = 0.6
+    min_clear_fraction: Fraction = Field(
+        default=0.6, description="clear share of a park below which it is DATA_GAP, e.g. '60 %'"
+    )
+    ok_clear_fraction: Fraction = Field(
+        default=0.9, description="clear share below which a park that is not a gap is DEGRADED"
+    )
     min_clear_dates: int = Field(default=2, ge=1)
     stress_threshold: Annotated[
         Fraction, _within(-2, 2, unit="(index units)", example="-0.10 1")
@@ -200,12 +207,47 @@ class VegetationConfig(_Strict):
                 f"reference_window {self.reference_window:g} d is shorter than window "
                 f"{self.window:g} d; make it at least as long"
             )
+        if not 0.0 <= self.min_clear_fraction <= self.ok_clear_fraction <= 1.0:
+            raise ValueError(
+                f"min_clear_fraction {self.min_clear_fraction:.0%} and ok_clear_fraction "
+                f"{self.ok_clear_fraction:.0%} must satisfy 0 % <= min <= ok <= 100 %"
+            )
         if self.baseline_min_years > len(self.reference_years):
             raise ValueError(
                 f"baseline_min_years {self.baseline_min_years} exceeds the {len(self.reference_years)} "
                 "reference years; lower it or list more years"
             )
         return self
+
+    def coverage_rule(self) -> CoverageRule:
+        """The park coverage rule (DATA_GAP / DEGRADED / OK): the one source of its numbers."""
+        return CoverageRule(
+            minimum=self.min_clear_fraction,
+            degraded_below=self.ok_clear_fraction,
+            min_dates=self.min_clear_dates,
+        )
+
+
+class DeliveryKind(StrEnum):
+    """What kind of message a revision is, for routing (a sink's ``accepts.kinds``).
+
+    ``work_order``: a maintenance ticket (irrigation, deformation); ``bulletin``: a public CAP
+    bulletin (heat); ``notice``: an operator notice (DATA_GAP, dead row); ``digest``: the
+    operators' summary of a run.
+    """
+
+    WORK_ORDER = "work_order"
+    BULLETIN = "bulletin"
+    NOTICE = "notice"
+    DIGEST = "digest"
+
+
+class SinkAccepts(_Strict):
+    """Which revisions a sink takes: hazards (``irrigation``, ``heat``, ``deformation``; for
+    notices and digests, the hazard they are about) and kinds; an omitted list takes all."""
+
+    hazards: tuple[str, ...] | None = None
+    kinds: tuple[DeliveryKind, ...] | None = None
 
 
 class SinkConfig(_Strict):
@@ -214,7 +256,8 @@ class SinkConfig(_Strict):
     ``name`` (default: the kind) keys the sink's outbox rows. Options by kind: ``files`` ``path``;
     ``webhook`` ``url``, ``token_env``; ``rabbitmq`` ``url_env`` (AMQP URL with credentials);
     ``redis`` ``stream``, ``url_env``; ``open311`` ``url`` (endpoint), ``api_key_env``,
-    ``jurisdiction_env``, ``service_code``.
+    ``jurisdiction_env``, ``service_code``. ``accepts`` routes revisions to the sink (default:
+    everything); only sinks that accept a revision get an outbox row for it.
     """
 
     kind: Literal["files", "webhook", "rabbitmq", "redis", "open311"]
@@ -227,6 +270,7 @@ class SinkConfig(_Strict):
     api_key_env: str | None = None
     jurisdiction_env: str | None = None
     service_code: str | None = None
+    accepts: SinkAccepts = SinkAccepts()
 
     @property
     def key(self) -> str:
@@ -234,8 +278,11 @@ class SinkConfig(_Strict):
         return self.name or self.kind
 
     def spec(self) -> dict[str, Any]:
-        """Options for :func:`alerts.sinks.build_sink` (``endpoint`` is Open311's ``url``)."""
-        options = self.model_dump(exclude_none=True, exclude={"kind", "name"})
+        """Options for :func:`alerts.sinks.build_sink` (``endpoint`` is Open311's ``url``), with
+        ``accepts`` as plain lists for :class:`alerts.sinks.routing.Routing`."""
+        options = self.model_dump(mode="json", exclude_none=True, exclude={"kind", "name"})
+        if not options.get("accepts"):
+            options.pop("accepts", None)
         if self.kind == "open311" and "url" in options:
             options["endpoint"] = options.pop("url")
         return {"type": self.kind, **options}

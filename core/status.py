@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
+
+from core.errors import InvalidInputError
 
 
 class SubjectStatus(StrEnum):
@@ -15,3 +18,54 @@ class SubjectStatus(StrEnum):
     OK = "OK"
     DATA_GAP = "DATA_GAP"
     DEGRADED = "DEGRADED"
+
+
+@dataclass(frozen=True)
+class CoverageRule:
+    """The one coverage rule: how much clear data a subject needs (DESIGN section 5).
+
+    Built from the profile (``CityProfile.vegetation.coverage_rule()`` for parks) and passed down
+    to whoever decides or explains a status, so the zonal statistics, the rules and the "why" text
+    all quote the same numbers.
+
+    Attributes
+    ----------
+    minimum : float
+        Coverage (0..1) below which (or NaN) the subject is DATA_GAP.
+    degraded_below : float
+        Coverage (0..1) below which a subject that is not a gap is DEGRADED.
+    min_dates : int
+        Clear dates a window needs (0 where dates do not apply, e.g. point products).
+    """
+
+    minimum: float
+    degraded_below: float
+    min_dates: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.minimum <= self.degraded_below <= 1.0:
+            raise InvalidInputError(
+                f"coverage rule: need 0 % <= minimum <= degraded_below <= 100 %, got minimum "
+                f"{self.minimum:.0%} and degraded_below {self.degraded_below:.0%}; fix the profile"
+            )
+        if (
+            isinstance(self.min_dates, bool)
+            or int(self.min_dates) != self.min_dates
+            or self.min_dates < 0
+        ):
+            raise InvalidInputError(
+                f"coverage rule: min_dates must be a whole count >= 0, got {self.min_dates!r}"
+            )
+
+    def status(self, coverage: float) -> SubjectStatus:
+        """DATA_GAP below ``minimum`` (or NaN), DEGRADED below ``degraded_below``, else OK."""
+        if not coverage >= self.minimum:  # NaN is a gap
+            return SubjectStatus.DATA_GAP
+        if coverage < self.degraded_below:
+            return SubjectStatus.DEGRADED
+        return SubjectStatus.OK
+
+    def describe(self) -> str:
+        """``"minimum 60 % clear, degraded below 90 %, at least 2 clear dates"``."""
+        text = f"minimum {self.minimum * 100:g} % clear, degraded below {self.degraded_below * 100:g} %"
+        return text + (f", at least {self.min_dates} clear dates" if self.min_dates else "")

@@ -34,7 +34,7 @@ from alerts.products.manifest import vegetation_manifest_info
 from core.errors import SourceUnavailableError
 from eo.grid import grid_template
 from eo.scenes import SceneStack, load_period
-from flows.alerting import queue_irrigation_alerts
+from flows.alerting import queue_irrigation_alerts, queue_run_digest
 from flows.vegetation_inputs import (
     VegetationInputs,
     evaluation_ends,
@@ -128,13 +128,13 @@ def evaluate_window(
         inputs.parks,
         "id",
         name_field="name",
+        coverage=veg.coverage_rule(),
         stress_threshold=veg.stress_threshold,
-        min_clear_fraction=veg.min_clear_fraction,
-        min_clear_dates=veg.min_clear_dates,
     )
     ranked = irrigation_priority(
         stats,
-        load_priority_policy(),
+        load_priority_policy(veg.policy),
+        coverage=veg.coverage_rule(),
         reference=_reference_label(veg.reference_years),
         language=veg.language,
     )
@@ -241,6 +241,7 @@ def vegetation_flow(
     gaps = 0
     written: list[str] = []
     queued = 0
+    run_outcomes: list[Any] = []
     window_days = int(inputs.profile.vegetation.window)
     for window_end in ends:
         result = evaluate_window(inputs, current, reference, window_end)
@@ -256,9 +257,18 @@ def vegetation_flow(
             out_dir=out,
         )
         queued += sum(o.revision_id is not None for o in outcomes)
+        run_outcomes += outcomes
         logger.info(
             "window ending %s: %d parks, products in %s", window_end, len(result.parks), written[-1]
         )
+    digest = queue_run_digest(
+        inputs.profile,
+        run_outcomes,
+        start=ends[0] - timedelta(days=window_days - 1),
+        end=ends[-1],
+        out_dir=out,
+    )
+    queued += digest is not None
     summary = {
         "windows": [str(e) for e in ends],
         "products": written,

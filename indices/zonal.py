@@ -31,6 +31,7 @@ import pandas as pd
 import xarray as xr
 
 from core.errors import InvalidInputError
+from core.status import CoverageRule
 from indices.extract import (
     RasterGrid,
     as_numpy_2d,
@@ -43,6 +44,7 @@ from indices.extract import (
     raster_grid,
     summarise_clear_dates,
 )
+from indices.park_table import INDEX_NAMES, PARK_COLUMNS, Col, park_status
 from indices.spec import check_same_grid
 
 __all__ = [
@@ -228,56 +230,6 @@ def park_time_series(
     return long.reset_index()
 
 
-PARK_COLUMNS = [
-    "park_id",
-    "name",
-    "status",
-    "ndvi_now",
-    "ndvi_ref",
-    "ndvi_anomaly",
-    "ndmi_now",
-    "ndmi_ref",
-    "ndmi_anomaly",
-    "evi_now",
-    "evi_ref",
-    "evi_anomaly",
-    "stressed_share",
-    "clear_fraction",
-    "reference_fraction",
-    "clear_dates",
-    "last_clear_date",
-    "heat_exposure",
-    "area_m2",
-]
-INDEX_NAMES = ("ndvi", "ndmi", "evi")
-
-
-def park_status(
-    table: pd.DataFrame,
-    min_clear_fraction: float = 0.6,
-    ok_clear_fraction: float = 0.9,
-    min_clear_dates: int = 2,
-) -> pd.Series:
-    """Status per park: ``"DATA_GAP"``, ``"DEGRADED"`` or ``"OK"``.
-
-    DATA_GAP when ``clear_fraction`` or ``reference_fraction`` (the share of the park the reference
-    median covers) < ``min_clear_fraction`` (or NaN), ``clear_dates`` <
-    ``min_clear_dates``, or ``ndvi_ref`` or ``ndvi_now`` is NaN (no baseline, nothing seen);
-    DEGRADED when ``min_clear_fraction`` <= clear fraction < ``ok_clear_fraction``; else OK.
-    """
-    cf = table["clear_fraction"].astype(float)
-    gap = (
-        ~(cf >= min_clear_fraction)
-        | (table["clear_dates"] < min_clear_dates)
-        | table["ndvi_ref"].isna()
-        | table["ndvi_now"].isna()
-    )
-    if "reference_fraction" in table.columns:  # a baseline from a corner of the park is no baseline
-        gap |= ~(table["reference_fraction"].astype(float) >= min_clear_fraction)
-    status = np.where(gap, "DATA_GAP", np.where(cf < ok_clear_fraction, "DEGRADED", "OK"))
-    return pd.Series(status, index=table.index, name="status", dtype=object)
-
-
 def _stacked_inputs(
     now: Mapping[str, xr.DataArray],
     ref: Mapping[str, xr.DataArray],
@@ -310,10 +262,8 @@ def park_statistics(
     id_field: str = "park_id",
     *,
     name_field: str = "name",
+    coverage: CoverageRule,
     stress_threshold: float = -0.10,
-    min_clear_fraction: float = 0.6,
-    ok_clear_fraction: float = 0.9,
-    min_clear_dates: int = 2,
     min_share: float = 0.5,
     heat_exposure: pd.Series | None = None,
 ) -> gpd.GeoDataFrame:
@@ -330,8 +280,9 @@ def park_statistics(
         Parks in the raster's (projected, metre) CRS with ``id_field`` and ``name_field``.
     stress_threshold : float
         A pixel is stressed when its NDVI anomaly (dimensionless) is <= this value.
-    min_clear_fraction, ok_clear_fraction, min_clear_dates
-        Status policy (see :func:`park_status`).
+    coverage : CoverageRule
+        The coverage rule (the profile's ``vegetation.coverage_rule()``): decides the status
+        (:func:`indices.park_table.park_status`) and which baselines are too thin to report.
     min_share : float
         Clear share (0..1) of a park that makes a day a clear date.
     heat_exposure : Series, optional
@@ -352,14 +303,14 @@ def park_statistics(
     table = _index_columns(computed, grid, polygons, id_field)
     table = table.join(_coverage_columns(computed, grid, polygons, id_field, min_share))
     names = polygons[name_field] if name_field in polygons.columns else polygons[id_field]
-    table["park_id"] = table.index.astype(str)
-    table["name"] = names.astype(str).to_numpy()
+    table[Col.PARK_ID] = table.index.astype(str)
+    table[Col.NAME] = names.astype(str).to_numpy()
     heat = heat_exposure if heat_exposure is not None else pd.Series(dtype=float)
-    table["heat_exposure"] = heat.rename(index=str).reindex(table.index).astype(float)
-    table["area_m2"] = polygons.geometry.area.to_numpy()
-    table["status"] = park_status(table, min_clear_fraction, ok_clear_fraction, min_clear_dates)
-    thin = ~(table["reference_fraction"].astype(float) >= min_clear_fraction)
-    derived = [c for c in table.columns if c.endswith(("_ref", "_anomaly"))] + ["stressed_share"]
+    table[Col.HEAT_EXPOSURE] = heat.rename(index=str).reindex(table.index).astype(float)
+    table[Col.AREA_M2] = polygons.geometry.area.to_numpy()
+    table[Col.STATUS] = park_status(table, coverage)
+    thin = ~(table[Col.REFERENCE_FRACTION].astype(float) >= coverage.minimum)
+    derived = [c for c in table.columns if c.endswith(("_ref", "_anomaly"))] + [Col.STRESSED_SHARE]
     table.loc[thin, derived] = np.nan  # never report an anomaly against a partial baseline
     return gpd.GeoDataFrame(
         table[PARK_COLUMNS].reset_index(drop=True),
@@ -384,7 +335,7 @@ def _index_columns(
             table[key] = medians[key] if key in medians.columns else np.nan
         table[f"{index}_anomaly"] = table[f"{index}_now"] - table[f"{index}_ref"]
     stressed = as_numpy_2d(computed["stressed"], grid)
-    table["stressed_share"] = extract({"s": stressed}, grid, polygons, id_field, "mean")["s"]
+    table[Col.STRESSED_SHARE] = extract({"s": stressed}, grid, polygons, id_field, "mean")["s"]
     return table
 
 
@@ -405,9 +356,9 @@ def _coverage_columns(
     )
     table = summarise_clear_dates(shares, min_share)
     pixels = pixel_counts(polygons, grid, id_field)
-    table["clear_fraction"] = fraction(sums, pixels)
+    table[Col.CLEAR_FRACTION] = fraction(sums, pixels)
     ref_2d = np.nan_to_num(as_numpy_2d(computed["ref_valid"], grid), nan=0.0)
-    table["reference_fraction"] = fraction(
+    table[Col.REFERENCE_FRACTION] = fraction(
         extract({"r": ref_2d}, grid, polygons, id_field, "sum")["r"], pixels
     )
     return table

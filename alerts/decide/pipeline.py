@@ -18,12 +18,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from alerts.decide.notices import GapChange, NoticeTopic, notice_subject
 from alerts.decide.policy import NoticePolicy, Policy
 from alerts.decide.revisions import SubjectInfo
 from alerts.decide.rules import Action, decide
-from alerts.model import Event, Finding, Revision
+from alerts.model import NOTICE_HAZARD, Event, Finding, Revision
 from alerts.outbox.store import OutboxStore
 from alerts.products.cap_archive import archive_stored
+from alerts.sinks.routing import Routing
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,9 @@ class Outcome:
     reason: str
     revision_id: int | None
     message_key: str | None
+    gap: str | None = None  # GapChange: opened, updated, cleared (None: the gap state held)
+    gap_revision_id: int | None = None
+    gap_open: bool = False  # a DATA_GAP event of the subject is open after this window
 
 
 def _event_of(store: OutboxStore, hazard: str, subject_id: str) -> Event | None:
@@ -66,28 +71,57 @@ def history(store: OutboxStore, subject_id: str, kind: str) -> list[Finding]:
     ]
 
 
+def _record(
+    store: OutboxStore, revision: Revision, routing: Routing, out_dir: str | Path | None
+) -> int | None:
+    """Record one revision with an outbox row per accepting sink; archive bulletins as CAP."""
+    new_id = store.add_revision(revision, routing.sinks_for(revision))
+    if out_dir is not None:  # also when not new: heals a crash before the archive
+        archive_stored(store, out_dir, [revision.message_key])
+    return new_id
+
+
+def open_gap_event(store: OutboxStore, gap_subject: str) -> tuple[Event | None, Revision | None]:
+    """The open DATA_GAP event of a notice subject (``"<hazard>/<id>"``) and its last revision.
+
+    An open notice event that is not a DATA_GAP event (a per-window notice written before gaps
+    were events) is closed as superseded, so it never stands for a gap.
+    """
+    event = _event_of(store, NOTICE_HAZARD, gap_subject)
+    last = latest_revision(store, event.alert_key) if event else None
+    if event is not None and (last is None or last.payload.get("notice") != NoticeTopic.DATA_GAP):
+        store.close_event(event.alert_key, "superseded: not a data-gap event")
+        return None, None
+    return event, last
+
+
 def apply_findings(
     store: OutboxStore,
     findings: Sequence[Finding],
     policy: Policy,
     *,
     now: datetime,
-    sinks: Iterable[str],
+    sinks: Iterable[str] | Routing,
     subjects: Mapping[str, SubjectInfo] | None = None,
     notice_policy: NoticePolicy | None = None,
     out_dir: str | Path | None = None,
 ) -> list[Outcome]:
     """Record ``findings`` and let the rules decide, subject by subject; return the outcomes.
 
-    With ``out_dir`` (the output folder; the store itself has none when it is PostgreSQL), each new
+    ``sinks`` is the profile's :class:`~alerts.sinks.routing.Routing` (each revision gets outbox
+    rows only for the sinks that accept it), or sink names that all take everything. Each
+    subject's DATA_GAP event (hazard ``notice``) is read and updated beside its alert event. With
+    ``out_dir`` (the output folder; the store itself has none when it is PostgreSQL), each new
     bulletin revision decided is archived as CAP under ``out_dir/alerts/cap``.
     """
-    names = tuple(sinks)
+    routing = sinks if isinstance(sinks, Routing) else Routing.everything(sinks)
     store.record_findings(f.to_dict() for f in findings)
     outcomes = []
     for finding in findings:
         event = _event_of(store, policy.hazard, finding.subject_id)
         last = latest_revision(store, event.alert_key) if event else None
+        gap_subject = notice_subject(policy.hazard, finding.subject_id)
+        open_gap, last_gap = open_gap_event(store, gap_subject)
         decision = decide(
             history(store, finding.subject_id, policy.finding_kind),
             event,
@@ -96,12 +130,18 @@ def apply_findings(
             now,
             subject=(subjects or {}).get(finding.subject_id),
             notice_policy=notice_policy,
+            open_gap=open_gap,
+            last_gap=last_gap,
         )
-        new_id = None
-        if decision.revision is not None:
-            new_id = store.add_revision(decision.revision, names)
-            if out_dir is not None:  # also when not new: heals a crash before the archive
-                archive_stored(store, out_dir, [decision.revision.message_key])
+        gap = decision.gap
+        gap_id = None
+        if gap is not None and gap.revision is not None:
+            gap_id = _record(store, gap.revision, routing, out_dir)
+            if gap.change == GapChange.CLEARED:
+                store.close_event(gap.revision.alert_key, "data returned")
+        new_id = gap_id if decision.action == Action.NOTICE else None
+        if decision.revision is not None and decision.action != Action.NOTICE:
+            new_id = _record(store, decision.revision, routing, out_dir)
             if decision.action == Action.CLEAR and decision.event is not None:
                 store.close_event(decision.event.alert_key, "cleared")
         outcomes.append(
@@ -111,6 +151,9 @@ def apply_findings(
                 reason=decision.reason,
                 revision_id=new_id,
                 message_key=decision.revision.message_key if decision.revision else None,
+                gap=str(gap.change) if gap is not None and gap.change else None,
+                gap_revision_id=gap_id,
+                gap_open=gap is not None and gap.event is not None and gap.event.open,
             )
         )
     return outcomes

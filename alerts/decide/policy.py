@@ -10,7 +10,7 @@ A policy file (``alerts/policies/<hazard>.yaml``) looks like::
     levels: {2: "0.20 1", 3: "0.40 1", 4: "0.60 1"}   # enter thresholds
     hysteresis: "0.05 1"            # leave level L below threshold(L) - hysteresis
     persistence: {k: 2, n: 3}       # counts of windows (integers, not quantities)
-    coverage: {minimum: "60 %", degraded_below: "90 %"}
+    coverage: {minimum: "50 %", degraded_below: "90 %"}   # optional: see below
     new_evidence_delta: "0.10 1"
     certainty: Likely
     approval_required: false
@@ -18,23 +18,29 @@ A policy file (``alerts/policies/<hazard>.yaml``) looks like::
     event: Irrigation priority
     instruction: ...
 
-A bare number where a quantity is expected is refused with the field and a fix
-Unknown keys are refused too, so a typo never silently keeps a default.
+A bare number where a quantity is expected is refused with the field and a fix; unknown keys are
+refused too, so a typo never silently keeps a default. Files are read by the one policy loader
+(:func:`alerts.policies.read_policy`), so a value may be ``{same_as: "<policy>.<section>.<key>"}``.
+
+``coverage`` is optional: a policy without it leaves the coverage decision to the caller, who binds
+the profile's rule with :meth:`Policy.with_coverage` (irrigation: the profile's
+``vegetation.min_clear_fraction``, the same numbers ``indices.park_table`` decided the park status
+with). Without either, the detector's status of each finding stands.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from alerts.model import Certainty
+from alerts.policies import read_policy
 from core.errors import InvalidInputError
 from core.quantities import parse_delta, parse_duration, parse_quantity
+from core.status import CoverageRule
 
 __all__ = ["NoticePolicy", "Policy", "load_notice_policy", "load_policy", "parse_policy"]
 
@@ -73,8 +79,7 @@ class Policy:
     hysteresis: float
     persistence_k: int
     persistence_n: int
-    min_coverage: float
-    degraded_below: float
+    coverage: CoverageRule | None
     new_evidence_delta: float
     certainty: Certainty
     approval_required: bool
@@ -82,10 +87,15 @@ class Policy:
     event: str
     instruction: str = ""
     gate_on_finding_level: bool = False
+    references: tuple[str, ...] = ()
 
     def threshold(self, level: int) -> float:
         """Enter threshold of ``level`` in ``units``."""
         return dict(self.levels)[level]
+
+    def with_coverage(self, rule: CoverageRule) -> Policy:
+        """This policy deciding coverage with ``rule`` (the profile's numbers)."""
+        return replace(self, coverage=rule)
 
 
 @dataclass(frozen=True)
@@ -135,7 +145,9 @@ def _levels(raw: Any, units: str, compare: str, source: str) -> tuple[tuple[int,
     return tuple(levels)
 
 
-def _coverage(raw: Any, source: str) -> tuple[float, float]:
+def _coverage(raw: Any, source: str) -> CoverageRule | None:
+    if raw is None:
+        return None
     field = _where(source, "coverage")
     if not isinstance(raw, Mapping):
         raise InvalidInputError(f"{field}: expected {{minimum: '60 %', degraded_below: '90 %'}}")
@@ -147,7 +159,7 @@ def _coverage(raw: Any, source: str) -> tuple[float, float]:
         raise InvalidInputError(
             f"{field}: need 0 % <= minimum <= degraded_below <= 100 %, got {minimum}, {degraded}"
         )
-    return minimum, degraded
+    return CoverageRule(minimum, degraded)
 
 
 def _certainty(raw: Any, field: str) -> Certainty:
@@ -167,8 +179,13 @@ def _check_keys(raw: Mapping[str, Any], allowed: set[str], source: str) -> None:
         )
 
 
-def parse_policy(raw: Mapping[str, Any], source: str = "<mapping>") -> Policy:
-    """Validate a rule policy mapping (as read from YAML) into a :class:`Policy`."""
+def parse_policy(
+    raw: Mapping[str, Any], source: str = "<mapping>", references: tuple[str, ...] = ()
+) -> Policy:
+    """Validate a rule policy mapping (as read from YAML) into a :class:`Policy`.
+
+    ``references`` are the versions of the policies values were taken from (``same_as``).
+    """
     if not isinstance(raw, Mapping):
         raise InvalidInputError(f"policy {source}: expected a mapping, got {type(raw).__name__}")
     _check_keys(raw, _KEYS, source)
@@ -190,7 +207,7 @@ def parse_policy(raw: Mapping[str, Any], source: str = "<mapping>") -> Policy:
     delta = parse_delta(delta_raw, units, field=f"{source}: new_evidence_delta")
     if hysteresis < 0 or delta < 0:
         raise InvalidInputError(f"policy {source}: hysteresis and new_evidence_delta must be >= 0")
-    minimum, degraded = _coverage(_require(raw, "coverage", source), source)
+    coverage = _coverage(raw.get("coverage"), source)
     approval = raw.get("approval_required", False)
     if not isinstance(approval, bool):
         raise InvalidInputError(f"{_where(source, 'approval_required')}: write true or false")
@@ -204,8 +221,7 @@ def parse_policy(raw: Mapping[str, Any], source: str = "<mapping>") -> Policy:
         hysteresis=hysteresis,
         persistence_k=k,
         persistence_n=n,
-        min_coverage=minimum,
-        degraded_below=degraded,
+        coverage=coverage,
         new_evidence_delta=delta,
         certainty=_certainty(raw.get("certainty", "Likely"), _where(source, "certainty")),
         approval_required=approval,
@@ -213,43 +229,26 @@ def parse_policy(raw: Mapping[str, Any], source: str = "<mapping>") -> Policy:
         event=str(_require(raw, "event", source)),
         instruction=str(raw.get("instruction", "") or ""),
         gate_on_finding_level=bool(raw.get("gate_on_finding_level", False)),
+        references=tuple(references),
     )
-
-
-def _read(name_or_path: str | Path) -> tuple[Any, str]:
-    path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml") or path.exists():
-        if not path.is_file():
-            raise InvalidInputError(f"policy file {path} does not exist; give a name or a path")
-        text, source = path.read_text(encoding="utf-8"), str(path)
-    else:
-        resource = Path(__file__).parent.parent / "policies" / f"{name_or_path}.yaml"
-        if not resource.is_file():
-            raise InvalidInputError(
-                f"no built-in policy named {name_or_path!r}; use irrigation, heat, deformation, "
-                "notice or a path to a YAML file"
-            )
-        text, source = resource.read_text(encoding="utf-8"), f"{name_or_path}.yaml"
-    try:
-        return yaml.safe_load(text), source
-    except yaml.YAMLError as err:
-        raise InvalidInputError(f"policy {source} is not valid YAML: {err}") from err
 
 
 def load_policy(name_or_path: str | Path) -> Policy:
     """Load a built-in rule policy by name (``"irrigation"``) or a YAML file by path."""
-    raw, source = _read(name_or_path)
-    if isinstance(raw, Mapping) and raw.get("hazard") == "notice":
+    doc = read_policy(name_or_path)
+    raw, source = doc.raw, doc.source
+    if raw.get("hazard") == "notice":
         raise InvalidInputError(
             f"policy {source} is a notice policy; load it with load_notice_policy"
         )
-    return parse_policy(raw, source)
+    return parse_policy(raw, source, doc.references)
 
 
 def load_notice_policy(name_or_path: str | Path = "notice") -> NoticePolicy:
     """Load the operator-notice policy (built-in ``notice`` or a YAML path)."""
-    raw, source = _read(name_or_path)
-    if not isinstance(raw, Mapping) or raw.get("hazard") != "notice":
+    doc = read_policy(name_or_path)
+    raw, source = doc.raw, doc.source
+    if raw.get("hazard") != "notice":
         raise InvalidInputError(f"policy {source}: a notice policy needs 'hazard: notice'")
     _check_keys(raw, _NOTICE_KEYS, source)
     return NoticePolicy(

@@ -6,12 +6,11 @@ Used by :func:`alerts.decide.rules.decide`; pure functions, no I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from alerts.decide.policy import NoticePolicy, Policy
+from alerts.decide.policy import Policy
 from alerts.model import (
-    NOTICE_HAZARD,
     Certainty,
     Event,
     Finding,
@@ -19,14 +18,11 @@ from alerts.model import (
     RevisionKind,
     RevisionStatus,
     SubjectStatus,
-    alert_key,
     message_key,
     utc_iso,
 )
 
-__all__ = ["SubjectInfo", "alert_revision", "notice_revision", "notice_subject"]
-
-_NOTICE_VALID_FOR = timedelta(days=7)
+__all__ = ["SubjectInfo", "alert_revision", "evidence"]
 
 
 @dataclass(frozen=True)
@@ -51,7 +47,8 @@ class SubjectInfo:
     emma_id: str | None = None
 
 
-def _evidence(latest: Finding, policy: Policy | None, level: int) -> dict[str, Any]:
+def evidence(latest: Finding, policy: Policy | None, level: int) -> dict[str, Any]:
+    """The evidence of a revision: the rated finding, and the rule's threshold at ``level``."""
     data: dict[str, Any] = {
         "value": _num(latest.value),
         "units": latest.units,
@@ -66,6 +63,8 @@ def _evidence(latest: Finding, policy: Policy | None, level: int) -> dict[str, A
     if policy is not None and level in dict(policy.levels):
         data["threshold"] = policy.threshold(level)
         data["persistence"] = {"k": policy.persistence_k, "n": policy.persistence_n}
+    if policy is not None and policy.references:
+        data["rule_references"] = list(policy.references)
     return data
 
 
@@ -135,60 +134,8 @@ def alert_revision(
         previous_message_key=None if last is None else last.message_key,
         previous_identifier=None,  # CAP computes it from its identifier prefix
         previous_sent=None if last is None else last.created_at,
-        payload={"event": policy.event, "kind": str(kind), **_evidence(latest, policy, level)},
+        payload={"event": policy.event, "kind": str(kind), **evidence(latest, policy, level)},
         geometry=subject.geometry,
         area_name=subject.area_name or subject.name or event.subject_id,
-        emma_id=subject.emma_id,
-    )
-
-
-def notice_subject(hazard: str, subject_id: str) -> str:
-    """Subject id of a notice about ``subject_id`` of ``hazard``: ``"<hazard>/<subject_id>"``."""
-    return f"{hazard}/{subject_id}"
-
-
-def notice_revision(
-    latest: Finding,
-    policy: Policy,
-    now: datetime,
-    subject: SubjectInfo,
-    notice_policy: NoticePolicy | None = None,
-) -> Revision:
-    """The DATA_GAP notice of one subject and window: hazard ``notice``, revision 1.
-
-    Its key is ``alert_key("notice", "<hazard>/<subject_id>", window_start)``, so every rerun for
-    the same window yields the same ``message_key`` and the outbox keeps exactly one.
-    """
-    subject_id = notice_subject(policy.hazard, latest.subject_id)
-    key = alert_key(NOTICE_HAZARD, subject_id, latest.window_start)
-    valid_for = _NOTICE_VALID_FOR if notice_policy is None else notice_policy.valid_for
-    name = subject.name or latest.subject_id
-    coverage = "no value" if latest.coverage != latest.coverage else f"{latest.coverage:.0%}"
-    summary = (
-        f"No usable data for {policy.hazard} subject {name} in the window "
-        f"{utc_iso(latest.window_start)} .. {utc_iso(latest.window_end)}: coverage {coverage}, "
-        f"minimum {policy.min_coverage:.0%}. No alert was raised or cleared."
-    )
-    return Revision(
-        alert_key=key,
-        message_key=message_key(key, 1),
-        revision=1,
-        hazard=NOTICE_HAZARD,
-        subject_id=subject_id,
-        kind=RevisionKind.NOTICE,
-        level=1,
-        certainty=Certainty.OBSERVED if notice_policy is None else notice_policy.certainty,
-        status=RevisionStatus.QUEUED,
-        created_at=now,
-        onset=now,
-        expires=now + valid_for,
-        rule_version=policy.version if notice_policy is None else notice_policy.version,
-        event_start=latest.window_start,
-        subject_name=subject.name,
-        summary=summary,
-        instruction="" if notice_policy is None else notice_policy.instruction,
-        payload={"event": "Data gap", "about_hazard": policy.hazard, **_evidence(latest, None, 0)},
-        geometry=subject.geometry,
-        area_name=subject.area_name or name,
         emma_id=subject.emma_id,
     )

@@ -3,7 +3,10 @@
 DESIGN section 5: minimum coverage (else DATA_GAP; between the minimum and ``degraded_below`` the
 subject is DEGRADED and alerts with certainty one step lower), persistence (k of the last n windows,
 DATA_GAP windows take a slot but never count), hysteresis (enter level L at threshold(L), leave it
-below threshold(L) - h), one open event per subject, and DATA_GAP notices with idempotent keys.
+below threshold(L) - h), one open event per subject, and DATA_GAP as an event of its own
+(:mod:`alerts.decide.notices`: opened, updated when its reasons change, cleared when data returns).
+Coverage is decided by the policy's :class:`~core.status.CoverageRule` (for irrigation, the
+profile's, bound with :meth:`Policy.with_coverage`), or, without one, by the detector's status.
 
 :func:`decide` returns a :class:`Decision`; the caller records its revision in the outbox (which
 ignores a ``message_key`` it already holds, so reruns are harmless) and persists the event.
@@ -18,8 +21,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from alerts.decide.notices import GapDecision, gap_notice
 from alerts.decide.policy import NoticePolicy, Policy, load_notice_policy, load_policy, parse_policy
-from alerts.decide.revisions import SubjectInfo, alert_revision, notice_revision
+from alerts.decide.revisions import SubjectInfo, alert_revision
 from alerts.model import (
     Event,
     Finding,
@@ -68,15 +72,15 @@ class Decision:
     reason: str
     revision: Revision | None = None
     event: Event | None = None
+    gap: GapDecision | None = None
 
 
 def coverage_status(coverage: float, policy: Policy) -> SubjectStatus:
-    """DATA_GAP below the policy minimum (or NaN), DEGRADED below ``degraded_below``, else OK."""
-    if not coverage >= policy.min_coverage:  # NaN is a gap
-        return SubjectStatus.DATA_GAP
-    if coverage < policy.degraded_below:
-        return SubjectStatus.DEGRADED
-    return SubjectStatus.OK
+    """The policy's coverage rule applied to ``coverage`` (OK when the policy has no rule: the
+    detector's status then stands alone)."""
+    if policy.coverage is None:
+        return SubjectStatus.OK
+    return policy.coverage.status(coverage)
 
 
 def _worst(a: SubjectStatus, b: SubjectStatus) -> SubjectStatus:
@@ -237,6 +241,8 @@ def decide(
     *,
     subject: SubjectInfo | None = None,
     notice_policy: NoticePolicy | None = None,
+    open_gap: Event | None = None,
+    last_gap: Revision | None = None,
 ) -> Decision:
     """Decide what to do for one subject after its latest window.
 
@@ -255,14 +261,17 @@ def decide(
     subject : SubjectInfo, optional
         Name, WGS84 geometry, area name and EMMA_ID of the subject for the message.
     notice_policy : NoticePolicy, optional
-        Settings of the DATA_GAP notice; without it the notice uses ``policy``'s version and a
-        seven-day validity.
+        Settings of DATA_GAP notices (``notice.yaml``); without it a seven-day validity.
+    open_gap, last_gap : Event, Revision, optional
+        The subject's open DATA_GAP event and its latest revision (None: no gap open).
 
     Returns
     -------
     Decision
         NOTHING, OPEN (revision 1), REVISE (level change, rule-version change, new evidence),
-        CLEAR (Cancel) or NOTICE (DATA_GAP; the open event, if any, is left as it is).
+        CLEAR (Cancel) or NOTICE (DATA_GAP; the open event, if any, is left as it is, and
+        ``revision`` is the gap notice if the gap opened or changed). ``gap`` says what happened
+        to the DATA_GAP event (opened, updated, cleared, or nothing).
     """
     if not findings_history:
         return Decision(Action.NOTHING, SubjectStatus.DATA_GAP, "no findings")
@@ -276,11 +285,15 @@ def decide(
         )
     rated = rate(findings_history, policy)
     latest = rated[-1]
+    gap = gap_notice(
+        latest, policy, now, open_gap=open_gap, last=last_gap, subject=info,
+        notice_policy=notice_policy,
+    )  # fmt: skip
     if latest.status == SubjectStatus.DATA_GAP:
-        revision = notice_revision(latest, policy, now, info, notice_policy)
-        return Decision(Action.NOTICE, latest.status, "DATA_GAP: notice only", revision, event)
+        why = f"DATA_GAP: notice {gap.change}" if gap.change else "DATA_GAP continues"
+        return Decision(Action.NOTICE, latest.status, why, gap.revision, event, gap)
     ctx: dict[str, Any] = {"now": now, "subject": info, "last": last_revision}
     if event is None:
-        return _open(rated, policy, ctx)
+        return replace(_open(rated, policy, ctx), gap=gap)
     assert last_revision is not None
-    return _update(rated, event, last_revision, policy, ctx)
+    return replace(_update(rated, event, last_revision, policy, ctx), gap=gap)

@@ -37,6 +37,8 @@ from alerts.detect.irrigation_policy import (
 )
 from alerts.detect.irrigation_text import WHY, number, plural
 from core.errors import InvalidInputError
+from core.status import CoverageRule, SubjectStatus
+from indices.park_table import Col, GapReason, gap_reasons
 
 __all__ = [
     "CLASS_LABELS",
@@ -48,15 +50,15 @@ __all__ = [
 
 CLASS_LABELS: dict[int, str] = {1: "urgent", 2: "high", 3: "watch", 4: "none"}
 _REQUIRED = (
-    "park_id",
-    "status",
-    "ndvi_anomaly",
-    "ndmi_anomaly",
-    "stressed_share",
-    "clear_fraction",
-    "clear_dates",
+    Col.PARK_ID,
+    Col.STATUS,
+    Col.NDVI_ANOMALY,
+    Col.NDMI_ANOMALY,
+    Col.STRESSED_SHARE,
+    Col.CLEAR_FRACTION,
+    Col.CLEAR_DATES,
 )
-_STATUSES = {"OK", "DEGRADED", "DATA_GAP"}
+_STATUSES = {s.value for s in SubjectStatus}
 _DRIVERS = ("moisture", "greenness", "stressed_share", "heat")
 
 
@@ -80,15 +82,15 @@ def _components(row: Mapping[str, object], policy: IrrigationPolicy) -> dict[str
     """Stress components (0..1 or NaN) of one park: moisture, greenness, stressed_share, heat."""
     f = policy.full_stress
     green = [
-        _component(_value(row, "ndvi_anomaly"), f["ndvi_anomaly"]),
-        _component(_value(row, "evi_anomaly"), f["evi_anomaly"]),
+        _component(_value(row, Col.NDVI_ANOMALY), f["ndvi_anomaly"]),
+        _component(_value(row, Col.EVI_ANOMALY), f["evi_anomaly"]),
     ]
     known_green = [g for g in green if not math.isnan(g)]
     return {
-        "moisture": _component(_value(row, "ndmi_anomaly"), f["ndmi_anomaly"]),
+        "moisture": _component(_value(row, Col.NDMI_ANOMALY), f["ndmi_anomaly"]),
         "greenness": float(np.mean(known_green)) if known_green else math.nan,
-        "stressed_share": _component(_value(row, "stressed_share"), f["stressed_share"]),
-        "heat": _component(_value(row, "heat_exposure"), f["heat_exposure"]),
+        "stressed_share": _component(_value(row, Col.STRESSED_SHARE), f["stressed_share"]),
+        "heat": _component(_value(row, Col.HEAT_EXPOSURE), f["heat_exposure"]),
     }
 
 
@@ -124,15 +126,15 @@ def _driver_phrase(driver: str, row: Mapping[str, object], reference: str, lang:
     """Human phrase for one driver, quoting the park's own value."""
     words = WHY[lang]
     if driver == "moisture":
-        return _anomaly_phrase(words["moisture"], _value(row, "ndmi_anomaly"), reference, lang)
+        return _anomaly_phrase(words["moisture"], _value(row, Col.NDMI_ANOMALY), reference, lang)
     if driver == "greenness":
-        ndvi, evi = _value(row, "ndvi_anomaly"), _value(row, "evi_anomaly")
+        ndvi, evi = _value(row, Col.NDVI_ANOMALY), _value(row, Col.EVI_ANOMALY)
         if math.isnan(ndvi) or (not math.isnan(evi) and evi < ndvi):
             return _anomaly_phrase(words["greenness_evi"], evi, reference, lang)
         return _anomaly_phrase(words["greenness_ndvi"], ndvi, reference, lang)
     if driver == "stressed_share":
-        return words["stressed"].format(pct=f"{_value(row, 'stressed_share') * 100:.0f}")
-    return words["heat"].format(value=number(_value(row, "heat_exposure"), lang))
+        return words["stressed"].format(pct=f"{_value(row, Col.STRESSED_SHARE) * 100:.0f}")
+    return words["heat"].format(value=number(_value(row, Col.HEAT_EXPOSURE), lang))
 
 
 def _why_ranked(
@@ -149,37 +151,36 @@ def _why_ranked(
     else:
         main = max(_DRIVERS, key=lambda k: (contributions.get(k, -1.0), -_DRIVERS.index(k)))
         why = _driver_phrase(main, row, reference, lang)
-    if row.get("status") == "DEGRADED":
-        seen = math.floor(_value(row, "clear_fraction") * 100)
+    if row.get(Col.STATUS) == SubjectStatus.DEGRADED:
+        seen = math.floor(_value(row, Col.CLEAR_FRACTION) * 100)
         why += WHY[lang]["partly_seen"].format(pct=seen)
     return why
 
 
-def _why_gap(row: Mapping[str, object], policy: IrrigationPolicy, reference: str, lang: str) -> str:
-    """Reason for a DATA_GAP park: which of the gap conditions it meets."""
+def _why_gap(row: Mapping[str, object], rule: CoverageRule, reference: str, lang: str) -> str:
+    """Reason for a DATA_GAP park: the gap conditions it meets, with the rule's own numbers."""
     words = WHY[lang]
-    clear, dates = _value(row, "clear_fraction"), _value(row, "clear_dates")
-    if math.isnan(clear) or clear <= 0:
-        return words["no_clear"]
-    minimum = f"{policy.min_clear_fraction * 100:.0f}"
-    reasons = []
-    if clear < policy.min_clear_fraction:
-        reasons.append(words["few_clear"].format(pct=math.floor(clear * 100), minimum=minimum))
-    if not math.isnan(dates) and dates < policy.min_clear_dates:
-        n = int(dates)
-        reasons.append(
-            words["few_dates"].format(n=n, plural=plural(n, lang), minimum=policy.min_clear_dates)
-        )
-    ref_cover = _value(row, "reference_fraction") if "reference_fraction" in row else math.nan
-    if not math.isnan(ref_cover) and ref_cover < policy.min_clear_fraction:
-        reasons.append(
-            words["thin_reference"].format(
-                reference=reference, pct=math.floor(ref_cover * 100), minimum=minimum
+    minimum = f"{rule.minimum * 100:g}"
+    phrases = []
+    for reason in gap_reasons(row, rule):
+        if reason == GapReason.NO_CLEAR:
+            return words["no_clear"]
+        if reason == GapReason.FEW_CLEAR:
+            pct = math.floor(_value(row, Col.CLEAR_FRACTION) * 100)
+            phrases.append(words["few_clear"].format(pct=pct, minimum=minimum))
+        elif reason == GapReason.FEW_DATES:
+            n = int(_value(row, Col.CLEAR_DATES))
+            phrases.append(
+                words["few_dates"].format(n=n, plural=plural(n, lang), minimum=rule.min_dates)
             )
-        )
-    elif "ndvi_ref" in row and math.isnan(_value(row, "ndvi_ref")):
-        reasons.append(words["no_reference"].format(reference=reference))
-    return "; ".join(reasons) or words["gap_default"]
+        elif reason == GapReason.THIN_REFERENCE:
+            pct = math.floor(_value(row, Col.REFERENCE_FRACTION) * 100)
+            phrases.append(
+                words["thin_reference"].format(reference=reference, pct=pct, minimum=minimum)
+            )
+        elif reason == GapReason.NO_REFERENCE:
+            phrases.append(words["no_reference"].format(reference=reference))
+    return "; ".join(phrases) or words["gap_default"]
 
 
 def _check_table(park_stats: pd.DataFrame) -> None:
@@ -190,13 +191,13 @@ def _check_table(park_stats: pd.DataFrame) -> None:
             f"park statistics lack column(s) {', '.join(missing)}; "
             "produce them with indices.zonal (see the per-park statistics contract)"
         )
-    bad = sorted(set(park_stats["status"].astype(str)) - _STATUSES)
+    bad = sorted(set(park_stats[Col.STATUS].astype(str)) - _STATUSES)
     if bad:
         raise InvalidInputError(
             f"park statistics have unknown status value(s) {bad}; expected OK, DEGRADED or DATA_GAP"
         )
-    if park_stats["park_id"].duplicated().any():
-        dup = park_stats.loc[park_stats["park_id"].duplicated(), "park_id"].tolist()
+    if park_stats[Col.PARK_ID].duplicated().any():
+        dup = park_stats.loc[park_stats[Col.PARK_ID].duplicated(), Col.PARK_ID].tolist()
         raise InvalidInputError(f"park statistics repeat park_id(s) {dup}; one row per park")
 
 
@@ -205,8 +206,8 @@ def _rank(scores: pd.Series, frame: pd.DataFrame) -> pd.Series:
     order = pd.DataFrame(
         {
             "score": scores,
-            "ndmi": pd.to_numeric(frame["ndmi_anomaly"], errors="coerce"),
-            "pid": frame["park_id"].astype(str),
+            "ndmi": pd.to_numeric(frame[Col.NDMI_ANOMALY], errors="coerce"),
+            "pid": frame[Col.PARK_ID].astype(str),
         }
     ).dropna(subset=["score"])
     order = order.sort_values(
@@ -221,6 +222,7 @@ def irrigation_priority(
     park_stats: pd.DataFrame,
     policy: IrrigationPolicy | Mapping[str, object],
     *,
+    coverage: CoverageRule,
     reference: str = "reference",
     language: str = "en",
 ) -> pd.DataFrame:
@@ -234,6 +236,9 @@ def irrigation_priority(
         ``ndvi_ref`` are optional.
     policy : IrrigationPolicy or mapping
         From :func:`load_priority_policy`, or a mapping parsed with :func:`parse_priority_policy`.
+    coverage : CoverageRule
+        The coverage rule the ``status`` column was decided with (the profile's
+        ``vegetation.coverage_rule()``); DATA_GAP reasons quote its numbers.
     reference : str
         Label of the reference period quoted in the reasons, e.g. ``"2019-2021"``.
     language : {"en", "de"}
@@ -260,11 +265,10 @@ def irrigation_priority(
     scores, classes, whys = [], [], []
     for _, series in park_stats.iterrows():
         row = series.to_dict()
-        contributions = (
-            {} if row["status"] == "DATA_GAP" else _contributions(_components(row, policy), policy)
-        )
+        is_gap = row[Col.STATUS] == SubjectStatus.DATA_GAP
+        contributions = {} if is_gap else _contributions(_components(row, policy), policy)
         if not any(k in contributions for k in ("moisture", "greenness", "stressed_share")):
-            gap = _why_gap(row, policy, reference, language) if row["status"] == "DATA_GAP" else ""
+            gap = _why_gap(row, coverage, reference, language) if is_gap else ""
             scores.append(math.nan)
             classes.append(pd.NA)
             whys.append(gap or WHY[language]["no_inputs"])

@@ -15,7 +15,8 @@ import pandas as pd
 
 from alerts.decide.revisions import SubjectInfo
 from alerts.model import Finding, irrigation_level
-from core.status import SubjectStatus
+from core.status import CoverageRule, SubjectStatus
+from indices.park_table import Col, gap_reasons
 
 FINDING_KIND = "irrigation_priority"
 
@@ -30,6 +31,7 @@ def irrigation_findings(
     window_start: date,
     window_end: date,
     threshold: float,
+    coverage: CoverageRule,
     sources: Sequence[str] = (),
 ) -> list[Finding]:
     """Findings of one window from the ranked park table of :func:`irrigation_priority`.
@@ -42,33 +44,40 @@ def irrigation_findings(
         The evaluated window (inclusive).
     threshold : float
         Score of the urgent class (dimensionless), recorded with the evidence.
+    coverage : CoverageRule
+        The rule the table's status was decided with; a DATA_GAP finding carries its reasons
+        (:func:`indices.park_table.gap_reasons`), so its notice changes only when they do.
     sources : sequence of str
         Scene ids behind the window.
     """
     findings = []
-    for row in ranked.itertuples(index=False):
-        status = SubjectStatus(str(row.status))
-        klass = row.priority_class
+    for record in ranked.to_dict("records"):
+        row = pd.Series(record)
+        status = SubjectStatus(str(row[Col.STATUS]))
+        klass = row["priority_class"]
         level = (
             0
             if status == SubjectStatus.DATA_GAP or pd.isna(klass)
             else irrigation_level(int(klass))
         )
-        coverage = float(row.clear_fraction) if not pd.isna(row.clear_fraction) else 0.0
-        score = float(row.score) if not pd.isna(row.score) else math.nan
+        seen = row[Col.CLEAR_FRACTION]
+        clear = float(seen) if not pd.isna(seen) else 0.0
+        score = float(row["score"]) if not pd.isna(row["score"]) else math.nan
+        reasons = gap_reasons(record, coverage) if status == SubjectStatus.DATA_GAP else ()
         findings.append(
             Finding(
                 kind=FINDING_KIND,
-                subject_id=str(row.park_id),
+                subject_id=str(row[Col.PARK_ID]),
                 window_start=_utc(window_start),
                 window_end=_utc(window_end, end_of_day=True),
                 value=score,
                 units="1",
                 threshold=threshold,
-                coverage=coverage,
+                coverage=clear,
                 level=level,
                 sources=tuple(sources),
                 status=status,
+                reasons=tuple(str(r) for r in reasons),
             )
         )
     return findings
@@ -79,5 +88,5 @@ def park_subjects(parks: pd.DataFrame) -> dict[str, SubjectInfo]:
     wgs84 = parks.to_crs("EPSG:4326")
     return {
         str(pid): SubjectInfo(name=str(name), geometry=geom.__geo_interface__, area_name=str(name))
-        for pid, name, geom in zip(wgs84["park_id"], wgs84["name"], wgs84.geometry, strict=True)
+        for pid, name, geom in zip(wgs84[Col.PARK_ID], wgs84[Col.NAME], wgs84.geometry, strict=True)
     }

@@ -3,7 +3,8 @@
 ``alerts/policies/irrigation_priority.yaml`` holds the weights and class thresholds of
 :func:`alerts.detect.irrigation.irrigation_priority`. Every value is a quantity with its unit
 (``"-0.10 1"``, ``"60 %"``); a bare number or an unknown key is refused with a message saying how to
-fix it.
+fix it. The file is read by the one policy loader (:func:`alerts.policies.read_policy`); what
+makes a park a DATA_GAP is not here but in the city profile (:mod:`indices.park_table`).
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
-import yaml
-
+from alerts.policies import read_policy
 from core.errors import InvalidInputError
 from core.quantities import parse_quantity
 
@@ -29,7 +28,6 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
     ),
     "weights": ("moisture", "greenness", "stressed_share", "heat"),
     "classes": ("urgent", "high", "watch"),
-    "data_gap": ("min_clear_fraction", "min_clear_dates"),
 }
 _TOP_KEYS = ("version", *_SECTIONS)
 _NEGATIVE = ("ndmi_anomaly", "ndvi_anomaly", "evi_anomaly")
@@ -49,10 +47,6 @@ class IrrigationPolicy:
         ``moisture``, ``greenness``, ``stressed_share`` (summing to 1) and the ``heat`` bonus.
     class_thresholds : tuple of float
         Minimum score of class 1 (urgent), 2 (high) and 3 (watch), strictly decreasing.
-    min_clear_fraction : float
-        Minimum clear fraction (0..1) quoted when explaining a DATA_GAP.
-    min_clear_dates : int
-        Minimum number of clear dates quoted when explaining a DATA_GAP.
     source : str
         Where the policy came from, for messages.
     """
@@ -61,9 +55,12 @@ class IrrigationPolicy:
     full_stress: Mapping[str, float]
     weights: Mapping[str, float]
     class_thresholds: tuple[float, float, float]
-    min_clear_fraction: float
-    min_clear_dates: int
     source: str = "<memory>"
+
+    @property
+    def urgent(self) -> float:
+        """Minimum score of class 1 (urgent): the work-order rule refers to it (``same_as``)."""
+        return self.class_thresholds[0]
 
 
 def _section(raw: Mapping[str, object], name: str, source: str) -> dict[str, float]:
@@ -132,6 +129,11 @@ def parse_priority_policy(raw: Mapping[str, object], source: str = "<memory>") -
     """
     if not isinstance(raw, Mapping):
         raise InvalidInputError(f"{source}: expected a mapping of {', '.join(_TOP_KEYS)}")
+    if "data_gap" in raw:
+        raise InvalidInputError(
+            f"{source}: the 'data_gap' section moved to the city profile "
+            "(vegetation.min_clear_fraction, vegetation.min_clear_dates); delete it here"
+        )
     unknown = sorted(set(map(str, raw)) - set(_TOP_KEYS))
     if unknown:
         raise InvalidInputError(
@@ -145,52 +147,29 @@ def parse_priority_policy(raw: Mapping[str, object], source: str = "<memory>") -
     stress = _section(raw, "full_stress", source)
     weights = _section(raw, "weights", source)
     classes = _section(raw, "classes", source)
-    gap = _section(raw, "data_gap", source)
     _check_values(stress, weights, classes, source)
-    dates = gap["min_clear_dates"]
-    if dates != int(dates) or dates < 0:
-        raise InvalidInputError(
-            f"{source}: data_gap.min_clear_dates must be a whole count like '2 1'"
-        )
-    if not 0 <= gap["min_clear_fraction"] <= 1:
-        raise InvalidInputError(f"{source}: data_gap.min_clear_fraction must lie in 0..100 %")
     return IrrigationPolicy(
         version=version.strip(),
         full_stress=stress,
         weights=weights,
         class_thresholds=(classes["urgent"], classes["high"], classes["watch"]),
-        min_clear_fraction=gap["min_clear_fraction"],
-        min_clear_dates=int(dates),
         source=source,
     )
 
 
-def load_priority_policy(path: str | Path | None = None) -> IrrigationPolicy:
-    """Read the irrigation priority rule file (the packaged default when ``path`` is None).
+def load_priority_policy(name_or_path: str | Path | None = None) -> IrrigationPolicy:
+    """Read an irrigation priority rule file through the one policy loader.
 
     Parameters
     ----------
-    path : str or Path, optional
-        A YAML rule file; None reads ``alerts/policies/irrigation_priority.yaml``.
+    name_or_path : str or Path
+        A built-in policy name (the profile's ``vegetation.policy``; None reads
+        ``"irrigation_priority"``) or a YAML rule file.
 
     Raises
     ------
     InvalidInputError
         The file is missing, not YAML, or fails :func:`parse_priority_policy`.
     """
-    if path is None:
-        resource = resources.files("alerts").joinpath("policies", "irrigation_priority.yaml")
-        source, text = "alerts/policies/irrigation_priority.yaml", resource.read_text("utf-8")
-    else:
-        source = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as err:
-            raise InvalidInputError(
-                f"irrigation policy {source!r} cannot be read ({err}); pass an existing YAML file"
-            ) from err
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise InvalidInputError(f"irrigation policy {source!r} is not valid YAML: {err}") from err
-    return parse_priority_policy(raw, source)
+    doc = read_policy("irrigation_priority" if name_or_path is None else name_or_path)
+    return parse_priority_policy(doc.raw, doc.source)

@@ -10,10 +10,12 @@ relay queues, in the same transaction, ONE operator notice: hazard ``notice``, s
     message_key = alerts.model.message_key(alert_key, 1)
 
 so a second dead sink of the same revision, a rerun, a relay restart or a dead row after
-``geospace alerts retry`` adds nothing (the outbox ignores a known ``message_key``). The notice
-goes to the sinks the dead revision was addressed to; its ordering key is its own subject
-(``notice/<hazard>/<subject_id>``), so the dead row does not block it. A dead notice never yields a
-notice about the notice (no loops).
+``geospace alerts retry`` adds nothing (the outbox ignores a known ``message_key``): one notice per
+dead-row event, not one per attempt or per sink. The notice is built by the one notice builder
+(:func:`alerts.decide.notices.notice_revision`). Given the profile's routing, it goes to the sinks
+that accept notices (the operators'); without routing, to the sinks the dead revision was
+addressed to. Its ordering key is its own subject (``notice/<hazard>/<subject_id>``), so the dead
+row does not block it. A dead notice never yields a notice about the notice (no loops).
 """
 
 from __future__ import annotations
@@ -23,15 +25,10 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from alerts.model import (
-    NOTICE_HAZARD,
-    Certainty,
-    Revision,
-    RevisionKind,
-    RevisionStatus,
-    message_key,
-)
+from alerts.decide.notices import NoticeTopic, notice_revision, notice_subject
+from alerts.model import NOTICE_HAZARD, Revision, RevisionKind
 from alerts.outbox.store import OutboxStore
+from alerts.sinks.routing import Routing
 
 __all__ = ["DEAD_NOTICE_VALID_FOR", "dead_notice", "dead_notice_key", "queue_dead_notices"]
 
@@ -49,7 +46,7 @@ def dead_notice_key(hazard: str, subject_id: str, dead_message_key: str) -> str:
 def dead_notice(dead: dict[str, Any], sinks: list[str], now: float) -> Revision:
     """The notice revision about the dead revision row ``dead`` (a ``revisions`` row plus the
     dead outbox row's ``sink`` and ``last_error``), created at POSIX time ``now``."""
-    subject = f"{dead['hazard']}/{dead['subject_id']}"
+    subject = notice_subject(str(dead["hazard"]), str(dead["subject_id"]))
     key = dead_notice_key(str(dead["hazard"]), str(dead["subject_id"]), str(dead["message_key"]))
     when = datetime.fromtimestamp(now, UTC).replace(microsecond=0)
     summary = (
@@ -57,29 +54,21 @@ def dead_notice(dead: dict[str, Any], sinks: list[str], now: float) -> Revision:
         f"{dead['message_key']}) failed for good on sink {dead['sink']}: {dead['last_error']}. "
         f"Later revisions of {subject} on that sink wait behind it."
     )
-    return Revision(
-        alert_key=key,
-        message_key=message_key(key, 1),
-        revision=1,
-        hazard=NOTICE_HAZARD,
-        subject_id=subject,
+    return notice_revision(
+        key=key,
+        number=1,
         kind=RevisionKind.NOTICE,
-        level=2,
-        certainty=Certainty.OBSERVED,
-        status=RevisionStatus.QUEUED,
-        created_at=when,
-        onset=when,
-        expires=when + DEAD_NOTICE_VALID_FOR,
-        rule_version=RULE_VERSION,
+        topic=NoticeTopic.DELIVERY_FAILED,
+        about_hazard=str(dead["hazard"]),
+        subject_id=subject,
         event_start=when,
+        now=when,
         summary=summary,
         instruction=(
             f"Fix the sink {dead['sink']} or the message, then run "
             f"`geospace alerts retry {dead['id']}`."
         ),
         payload={
-            "event": "Delivery failed",
-            "about_hazard": str(dead["hazard"]),
             "about_subject": str(dead["subject_id"]),
             "dead_revision_id": int(dead["id"]),
             "dead_message_key": str(dead["message_key"]),
@@ -87,13 +76,19 @@ def dead_notice(dead: dict[str, Any], sinks: list[str], now: float) -> Revision:
             "error": str(dead["last_error"] or ""),
             "sinks": sinks,
         },
-        area_name=subject,
+        level=2,
+        rule_version=RULE_VERSION,
     )
 
 
-def queue_dead_notices(store: OutboxStore, dead_outbox_ids: list[int]) -> int:
+def queue_dead_notices(
+    store: OutboxStore, dead_outbox_ids: list[int], routing: Routing | None = None
+) -> int:
     """Queue one notice per revision among these dead outbox rows (inside the caller's
-    transaction); rows of notices are skipped. Returns how many notices were new."""
+    transaction); rows of notices are skipped. Returns how many notices were new.
+
+    With ``routing``, the notice goes to the sinks that accept it; else to the dead revision's.
+    """
     if not dead_outbox_ids:
         return 0
     marks = ",".join("?" * len(dead_outbox_ids))
@@ -115,5 +110,10 @@ def queue_dead_notices(store: OutboxStore, dead_outbox_ids: list[int]) -> int:
                 (row["id"],),
             )
         ]
-        added += store.add_revision(dead_notice(row, sinks, store.clock()), sinks) is not None
+        notice = dead_notice(row, sinks, store.clock())
+        targets = routing.sinks_for(notice) if routing is not None else sinks
+        new_id = store.add_revision(notice, targets)
+        if new_id is not None:  # nothing follows a dead-row notice: its event is not left open
+            store.close_event(notice.alert_key, "notice sent")
+            added += 1
     return added

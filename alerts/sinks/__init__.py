@@ -27,10 +27,13 @@ KINDS = ("files", "webhook", "rabbitmq", "redis", "open311")
 def build_sink(name: str, spec: Mapping[str, Any], out_dir: str | Path | None = None) -> Sink:
     """One sink from ``{"type": KIND, ...options}``; ``files`` defaults to OUT/alerts/outbound.jsonl.
 
+    ``accepts`` (which revisions the sink takes) is routing, read by
+    :class:`alerts.sinks.routing.Routing`, not a sink option.
+
     Secrets are never part of the spec: URLs with credentials, API keys and tokens are read from
     the environment variables the spec names (``url_env``, ``token_env``, ``api_key_env``).
     """
-    options = {k: v for k, v in spec.items() if k != "type"}
+    options = {k: v for k, v in spec.items() if k not in ("type", "accepts")}  # accepts: routing
     kind = str(spec.get("type", name))
     if kind == "files":
         from alerts.sinks.files import FileSink

@@ -20,7 +20,7 @@ from alerts.detect.irrigation import (
     parse_priority_policy,
 )
 from core.errors import InvalidInputError
-from tests.alerts.vegetation_factories import park_stats, stats_row
+from tests.alerts.vegetation_factories import COVERAGE, park_stats, stats_row
 
 
 @pytest.fixture(scope="module")
@@ -35,11 +35,11 @@ def _by_id(frame: pd.DataFrame) -> pd.DataFrame:
 def test_packaged_policy_is_versioned(policy) -> None:  # type: ignore[no-untyped-def]
     assert policy.version == "irrigation-priority-1.0.0"
     assert policy.class_thresholds == (0.6, 0.4, 0.2)
-    assert policy.min_clear_fraction == pytest.approx(0.6)  # "60 %"
+    assert policy.urgent == pytest.approx(0.6)
 
 
 def test_scores_classes_and_ranks_match_hand_computation(policy) -> None:  # type: ignore[no-untyped-def]
-    out = _by_id(irrigation_priority(park_stats(), policy, reference="2019-2021"))
+    out = _by_id(irrigation_priority(park_stats(), policy, coverage=COVERAGE, reference="2019-2021"))
     # dry: m = 0.12/0.10 -> 1, g = mean(1, 0.8) = 0.9, s = 0.6/0.5 -> 1: 0.4 + 0.27 + 0.3 = 0.97
     assert out.loc["p-dry", "score"] == pytest.approx(0.97)
     # mid: m = 0.5, g = 0.4, s = 0.4: 0.2 + 0.12 + 0.12 = 0.44
@@ -58,7 +58,7 @@ def test_scores_classes_and_ranks_match_hand_computation(policy) -> None:  # typ
 
 
 def test_data_gap_gets_no_class_no_rank_and_says_why(policy) -> None:  # type: ignore[no-untyped-def]
-    out = _by_id(irrigation_priority(park_stats(), policy))
+    out = _by_id(irrigation_priority(park_stats(), policy, coverage=COVERAGE))
     assert pd.isna(out.loc["p-gap", "priority_class"])
     assert pd.isna(out.loc["p-gap", "rank"])
     assert math.isnan(out.loc["p-gap", "score"])
@@ -69,14 +69,14 @@ def test_data_gap_gets_no_class_no_rank_and_says_why(policy) -> None:  # type: i
 
 def test_no_clear_observation_reason() -> None:
     frame = pd.DataFrame([stats_row("a", status="DATA_GAP", clear_fraction=0.0, clear_dates=0)])
-    out = irrigation_priority(frame, load_priority_policy())
+    out = irrigation_priority(frame, load_priority_policy(), coverage=COVERAGE)
     assert out.loc[0, "why"] == "no clear observation in this window"
 
 
 def test_input_columns_kept_and_input_untouched(policy) -> None:  # type: ignore[no-untyped-def]
     stats = park_stats()
     before = stats.copy()
-    out = irrigation_priority(stats, policy)
+    out = irrigation_priority(stats, policy, coverage=COVERAGE)
     pd.testing.assert_frame_equal(stats, before)
     assert list(out.columns[: len(stats.columns)]) == list(stats.columns)
     assert {"score", "priority_class", "rank", "why"} <= set(out.columns)
@@ -84,7 +84,7 @@ def test_input_columns_kept_and_input_untouched(policy) -> None:  # type: ignore
 
 
 def test_why_names_the_main_driver(policy) -> None:  # type: ignore[no-untyped-def]
-    out = _by_id(irrigation_priority(park_stats(), policy, reference="2019-2021"))
+    out = _by_id(irrigation_priority(park_stats(), policy, coverage=COVERAGE, reference="2019-2021"))
     assert out.loc["p-dry", "why"] == "moisture (NDMI) 0.12 below the 2019-2021 median"
     # degraded park: greenness (0.165) outweighs moisture (0.08); NDVI is the larger deficit
     assert out.loc["p-deg", "why"].startswith("greenness (NDVI) 0.09 below the 2019-2021 median")
@@ -92,14 +92,14 @@ def test_why_names_the_main_driver(policy) -> None:  # type: ignore[no-untyped-d
     assert out.loc["p-ok", "why"].startswith("no water stress")
     # stressed share as the driver: m = 0, g = 0, s = 1 -> 0.3, class 3
     share = pd.DataFrame([stats_row("s", ndmi_anomaly=0.01, stressed_share=0.8)])
-    row = irrigation_priority(share, policy).iloc[0]
+    row = irrigation_priority(share, policy, coverage=COVERAGE).iloc[0]
     assert row["priority_class"] == 3
     assert row["why"] == "80 % of the clear area stressed"
 
 
 def test_why_in_german_for_a_german_parks_team(policy) -> None:  # type: ignore[no-untyped-def]
-    en = _by_id(irrigation_priority(park_stats(), policy, reference="2019-2021"))
-    de = _by_id(irrigation_priority(park_stats(), policy, reference="2019-2021", language="de"))
+    en = _by_id(irrigation_priority(park_stats(), policy, coverage=COVERAGE, reference="2019-2021"))
+    de = _by_id(irrigation_priority(park_stats(), policy, coverage=COVERAGE, reference="2019-2021", language="de"))
     assert de.loc["p-dry", "why"] == "Feuchte (NDMI) 0,12 unter dem Median 2019-2021"
     assert de.loc["p-ok", "why"].startswith("kein Wasserstress")
     gap = de.loc["p-gap", "why"]
@@ -109,7 +109,7 @@ def test_why_in_german_for_a_german_parks_team(policy) -> None:  # type: ignore[
     cols = ["score", "priority_class", "rank"]
     pd.testing.assert_frame_equal(de[cols], en[cols])
     with pytest.raises(InvalidInputError, match="language 'fr'"):
-        irrigation_priority(park_stats(), policy, language="fr")
+        irrigation_priority(park_stats(), policy, coverage=COVERAGE, language="fr")
 
 
 @pytest.mark.parametrize(
@@ -125,7 +125,7 @@ def test_heat_exposure_raises_the_score_only_when_known(policy, heat, score, cls
         [stats_row("m", ndmi_anomaly=-0.05, ndvi_anomaly=-0.04, evi_anomaly=-0.04,
                    stressed_share=0.20, heat_exposure=heat)]
     )  # fmt: skip
-    row = irrigation_priority(frame, policy).iloc[0]
+    row = irrigation_priority(frame, policy, coverage=COVERAGE).iloc[0]
     assert row["score"] == pytest.approx(score)
     assert row["priority_class"] == cls
 
@@ -136,7 +136,7 @@ def test_missing_index_is_renormalised_not_counted_as_zero(policy) -> None:  # t
         [stats_row("n", ndmi_anomaly=math.nan, evi_anomaly=math.nan, ndvi_anomaly=-0.10,
                    stressed_share=0.5)]
     )  # fmt: skip
-    row = irrigation_priority(frame, policy).iloc[0]
+    row = irrigation_priority(frame, policy, coverage=COVERAGE).iloc[0]
     assert row["score"] == pytest.approx(1.0)
     assert row["priority_class"] == 1
 
@@ -152,17 +152,17 @@ def test_ties_rank_the_larger_moisture_deficit_first(policy) -> None:  # type: i
             ),
         ]
     )
-    out = _by_id(irrigation_priority(frame, policy))
+    out = _by_id(irrigation_priority(frame, policy, coverage=COVERAGE))
     assert out.loc["a", "rank"] == 1 and out.loc["b", "rank"] == 2
 
 
 def test_table_errors_are_invalid_input(policy) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(InvalidInputError, match="lack column"):
-        irrigation_priority(park_stats().drop(columns=["stressed_share"]), policy)
+        irrigation_priority(park_stats().drop(columns=["stressed_share"]), policy, coverage=COVERAGE)
     bad = park_stats()
     bad.loc[0, "status"] = "FINE"
     with pytest.raises(InvalidInputError, match="unknown status"):
-        irrigation_priority(bad, policy)
+        irrigation_priority(bad, policy, coverage=COVERAGE)
 
 
 def _raw() -> dict:  # type: ignore[type-arg]
@@ -218,6 +218,6 @@ def test_policy_from_file_changes_the_classes(tmp_path: Path) -> None:
     path = tmp_path / "strict.yaml"
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
     strict = load_priority_policy(path)
-    out = _by_id(irrigation_priority(park_stats(), strict))
+    out = _by_id(irrigation_priority(park_stats(), strict, coverage=COVERAGE))
     assert out.loc["p-dry", "priority_class"] == 4  # 0.97 is below the 98 % watch threshold
     assert out.attrs["irrigation_rule_version"] == "irrigation-priority-test"

@@ -17,6 +17,7 @@ from alerts.products.raster import north_up, raster_crs
 from alerts.products.webmap import svg_path
 from core.errors import InvalidInputError
 from tests.alerts.vegetation_factories import (
+    COVERAGE,
     RES,
     X0,
     Y0,
@@ -69,7 +70,7 @@ def test_overview_factors() -> None:
 
 
 def test_priority_png_renders() -> None:
-    parks = parks_gdf(irrigation_priority(park_stats(), load_priority_policy()))
+    parks = parks_gdf(irrigation_priority(park_stats(), load_priority_policy(), coverage=COVERAGE))
     png = render_priority_png(parks, north_up(anomaly_da()), window="2022-06-01 to 2022-06-14",
                               attribution=ATTRIBUTION, language="de")  # fmt: skip
     with Image.open(io.BytesIO(png)) as image:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -14,15 +15,19 @@ from alerts.decide.pipeline import apply_findings, latest_revision
 from alerts.decide.policy import load_notice_policy, load_policy
 from alerts.detect.irrigation_findings import irrigation_findings, park_subjects
 from alerts.outbox.store import open_store
+from core.status import CoverageRule
 
-POLICY = load_policy("irrigation")
+COVERAGE = CoverageRule(minimum=0.6, degraded_below=0.9, min_dates=2)  # the packaged profiles'
+POLICY = load_policy("irrigation").with_coverage(COVERAGE)
 START = date(2022, 6, 1)
 
 
-def _ranked(scores: dict[str, float | None]) -> gpd.GeoDataFrame:
+def _ranked(scores: dict[str, float | str | None]) -> gpd.GeoDataFrame:
+    """Parks with a score; None is a DATA_GAP seen 10 % clear, "dark" one seen not at all."""
     rows = []
-    for i, (pid, score) in enumerate(scores.items()):
-        gap = score is None
+    for i, (pid, given) in enumerate(scores.items()):
+        gap = given is None or given == "dark"
+        score = float(given) if not gap else math.nan  # type: ignore[arg-type]
         klass = (
             None
             if gap
@@ -35,7 +40,7 @@ def _ranked(scores: dict[str, float | None]) -> gpd.GeoDataFrame:
                 "status": "DATA_GAP" if gap else "OK",
                 "score": float("nan") if gap else score,
                 "priority_class": pd.NA if gap else klass,
-                "clear_fraction": 0.1 if gap else 1.0,
+                "clear_fraction": (0.0 if given == "dark" else 0.1) if gap else 1.0,
                 "geometry": box(600000 + 500 * i, 5340000, 600200 + 500 * i, 5340200),
             }
         )
@@ -44,7 +49,7 @@ def _ranked(scores: dict[str, float | None]) -> gpd.GeoDataFrame:
     return frame
 
 
-def _run(out: Path, week: int, scores: dict[str, float | None]) -> list:
+def _run(out: Path, week: int, scores: dict[str, float | str | None]) -> list:
     ranked = _ranked(scores)
     end = START + timedelta(days=7 * week + 13)
     findings = irrigation_findings(
@@ -52,6 +57,7 @@ def _run(out: Path, week: int, scores: dict[str, float | None]) -> list:
         window_start=end - timedelta(days=13),
         window_end=end,
         threshold=0.6,
+        coverage=COVERAGE,
         sources=("S2A_x",),
     )
     store = open_store(out)
@@ -112,14 +118,41 @@ def test_rerun_and_concurrent_runs_add_nothing(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(_revisions(tmp_path), before)
 
 
-def test_data_gap_gives_one_notice_per_window_never_an_alert(tmp_path: Path) -> None:
+def _notice_keys(out: Path) -> list[tuple[str, int, str]]:
+    store = open_store(out)
+    try:
+        rows = store.db.query(
+            "SELECT alert_key, revision, msg_type FROM revisions WHERE hazard = 'notice' ORDER BY id"
+        )
+    finally:
+        store.close()
+    return [(str(r["alert_key"]), int(r["revision"]), str(r["msg_type"])) for r in rows]
+
+
+def test_data_gap_is_one_notice_event_opened_then_cleared_never_an_alert(tmp_path: Path) -> None:
     for _ in range(3):  # rerun the same window three times
         _run(tmp_path, 0, {"belvedere": None, "augarten": 0.05})
     revs = _revisions(tmp_path)
     assert list(revs["hazard"]) == ["notice"]
     assert list(revs["subject_id"]) == ["irrigation/belvedere"]
-    _run(tmp_path, 1, {"belvedere": None, "augarten": 0.05})
-    assert len(_revisions(tmp_path)) == 2
+    _run(tmp_path, 1, {"belvedere": None, "augarten": 0.05})  # the gap goes on, same reason
+    assert len(_revisions(tmp_path)) == 1
+    for _ in range(2):  # data returns (and a rerun of that window adds nothing)
+        outcomes = _run(tmp_path, 2, {"belvedere": 0.05, "augarten": 0.05})
+    (opened, cleared) = _notice_keys(tmp_path)
+    assert opened[0] == cleared[0]  # one event: the same alert_key
+    assert (opened[1:], cleared[1:]) == ((1, "Alert"), (2, "Cancel"))
+    assert {o.subject_id: o.gap_open for o in outcomes}["belvedere"] is False
+    assert not (_revisions(tmp_path)["hazard"] == "irrigation").any()
+
+
+def test_data_gap_notice_updates_only_when_its_reason_changes(tmp_path: Path) -> None:
+    _run(tmp_path, 0, {"belvedere": None})  # seen 10 % clear: too few clear pixels
+    _run(tmp_path, 1, {"belvedere": "dark"})  # seen not at all: another reason
+    _run(tmp_path, 2, {"belvedere": "dark"})  # same reason: nothing new
+    keys = _notice_keys(tmp_path)
+    assert [(rev, msg) for _, rev, msg in keys] == [(1, "Alert"), (2, "Update")]
+    assert len({key for key, _, _ in keys}) == 1
 
 
 def test_latest_revision_round_trips(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from alerts.products import copernicus_attribution, write_vegetation_products
 from alerts.products.staging import ProductStage, product_path, slug
 from core.errors import InvalidInputError
 from tests.alerts.vegetation_factories import (
+    COVERAGE,
     RES,
     X0,
     Y0,
@@ -47,7 +48,7 @@ MAIN = [
 
 def _parks(stats: pd.DataFrame | None = None) -> gpd.GeoDataFrame:
     stats = park_stats() if stats is None else stats
-    return parks_gdf(irrigation_priority(stats, load_priority_policy(), reference="2019-2021"))
+    return parks_gdf(irrigation_priority(stats, load_priority_policy(), coverage=COVERAGE, reference="2019-2021"))
 
 
 def _write(out: Path, language: str = "en", **kw: Any) -> dict[str, Path]:

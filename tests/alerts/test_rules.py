@@ -33,6 +33,7 @@ from alerts.model import (
     message_key,
 )
 from core.errors import InvalidInputError
+from core.status import CoverageRule
 
 from .conftest import T0, WEEK
 
@@ -40,12 +41,13 @@ POLICIES = Path(__file__).resolve().parents[2] / "alerts" / "policies"
 
 Make = Callable[..., Finding]
 # The engine is tested on a three-level policy (watch, high, urgent); the packaged irrigation policy
-# raises work orders at the urgent level only.
+# raises work orders at the urgent level only. Coverage comes from the profile (60 % / 90 % in the
+# packaged ones), bound as flows/alerting.py binds it.
 IRRIGATION = parse_policy(
     {**yaml.safe_load((POLICIES / "irrigation.yaml").read_text(encoding="utf-8")),
      "levels": {2: "0.20 1", 3: "0.40 1", 4: "0.60 1"}, "hysteresis": "0.05 1"},
     "three-level irrigation test policy",
-)  # fmt: skip
+).with_coverage(CoverageRule(minimum=0.6, degraded_below=0.9, min_dates=2))  # fmt: skip
 NOW = T0 + 30 * WEEK
 
 
@@ -334,7 +336,7 @@ def test_bare_number_threshold_is_refused_with_a_fix(tmp_path: Path) -> None:
 def test_policy_with_units_loads_and_converts(tmp_path: Path) -> None:
     policy = load_policy(_write(tmp_path, _BASE.replace("HYST", '"5 %"')))
     assert policy.hysteresis == pytest.approx(0.05)
-    assert policy.degraded_below == pytest.approx(0.9)
+    assert policy.coverage is not None and policy.coverage.degraded_below == pytest.approx(0.9)
     assert policy.valid_for == timedelta(days=7)
 
 

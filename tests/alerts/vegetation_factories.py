@@ -17,9 +17,12 @@ import xarray as xr
 from pyproj import CRS
 from shapely.geometry import box
 
+from core.status import CoverageRule
+
 X0, Y0 = 600_000.0, 5_340_000.0  # south-west corner of the test area (EPSG:32633, metres)
 RES = 20.0
 NX, NY = 60, 50  # 1200 m x 1000 m
+COVERAGE = CoverageRule(minimum=0.6, degraded_below=0.9, min_dates=2)  # the packaged profiles'
 
 
 def stats_row(park_id: str, **values: Any) -> dict[str, Any]:

@@ -22,6 +22,7 @@ import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 from shapely.geometry import box
 
+from core.status import CoverageRule
 from eo.sentinel2 import to_reflectance, upsample_nearest
 from indices.season import clear_sky, window_composites
 from indices.zonal import park_statistics
@@ -132,7 +133,12 @@ def table(scene: Scene) -> gpd.GeoDataFrame:
     composites = window_composites(scene.cube, None, end=DAY, days=14, years=(), min_years=3)
     assert composites.days == (DAY,)
     return park_statistics(
-        composites.now, composites.ref, composites.clear_window, _squares(), "park_id"
+        composites.now,
+        composites.ref,
+        composites.clear_window,
+        _squares(),
+        "park_id",
+        coverage=CoverageRule(minimum=0.6, degraded_below=0.9, min_dates=2),
     ).set_index("park_id")
 
 

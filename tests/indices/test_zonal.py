@@ -12,6 +12,7 @@ import xarray as xr
 from shapely.geometry import Polygon
 
 from core.errors import InvalidInputError
+from core.status import CoverageRule
 from indices.composite import any_clear, clear_median, reference_median, window
 from indices.zonal import (
     PARK_COLUMNS,
@@ -152,10 +153,11 @@ def test_status_rule(clear_frac: float, dates: int, ref: float, expected: str) -
             "ndvi_now": [0.4],
         }
     )
-    assert park_status(table).tolist() == [expected]
+    assert park_status(table, RULE).tolist() == [expected]
 
 
 END = dt.date(2024, 6, 14)
+RULE = CoverageRule(minimum=0.6, degraded_below=0.9, min_dates=2)  # the packaged profiles'
 REF_YEARS = [2021, 2022, 2023]
 # 4 x 4 grid (x, y 0..40 m). Parks: "ok" = west half; "cloudy" = north-east quarter, clear
 # on 1 of 4 pixels; "degraded" = south-east quarter, clear on 3 of 4 pixels.
@@ -185,6 +187,7 @@ def _scene(now_values: np.ndarray, now_clear: np.ndarray, now_days: tuple[int, .
 def _table(layers: dict, clear: xr.DataArray, **kwargs) -> pd.DataFrame:
     now = {k: clear_median(window(v, END), window(clear, END)) for k, v in layers.items()}
     ref = {k: reference_median(v, clear, END, 14, REF_YEARS) for k, v in layers.items()}
+    kwargs.setdefault("coverage", RULE)
     return park_statistics(now, ref, window(clear, END), parks(ZONES), "park_id", **kwargs)
 
 
@@ -239,7 +242,7 @@ def test_missing_baseline_is_a_data_gap() -> None:
     layers, clear = _scene(*_now_values())
     now = {k: clear_median(window(v, END), window(clear, END)) for k, v in layers.items()}
     ref = {k: reference_median(v, clear, END, 14, REF_YEARS[:2]) for k, v in layers.items()}
-    table = park_statistics(now, ref, window(clear, END), parks(ZONES), "park_id")
+    table = park_statistics(now, ref, window(clear, END), parks(ZONES), "park_id", coverage=RULE)
     assert set(table["status"]) == {"DATA_GAP"}
     assert table["ndvi_anomaly"].isna().all()
 
@@ -262,7 +265,7 @@ def test_single_date_and_no_reference_years_gives_data_gap_everywhere() -> None:
     clear = cube(np.ones((1, 4, 4), bool), times, name="clear").chunk()
     now = {k: clear_median(window(v, END), window(clear, END)) for k, v in layers.items()}
     ref = {k: reference_median(v, clear, END, 14, []) for k, v in layers.items()}
-    table = park_statistics(now, ref, window(clear, END), parks(ZONES), "park_id")
+    table = park_statistics(now, ref, window(clear, END), parks(ZONES), "park_id", coverage=RULE)
     assert set(table["status"]) == {"DATA_GAP"}
     assert table[["ndvi_anomaly", "ndmi_anomaly", "evi_anomaly"]].isna().all().all()
     assert (table["ndvi_now"] == 0.5).all()
