@@ -56,14 +56,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from flows.vegetation_inputs import prepare_run
 
         # Invalid input exits 2 here, before Prefect is imported: nothing is written under --out.
-        prepare_run(args.profile, args.start, args.end, args.out, args.aoi)
+        inputs = prepare_run(args.profile, args.start, args.end, args.out, args.aoi)
         from flows.vegetation import run_vegetation_cli
 
         return run_vegetation_cli(
-            profile=args.profile, start=args.start, end=args.end, out_dir=args.out, aoi=args.aoi
+            profile=args.profile,
+            start=args.start,
+            end=args.end,
+            out_dir=args.out,
+            aoi=args.aoi,
+            inputs=inputs,  # resolved once: the flow does not load the profile again
+        )
+    if args.process == "deformation":
+        from flows.deformation import run_deformation_cli
+
+        return run_deformation_cli(
+            profile=args.profile, start=args.start, end=args.end, out_dir=args.out
         )
     raise InvalidInputError(
-        f"process {args.process!r} is not available in this version; available: vegetation"
+        f"process {args.process!r} is not available in this version; available: vegetation, deformation"
     )
 
 
@@ -155,7 +166,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in args_in or os.environ.get("GEOSPACE_DEBUG") == "1"
     args_in = [a for a in args_in if a != "--debug"]
     parser = build_parser()
-    args = parser.parse_args(args_in)
+    try:
+        args = parser.parse_args(args_in)
+    except SystemExit as exc:  # argparse printed its one line (or --help): keep its code
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     try:
         if args.command in ("run", "demo") and args.out.exists() and not args.out.is_dir():
             raise InvalidInputError(

@@ -139,16 +139,17 @@ def connect_sqlite(path: Path, *, busy_timeout_s: float = 30.0, create: bool = T
             str(path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
         )
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "schema_version" not in tables:  # checked before anything is written to the file
+            conn.close()
+            raise OutboxCorruptError(_damaged(path, "it holds no outbox tables"))
         _enable_wal(conn, busy_timeout_s)
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     except sqlite3.DatabaseError as err:
         if "locked" in str(err):
             raise
         raise OutboxCorruptError(_damaged(path, f"SQLite says: {err}")) from err
-    if "schema_version" not in tables:
-        raise OutboxCorruptError(_damaged(path, "it holds no outbox tables"))
     return Database(conn, "sqlite")
 
 

@@ -1,0 +1,260 @@
+"""Hostile and careless input (issue 15), table-driven: every case asserts the exit code, one
+``geospace: error:`` line naming the field or argument, no traceback, nothing written under --out
+(not even ``.prefect``). In-process (:func:`flows.cli.main`); no Prefect server is started."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alerts.outbox.store import open_store
+from flows.cli import main
+from tests.alerts.outbox_fixtures import make_revision
+from tests.flows.conftest import ProfileFactory
+
+PERIOD = ["--start", "2022-08-17", "--end", "2022-08-30"]
+# A park in projected coordinates (EPSG:31256 metres) without a 'crs' member.
+PROJECTED_PARK = {
+    "type": "FeatureCollection",
+    "features": [
+        {
+            "type": "Feature",
+            "properties": {"park_id": "p1", "name": "Park"},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[2000, 340000], [2100, 340000], [2100, 340100], [2000, 340000]]],
+            },
+        }
+    ],
+}
+
+
+def _one_line_error(err: str, code: int, rc: int, needles: tuple[str, ...]) -> None:
+    assert rc == code, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("geospace: error:"), err
+    assert "Traceback" not in err
+    for needle in needles:
+        assert needle in err, err
+
+
+# (case id, profile changes, extra CLI arguments, expected needles in the message)
+PROFILE_CASES: list[tuple[str, dict[str, Any], list[str], tuple[str, ...]]] = [
+    ("cadence-zero", {"vegetation.cadence": "0 d"}, [], ("vegetation.cadence: '0 d'",)),
+    ("cadence-negative", {"vegetation.cadence": "-7 d"}, [], ("vegetation.cadence: '-7 d'",)),
+    ("window-zero", {"vegetation.window": "0 d"}, [], ("vegetation.window: '0 d'",)),
+    ("lease-zero", {"outbox.lease": "0 s"}, [], ("outbox.lease: '0 s'",)),
+    ("timeout-negative", {"http.timeout": "-1 s"}, [], ("http.timeout: '-1 s'",)),
+    ("year-1", {}, ["--start", "0001-01-01", "--end", "0001-01-14"], ("0001-01-01", "supported")),
+    ("year-9999", {}, ["--start", "9999-12-01", "--end", "9999-12-31"], ("9999-12-01",)),
+    ("year-1900", {}, ["--start", "1900-06-01", "--end", "1900-06-14"], ("1900-06-01",)),
+    (
+        "reference-years-after-period",
+        {},
+        ["--start", "2018-06-01", "--end", "2018-06-14"],
+        ("vegetation.reference_years", "2019"),
+    ),
+    ("end-before-start", {}, ["--start", "2022-08-30", "--end", "2022-08-01"], ("--end",)),
+    ("bad-date", {}, ["--start", "2022-02-30", "--end", "2022-03-01"], ("--start",)),
+]
+
+
+@pytest.mark.parametrize(
+    ("changes", "extra", "needles"),
+    [pytest.param(c, e, n, id=i) for i, c, e, n in PROFILE_CASES],
+)
+def test_profile_and_period_errors_exit_2_before_any_work(
+    profile_copy: ProfileFactory,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    changes: dict[str, Any],
+    extra: list[str],
+    needles: tuple[str, ...],
+) -> None:
+    profile = profile_copy("hostile", **changes)
+    out = tmp_path / "out"
+    period = extra or PERIOD
+    rc = main(["run", "vegetation", "--profile", str(profile), "--out", str(out), *period])
+    _one_line_error(capsys.readouterr().err, 2, rc, needles)
+    assert not out.exists(), sorted(out.rglob("*"))
+
+
+def _csv_parks(tmp: Path) -> dict[str, Any]:
+    (tmp / "parks.csv").write_text("park_id,name\np1,Park\n")
+    return {"layers.parks.path": str(tmp / "parks.csv")}
+
+
+def _projected_parks(tmp: Path) -> dict[str, Any]:
+    (tmp / "parks.geojson").write_text(json.dumps(PROJECTED_PARK))
+    return {"layers.parks.path": str(tmp / "parks.geojson")}
+
+
+LAYER_CASES: list[tuple[str, Callable[[Path], dict[str, Any]], tuple[str, ...]]] = [
+    ("csv-as-parks", _csv_parks, ("layers.parks.path", "no geometries")),
+    ("projected-without-crs", _projected_parks, ("layers.parks.path", "not longitude/latitude")),
+]
+
+
+@pytest.mark.parametrize(("make", "needles"), [pytest.param(m, n, id=i) for i, m, n in LAYER_CASES])
+def test_layers_that_would_give_silent_zero_parks_are_refused(
+    profile_copy: ProfileFactory,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    make: Callable[[Path], dict[str, Any]],
+    needles: tuple[str, ...],
+) -> None:
+    profile = profile_copy("layer", **make(tmp_path))
+    out = tmp_path / "out"
+    rc = main(["run", "vegetation", "--profile", str(profile), "--out", str(out), *PERIOD])
+    _one_line_error(capsys.readouterr().err, 2, rc, needles)
+    assert not out.exists()
+
+
+def test_paths_of_the_wrong_kind_are_refused(
+    profile_copy: ProfileFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile = profile_copy("paths")
+    base = ["run", "vegetation", "--profile", str(profile), *PERIOD]
+    rc = main([*base, "--out", str(tmp_path / "o1"), "--aoi", str(tmp_path)])
+    _one_line_error(capsys.readouterr().err, 2, rc, ("--aoi", "is a folder"))
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    rc = main([*base, "--out", str(a_file)])
+    _one_line_error(capsys.readouterr().err, 2, rc, ("--out", "is a file"))
+    rc = main([*base, "--out", str(a_file / "below")])
+    _one_line_error(capsys.readouterr().err, 2, rc, ("--out",))
+    assert not (tmp_path / "o1").exists()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_read_only_out_is_refused_before_work(
+    profile_copy: ProfileFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile = profile_copy("ro")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        for out in (locked, locked / "new"):
+            rc = main(["run", "vegetation", "--profile", str(profile), "--out", str(out), *PERIOD])
+            _one_line_error(capsys.readouterr().err, 2, rc, ("--out", "not writable"))
+        assert list(locked.iterdir()) == []
+    finally:
+        locked.chmod(0o700)
+
+
+def test_read_only_commands_never_create_an_outbox(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    typo = tmp_path / "outt"
+    for argv in (
+        ["alerts", "list", "--json"],
+        ["alerts", "health"],
+        ["alerts", "show", "1"],
+        ["alerts", "retry", "1"],
+        ["deliver"],
+    ):
+        rc = main([*argv, "--out", str(typo)])
+        _one_line_error(capsys.readouterr().err, 2, rc, ("never held a run", str(typo)))
+    assert not typo.exists()
+
+
+def _outbox_with_rows(out: Path) -> Path:
+    store = open_store(out)
+    store.add_revisions([make_revision(f"seg-{i}") for i in range(3)])
+    store.close()
+    return out / "alerts" / "outbox.sqlite"
+
+
+@pytest.mark.parametrize("damage", ["zero-bytes", "garbage", "other-sqlite"])
+def test_damaged_outbox_is_refused_with_how_to_restore(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: str
+) -> None:
+    path = _outbox_with_rows(tmp_path / "out")
+    for extra in (path.with_name("outbox.sqlite-wal"), path.with_name("outbox.sqlite-shm")):
+        extra.unlink(missing_ok=True)
+    if damage == "zero-bytes":
+        path.write_bytes(b"")
+    elif damage == "garbage":
+        path.write_bytes(b"not a database at all" * 100)
+    else:
+        path.unlink()
+        sqlite3.connect(path).execute("CREATE TABLE t (x)").connection.close()
+    before = path.read_bytes()
+    for argv in (["alerts", "list", "--json"], ["deliver"]):
+        rc = main([*argv, "--out", str(tmp_path / "out")])
+        _one_line_error(capsys.readouterr().err, 1, rc, ("outbox:", "damaged", "restore"))
+    assert path.read_bytes() == before, "a damaged outbox is never rewritten"
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "needles"),
+    [
+        (["alerts", "show", "99999999999999999999999"], 2, ("out of range",)),
+        (["alerts", "show", "0"], 2, ("out of range",)),
+        (["alerts", "show", "abc"], 2, ("not a revision id",)),
+        (["alerts", "approve", "1", "--by", "Eve\x1b[2J"], 2, ("control characters",)),
+        (["alerts", "reject", "1", "--by", " "], 2, ("--by",)),
+        (["deliver", "--sinks", "{not json"], 2, ("--sinks", "not valid JSON")),
+        (["deliver", "--sinks", "/nowhere/sinks.json"], 2, ("--sinks", "neither JSON")),
+        (["deliver", "--sinks", "[1, 2]"], 2, ("--sinks",)),
+        (["deliver", "--sinks", '{"a": 1}'], 2, ("--sinks", "options object")),
+        (["run", "heat-wave", "--profile", "x", *PERIOD], 2, ("invalid choice",)),
+    ],
+)
+def test_command_line_errors_are_one_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    code: int,
+    needles: tuple[str, ...],
+) -> None:
+    out = tmp_path / "out"
+    _outbox_with_rows(out)
+    listing = sorted(p.name for p in out.rglob("*"))
+    try:
+        rc = main([*argv, "--out", str(out)])
+    except SystemExit as exc:  # argparse exits itself
+        rc = int(exc.code or 0)
+    _one_line_error(capsys.readouterr().err, code, rc, needles)
+    assert sorted(p.name for p in out.rglob("*")) == listing
+
+
+def test_show_of_a_missing_revision_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    _outbox_with_rows(out)
+    rc = main(["alerts", "show", "424242", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("geospace: error:") and "Traceback" not in err
+
+
+def test_debug_adds_the_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["alerts", "list", "--out", str(tmp_path / "none"), "--debug"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" in err and "geospace: error:" in err
+
+
+def test_stale_staging_files_of_a_dead_run_are_removed_live_ones_kept(tmp_path: Path) -> None:
+    from alerts.products.staging import clean_stale_staging
+
+    folder = tmp_path / "vegetation" / "2022-08-30"
+    folder.mkdir(parents=True)
+    dead = folder / ".parks.csv.999999999-0123456789ab.tmp"
+    old_style = folder / ".map.png.0123456789ab.tmp"
+    live = folder / f".parks.csv.{os.getpid()}-0123456789ab.tmp"
+    product = folder / "parks.csv"
+    for path in (dead, old_style, live, product):
+        path.write_text("x")
+    removed = clean_stale_staging(tmp_path)
+    assert sorted(removed) == sorted([dead, old_style])
+    assert live.exists() and product.exists()
+    shutil.rmtree(folder)
