@@ -229,12 +229,22 @@ def write_products(
 
 @flow(name="vegetation", log_prints=False)
 def vegetation_flow(
-    profile: str, start: date, end: date, out_dir: str = "out", aoi: str | None = None
+    profile: str,
+    start: date,
+    end: date,
+    out_dir: str = "out",
+    aoi: str | None = None,
+    inputs: VegetationInputs | None = None,
 ) -> State[Any]:
-    """Irrigation priority for every weekly window ending in ``start..end``."""
+    """Irrigation priority for every weekly window ending in ``start..end``.
+
+    ``inputs``: the run's inputs when the caller already resolved and checked them (the CLI does,
+    before Prefect starts); a scheduled run passes only names and resolves them here, once.
+    """
     logger = get_run_logger()
     out = Path(out_dir)
-    inputs = resolve_inputs(profile, out, Path(aoi) if aoi else None)
+    if inputs is None:
+        inputs = resolve_inputs(profile, out, Path(aoi) if aoi else None)
     ends = evaluation_ends(start, end, int(inputs.profile.vegetation.cadence))
     current, reference = load_scenes(inputs, ends[0], ends[-1])
     series = season_time_series(inputs, current)
@@ -283,11 +293,22 @@ def vegetation_flow(
 
 
 def run_vegetation_cli(
-    *, profile: str, start: date, end: date, out_dir: Path, aoi: Path | None = None
+    *,
+    profile: str,
+    start: date,
+    end: date,
+    out_dir: Path,
+    aoi: Path | None = None,
+    inputs: VegetationInputs | None = None,
 ) -> int:
-    """``geospace run vegetation``: check inputs first (exit 2), then run the flow and report."""
+    """``geospace run vegetation``: check inputs first (exit 2), then run the flow and report.
+
+    ``inputs``: what :func:`flows.vegetation_inputs.prepare_run` returned, when the caller already
+    checked the run (the CLI); the flow then uses them instead of resolving the profile again.
+    """
     # Invalid input fails here, before the flow starts; then --out, the outbox, stale staging.
-    inputs = prepare_run(profile, start, end, out_dir, aoi)
+    if inputs is None:
+        inputs = prepare_run(profile, start, end, out_dir, aoi)
     if inputs.parks.empty:
         print(
             "vegetation: note: no park of layers.parks lies in the AOI: 0 parks to evaluate "
@@ -300,6 +321,7 @@ def run_vegetation_cli(
         end=end,
         out_dir=str(out_dir),
         aoi=str(aoi) if aoi else None,
+        inputs=inputs,
         return_state=True,
     )
     summary: dict[str, Any] = state.result(raise_on_failure=True)  # type: ignore[assignment]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import warnings
 from datetime import date, timedelta
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from PIL import Image
 
 from core.errors import DuplicateItemWarning, OffsetFlagCorrectedWarning, OffsetUnverifiedWarning
 from eo.demo.layout import DemoLayout
+from indices.season import clear_sky_description
 from tests.flows.conftest import SEASON_END, SEASON_START, ProfileFactory, SeasonRun
 
 ATTRIBUTION = "Contains modified Copernicus Sentinel data 2019-2022"
@@ -222,7 +224,9 @@ def test_manifest_lists_scenes_baselines_masks_clear_fractions_and_versions(
     for park, cf in manifest["parks"]["clear_fractions"].items():
         assert cf == pytest.approx(parks[park]["clear_fraction"])
     assert manifest["rule_version"] == rule
-    assert manifest["code_version"]
+    # The installed package's version and the mask the ranking applied, never restated by hand.
+    assert manifest["code_version"] == metadata.version("geospace")
+    assert manifest["masks"] == clear_sky_description()
     assert manifest["period"] == {"start": "2022-08-17", "end": str(SEASON_END)}
 
 
@@ -253,6 +257,31 @@ def test_period_without_scenes_exits_0_with_every_park_data_gap(
         assert manifest["scene_ids"] == []
         assert manifest["attribution"].startswith("Contains modified Copernicus Sentinel data")
     assert _last_flow_state_name() == "DATA_GAP"
+
+
+def test_a_cli_run_resolves_profile_aoi_and_parks_once(
+    prefect_server: None,
+    profile_copy: ProfileFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import flows.vegetation_inputs as resolution
+    from flows.cli import main
+
+    counts = dict.fromkeys(("load_profile", "load_aoi", "read_layer"), 0)
+
+    def counting(name: str, real: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            counts[name] += 1
+            return real(*args, **kwargs)
+
+        return wrapper
+
+    for name in counts:
+        monkeypatch.setattr(resolution, name, counting(name, getattr(resolution, name)))
+    argv = ["run", "vegetation", "--profile", str(profile_copy("once")), "--out", str(tmp_path)]
+    assert main([*argv, "--start", "2022-05-14", "--end", "2022-05-14"]) == 0
+    assert counts == {"load_profile": 1, "load_aoi": 1, "read_layer": 1}
 
 
 def _last_flow_state_name() -> str:
