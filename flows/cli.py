@@ -67,8 +67,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
             aoi=args.aoi,
             inputs=inputs,  # resolved once: the flow does not load the profile again
         )
+    if args.process == "deformation":
+        from flows.deformation import run_deformation_cli
+
+        return run_deformation_cli(
+            profile=args.profile, start=args.start, end=args.end, out_dir=args.out
+        )
     raise InvalidInputError(
-        f"process {args.process!r} is not available in this version; available: vegetation"
+        f"process {args.process!r} is not available in this version; available: vegetation, deformation"
     )
 
 
@@ -160,7 +166,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in args_in or os.environ.get("GEOSPACE_DEBUG") == "1"
     args_in = [a for a in args_in if a != "--debug"]
     parser = build_parser()
-    args = parser.parse_args(args_in)
+    try:
+        args = parser.parse_args(args_in)
+    except SystemExit as exc:  # argparse printed its one line (or --help): keep its code
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     try:
         if args.command in ("run", "demo") and args.out.exists() and not args.out.is_dir():
             raise InvalidInputError(
