@@ -250,6 +250,50 @@ class SinkAccepts(_Strict):
     kinds: tuple[DeliveryKind, ...] | None = None
 
 
+MmPerYear = Annotated[float, _quantity("mm yr-1")]
+
+
+class KnownEventConfig(_Strict):
+    """Works or construction with a date: a step term for segments within ``radius`` of it."""
+
+    name: str
+    date: date
+    lon: float = Field(ge=-180, le=180, description="WGS84 longitude of the site")
+    lat: float = Field(ge=-90, le=90, description="WGS84 latitude of the site")
+    radius: Metres = 150.0
+
+
+class DeformationConfig(_Strict):
+    """Ground deformation along corridors from InSAR point releases (DESIGN section 4, issue 9).
+
+    ``source`` is a folder of EGMS files (CSV or official zip, ascending and descending); a
+    release is the ``YYYY_YYYY`` period in the file names, and each release is evaluated once.
+    """
+
+    source: str
+    segment_length: Metres = 100.0
+    buffer: Metres = 30.0
+    min_points: int = Field(default=5, ge=1)
+    min_coherence: Fraction = 0.7
+    watch_velocity: MmPerYear = 2.0
+    warning_velocity: MmPerYear = 5.0
+    min_significance: float = Field(default=3.0, gt=0, description="|v| / sigma for a finding")
+    bin_length: Metres = 20.0
+    max_bin_distance: Metres = 50.0
+    known_events: tuple[KnownEventConfig, ...] = ()
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DeformationConfig:
+        if self.warning_velocity < self.watch_velocity:
+            raise ValueError(
+                f"warning_velocity {self.warning_velocity:g} mm/yr is below watch_velocity "
+                f"{self.watch_velocity:g} mm/yr; the warning must be the larger"
+            )
+        if not 0 < self.bin_length <= self.max_bin_distance:
+            raise ValueError("bin_length must be > 0 and at most max_bin_distance")
+        return self
+
+
 class SinkConfig(_Strict):
     """One delivery sink; secrets come from the environment variables it names, never the file.
 
@@ -311,6 +355,7 @@ class CityProfile(_Strict):
     allowlist: AllowlistConfig = AllowlistConfig()
     http: HttpConfig = HttpConfig()
     vegetation: VegetationConfig = VegetationConfig()
+    deformation: DeformationConfig | None = None
     sinks: tuple[SinkConfig, ...] = (SinkConfig(kind="files"),)
     outbox: OutboxConfig = OutboxConfig()
     base_dir: Path = Field(default=Path("."), exclude=True)

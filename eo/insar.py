@@ -19,6 +19,7 @@ import io
 import re
 import zipfile
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,10 @@ from core.errors import DataReadError, InvalidInputError
 __all__ = [
     "EGMS_CRS",
     "EGMS_REQUIRED",
+    "Release",
     "date_columns",
     "displacement_frame",
+    "find_releases",
     "read_egms",
     "read_mintpy_velocity",
     "read_point_csv",
@@ -329,3 +332,50 @@ def read_mintpy_velocity(path: str | Path, *, dataset: str = "velocity") -> gpd.
     points["easting"], points["northing"] = points.geometry.x, points.geometry.y
     points.attrs["units"] = "mm/yr (converted from MintPy m/yr)"
     return points
+
+
+_RELEASE = re.compile(r"_((?:19|20)\d{2})_((?:19|20)\d{2})(?:_|\.)")
+
+
+@dataclass(frozen=True)
+class Release:
+    """One EGMS release in a source folder: its years and its files (ascending, descending, ...)."""
+
+    first_year: int
+    last_year: int
+    files: tuple[Path, ...]
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_year}_{self.last_year}"
+
+
+def find_releases(folder: str | Path) -> list[Release]:
+    """EGMS releases in ``folder`` (``.csv`` and ``.zip`` named ``..._YYYY_YYYY_...``), oldest first.
+
+    A file whose name carries no ``YYYY_YYYY`` period is refused (its release would be unknown).
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise InvalidInputError(
+            f"InSAR source {root} is not a folder; set deformation.source in the profile to the "
+            "folder holding the EGMS files (for the demo city, run `geospace demo` first)"
+        )
+    groups: dict[tuple[int, int], list[Path]] = {}
+    for path in sorted(root.iterdir()):
+        if path.suffix.lower() not in (".csv", ".zip") or path.name.startswith("."):
+            continue
+        match = _RELEASE.search(path.name)
+        if match is None:
+            raise InvalidInputError(
+                f"{path}: no release period YYYY_YYYY in the file name (EGMS names files like "
+                "EGMS_L2b_073_0001_IW2_VV_2019_2023_1.zip); rename it or move it out of the folder"
+            )
+        years = (int(match.group(1)), int(match.group(2)))
+        if years[1] < years[0]:
+            raise InvalidInputError(f"{path}: release period {years} runs backwards")
+        groups.setdefault(years, []).append(path)
+    return [
+        Release(a, b, tuple(files))
+        for (a, b), files in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0]))
+    ]

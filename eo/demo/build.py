@@ -162,6 +162,24 @@ def _build_into(layout: DemoLayout, geo: Geography, *, small: bool, seed: int) -
     _write_json(layout.catalog, catalog_dict())
     _write_json(layout.truth, truth_dict(plan))
     _write_side_files(layout, geo)
+    _write_insar(layout, seed)
+
+
+def _write_insar(layout: DemoLayout, seed: int) -> None:
+    """Demo EGMS releases along the corridors (:mod:`eo.demo.insar`), recorded in truth.json."""
+    corridors, boundary = layout.layer("corridors"), layout.layer("boundary")
+    if not corridors.is_file() or not boundary.is_file():
+        return
+    import geopandas as gpd
+
+    from eo.demo.insar import write_demo_insar
+
+    entry = write_demo_insar(
+        layout.root / "insar", gpd.read_file(corridors), gpd.read_file(boundary), seed
+    )
+    truth = json.loads(layout.truth.read_text(encoding="utf-8"))
+    truth["insar"] = entry
+    _write_json(layout.truth, truth)
 
 
 def _write_items(

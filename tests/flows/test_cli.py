@@ -173,15 +173,14 @@ def test_unknown_profile_name_is_refused(
     _assert_refused(rc, err, tmp_path / "out", "'vienna-dmo' not found", "vienna-demo")
 
 
-def test_process_not_in_this_version_is_refused(
+def test_deformation_without_its_inputs_is_refused_before_anything_is_written(
     profile_copy: ProfileFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out"
-    rc = main(
-        ["run", "deformation", "--profile", str(profile_copy()), "--out", str(out), *VALID_PERIOD]
-    )
+    profile = profile_copy("nocorridors", **{"layers.corridors.path": "missing.geojson"})
+    rc = main(["run", "deformation", "--profile", str(profile), "--out", str(out), *VALID_PERIOD])
     err = capsys.readouterr().err
-    _assert_refused(rc, err, out, "not available")
+    _assert_refused(rc, err, out, "corridors", "missing.geojson")
 
 
 def test_console_script_exit_code_is_2_for_invalid_input(

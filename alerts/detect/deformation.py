@@ -1,0 +1,242 @@
+"""Ground deformation along corridors as evidence: one release -> per-segment figures and findings.
+
+One EGMS release is one evaluation window (its first to last acquisition), so a monthly check that
+finds no new release records nothing new, and persistence counts releases. Segments come from the
+corridor layer, not from the points, so the same segment is matched by location in every release
+even though EGMS ``pid`` s change between releases.
+
+Levels a finding carries (DESIGN section 4; the rule ``alerts/policies/deformation.yaml``
+decides what opens a work order): 0 none (also DATA_GAP and insignificant velocities), 2 watch
+(``|v| >= watch`` and ``|v| / sigma >= 3``), 3 warning (``|v| >= warning``), 4 severe (twice the
+warning). The value is the segment's vertical velocity in mm/yr (ascending + descending decomposed
+where both exist, else the LOS projected to vertical); the coverage is the share of the segment's
+points that pass the coherence filter.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import Point
+
+from alerts.decide.revisions import SubjectInfo
+from alerts.model import Finding
+from core.errors import InvalidInputError
+from core.profile import DeformationConfig
+from core.status import SubjectStatus
+from eo.insar import EGMS_CRS, Release, date_columns, read_egms
+from indices.deformation import SegmentRules, join_points, segment_figures
+
+FINDING_KIND = "vertical_velocity"
+UNITS = "mm yr-1"
+
+
+def rules_from_profile(cfg: DeformationConfig) -> SegmentRules:
+    """The detector's gates from the profile's ``deformation`` section."""
+    return SegmentRules(
+        segment_length_m=cfg.segment_length,
+        buffer_m=cfg.buffer,
+        min_points=cfg.min_points,
+        min_coherence=cfg.min_coherence,
+        watch_mm_yr=cfg.watch_velocity,
+        warning_mm_yr=cfg.warning_velocity,
+        min_significance=cfg.min_significance,
+        bin_m=cfg.bin_length,
+        max_bin_distance_m=cfg.max_bin_distance,
+    )
+
+
+def known_event_steps(
+    segments: gpd.GeoDataFrame, cfg: DeformationConfig
+) -> dict[str, tuple[date, ...]]:
+    """For each segment, the dates of the known events within their radius (step terms)."""
+    out: dict[str, list[date]] = {}
+    if not cfg.known_events:
+        return {}
+    sites = gpd.GeoSeries([Point(e.lon, e.lat) for e in cfg.known_events], crs="EPSG:4326").to_crs(
+        segments.crs
+    )
+    geoms = np.asarray(segments.geometry.values)
+    for event, site in zip(cfg.known_events, sites, strict=True):
+        near = shapely.dwithin(geoms, site, event.radius)
+        for sid in segments["segment_id"].to_numpy()[near]:
+            out.setdefault(str(sid), []).append(event.date)
+    return {sid: tuple(sorted(days)) for sid, days in out.items()}
+
+
+@dataclass(frozen=True)
+class ReleaseEvaluation:
+    """Figures of every segment for one release."""
+
+    release: str
+    window_start: date
+    window_end: date
+    segments: gpd.GeoDataFrame
+    series: dict[str, pd.Series]
+    sources: tuple[str, ...]
+    points: int
+
+
+def _geometry_key(points: pd.DataFrame, path: Path) -> str:
+    if "los_east" not in points.columns or points.empty:
+        return path.stem
+    east = float(np.nanmedian(points["los_east"].to_numpy(dtype="float64")))
+    return "asc" if east < 0 else "desc"
+
+
+def evaluate_release(
+    release: Release,
+    segments: gpd.GeoDataFrame,
+    rules: SegmentRules,
+    steps: dict[str, tuple[date, ...]],
+    *,
+    start: date,
+    end: date,
+) -> ReleaseEvaluation:
+    """Read the release's files near the segments, join, and compute every segment's figures.
+
+    Acquisitions outside ``start..end`` are left out. ``segments`` (EPSG:3035) come from
+    :func:`indices.deformation.segment_corridors`.
+    """
+    if segments.crs != EGMS_CRS:
+        raise InvalidInputError(f"segments must be in {EGMS_CRS}, got {segments.crs}")
+    minx, miny, maxx, maxy = segments.total_bounds
+    pad = rules.buffer_m
+    reach = shapely.box(minx - pad, miny - pad, maxx + pad, maxy + pad)
+    tables: list[pd.DataFrame] = []
+    series: dict[str, tuple[pd.DatetimeIndex, np.ndarray]] = {}
+    first_day: date | None = None
+    last_day: date | None = None
+    for path in release.files:
+        pts = read_egms(path, aoi=reach)
+        key = _geometry_key(pts, path)
+        if key in series:
+            key = f"{key}-{len(series)}"
+        cols = [
+            c for c in date_columns(list(pts.columns))
+            if start <= date(int(c[:4]), int(c[4:6]), int(c[6:])) <= end
+        ]  # fmt: skip
+        if len(cols) < 2 or pts.empty:
+            continue
+        dates = pd.DatetimeIndex(pd.to_datetime(cols, format="%Y%m%d"))
+        first_day = min(first_day or dates[0].date(), dates[0].date())
+        last_day = max(last_day or dates[-1].date(), dates[-1].date())
+        pos = join_points(pts, segments, buffer_m=rules.buffer_m)
+        lines = np.asarray(segments.geometry.values)
+        chain = np.full(len(pts), np.nan)
+        hit = pos >= 0
+        chain[hit] = shapely.line_locate_point(
+            lines[pos[hit]], np.asarray(pts.geometry.values)[hit]
+        )
+        inc = (
+            pts["incidence_angle"] if "incidence_angle" in pts else pd.Series(0.0, index=pts.index)
+        )
+        table = pd.DataFrame(
+            {
+                "segment": pos,
+                "geometry_key": key,
+                "row": np.arange(len(pts)),
+                "temporal_coherence": pts["temporal_coherence"].to_numpy(),
+                "incidence_angle": inc.to_numpy(dtype="float64"),
+                "chainage_m": chain,
+            }
+        )
+        for comp, default in (("los_east", 0.0), ("los_north", 0.0), ("los_up", 1.0)):
+            table[comp] = pts[comp].to_numpy(dtype="float64") if comp in pts else default
+        tables.append(table[table["segment"] >= 0])
+        series[key] = (dates, pts[cols].to_numpy(dtype="float64"))
+    points = pd.concat(tables, ignore_index=True) if tables else _empty_points()
+    figures, plots = segment_figures(points, series, segments, rules, steps)
+    merged = segments.merge(figures, on="segment_id", how="left")
+    merged["known_events"] = [
+        ", ".join(d.isoformat() for d in steps.get(s, ())) for s in merged["segment_id"]
+    ]
+    merged["release"] = release.name
+    return ReleaseEvaluation(
+        release=release.name,
+        window_start=first_day or date(release.first_year, 1, 1),
+        window_end=last_day or date(release.last_year, 12, 31),
+        segments=merged,
+        series=plots,
+        sources=tuple(p.name for p in release.files),
+        points=len(points),
+    )
+
+
+def _empty_points() -> pd.DataFrame:
+    cols = ["segment", "geometry_key", "row", "temporal_coherence", "incidence_angle",
+            "chainage_m", "los_east", "los_north", "los_up"]  # fmt: skip
+    return pd.DataFrame({c: pd.Series(dtype="float64") for c in cols})
+
+
+def finding_level(row: pd.Series, rules: SegmentRules) -> int:
+    """0 none / DATA_GAP, 2 watch, 3 warning, 4 severe (``|v| >= 2 x warning``)."""
+    if row["status"] == str(SubjectStatus.DATA_GAP) or row["gate"] == "none":
+        return 0
+    if row["gate"] == "watch":
+        return 2
+    return 4 if abs(float(row["vertical_velocity"])) >= 2 * rules.warning_mm_yr else 3
+
+
+def _utc(day: date, end_of_day: bool = False) -> datetime:
+    return datetime.combine(day, time.max.replace(microsecond=0) if end_of_day else time.min, UTC)
+
+
+def deformation_findings(evaluation: ReleaseEvaluation, rules: SegmentRules) -> list[Finding]:
+    """One finding per segment for the release window."""
+    out = []
+    for _, row in evaluation.segments.iterrows():
+        gap = row["status"] == str(SubjectStatus.DATA_GAP)
+        n_all = int(row["n_points"])
+        coverage = float(row["n_coherent"]) / n_all if n_all else 0.0
+        value = math.nan if gap else float(row["vertical_velocity"])
+        out.append(
+            Finding(
+                kind=FINDING_KIND,
+                subject_id=str(row["segment_id"]),
+                window_start=_utc(evaluation.window_start),
+                window_end=_utc(evaluation.window_end, end_of_day=True),
+                value=value,
+                units=UNITS,
+                threshold=rules.warning_mm_yr,
+                coverage=coverage,
+                level=finding_level(row, rules),
+                sources=evaluation.sources,
+                status=SubjectStatus.DATA_GAP if gap else SubjectStatus.OK,
+            )
+        )
+    return out
+
+
+def segment_label(row: pd.Series) -> str:
+    """``U-Bahn U3, km 1.200-1.300 (U3-013)``: line, chainage and id for people."""
+    a, b = float(row["chainage_from_m"]) / 1000, float(row["chainage_to_m"]) / 1000
+    return f"{row['line_name']}, km {a:.3f}-{b:.3f} ({row['segment_id']})"
+
+
+def segment_subjects(segments: gpd.GeoDataFrame) -> dict[str, SubjectInfo]:
+    """What work orders say about each segment: line, chainage, and the WGS84 line geometry."""
+    wgs84 = segments.to_crs("EPSG:4326")
+    return {
+        str(row["segment_id"]): SubjectInfo(
+            name=segment_label(row),
+            geometry=row.geometry.__geo_interface__,
+            area_name=str(row["line_name"]),
+        )
+        for _, row in wgs84.iterrows()
+    }
+
+
+def releases_in_period(releases: Sequence[Release], start: date, end: date) -> list[Release]:
+    """Releases whose last year ends within ``start..end`` (a check over a period runs those)."""
+    return [
+        r for r in releases if start <= date(r.last_year, 12, 31) and date(r.last_year, 1, 1) <= end
+    ]

@@ -1,0 +1,201 @@
+"""Products of one deformation release for infrastructure engineers (written atomically).
+
+Under ``OUT/deformation/<release>/``:
+
+- ``corridor_segments.geojson``: every segment (WGS84) with its figures, ``status`` (OK or
+  DATA_GAP), ``alert`` (none, watch, warning, or DATA_GAP) and, for alerted segments, ``plot``;
+- ``network_vertical_velocity.png``: the corridors coloured by vertical velocity (mm/yr), DATA_GAP
+  grey, watch and warning segments outlined;
+- ``timeseries/<segment>.png``: the vertical displacement of the segment median per alerted segment;
+- ``manifest.json``: inputs (files, release, dates), rules, counts and every product's hash.
+
+Units: velocities mm/yr (negative = subsidence), displacement mm, angular distortion
+dimensionless, chainage m. Every file is staged and moved in at the end
+(:class:`alerts.products.staging.ProductStage`), the manifest last.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import Normalize
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+from matplotlib.figure import Figure
+
+from alerts.products.manifest import code_version
+from alerts.products.staging import ProductStage, sha256_file, slug
+from alerts.products.tables import json_safe
+
+SEGMENTS_NAME = "corridor_segments.geojson"
+MAP_NAME = "network_vertical_velocity.png"
+ATTRIBUTION = "Contains modified Copernicus EGMS data (European Ground Motion Service)"
+VELOCITY_RANGE = 10.0  # mm/yr at either end of the colour scale
+
+_COLUMNS = [
+    "segment_id", "corridor_id", "line_name", "chainage_from_m", "chainage_to_m", "status",
+    "alert", "n_points", "n_coherent", "coherence_mean", "vertical_velocity", "velocity_sigma",
+    "mean_vertical_velocity", "robust_vertical_velocity", "east_velocity", "acceleration",
+    "seasonal_amplitude", "angular_distortion", "distortion_class", "vertical_method",
+    "geometries", "known_events", "known_event_steps_mm", "fit_flags", "release", "reason", "plot",
+]  # fmt: skip
+
+
+def alert_of(row: pd.Series) -> str:
+    """DATA_GAP, warning, watch or none (angular distortion at or over 1/500 is a warning)."""
+    if row["status"] == "DATA_GAP":
+        return "DATA_GAP"
+    if row["gate"] == "warning" or row.get("distortion_class", "none") != "none":
+        return "warning"
+    return str(row["gate"])
+
+
+def segment_table(segments: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The segments with ``alert`` and ``plot`` columns, in WGS84, columns in a fixed order."""
+    out = segments.copy()
+    out["alert"] = [alert_of(r) for _, r in out.iterrows()]
+    out["plot"] = [
+        f"timeseries/{slug(s)}.png" if a in ("watch", "warning") else None
+        for s, a in zip(out["segment_id"], out["alert"], strict=True)
+    ]
+    for col in _COLUMNS:
+        if col not in out.columns:
+            out[col] = None
+    return out[[*_COLUMNS, "geometry"]].to_crs("EPSG:4326")
+
+
+def _geojson_bytes(table: gpd.GeoDataFrame, info: Mapping[str, Any]) -> bytes:
+    features = []
+    for _, row in table.iterrows():
+        props = {c: json_safe(row[c]) for c in _COLUMNS}
+        features.append(
+            {"type": "Feature", "id": props["segment_id"], "properties": props,
+             "geometry": row.geometry.__geo_interface__}
+        )  # fmt: skip
+    doc = {
+        "type": "FeatureCollection",
+        "name": "corridor_segments",
+        "units": {"velocity": "mm/yr (negative: subsidence)", "displacement": "mm",
+                  "angular_distortion": "1", "chainage": "m"},
+        "release": info.get("release"),
+        "attribution": ATTRIBUTION,
+        "features": features,
+    }  # fmt: skip
+    return (json.dumps(doc, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+
+
+def _png(fig: Figure, title: str) -> bytes:
+    FigureCanvasAgg(fig)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=fig.dpi,
+                metadata={"Title": title, "Copyright": ATTRIBUTION, "Software": "geospace"})  # fmt: skip
+    return buffer.getvalue()
+
+
+def render_network_png(segments: gpd.GeoDataFrame, title: str) -> bytes:
+    """Corridors coloured by vertical velocity; DATA_GAP grey dashed; alerts outlined (EPSG:3035)."""
+    fig = Figure(figsize=(9, 8), dpi=110)
+    ax = fig.add_subplot(1, 1, 1)
+    norm = Normalize(-VELOCITY_RANGE, VELOCITY_RANGE)
+    cmap = colormaps["RdBu"]
+    alerts = [alert_of(r) for _, r in segments.iterrows()]
+    for (_, row), alert in zip(segments.iterrows(), alerts, strict=True):
+        xs, ys = row.geometry.xy
+        if alert == "DATA_GAP":
+            ax.plot(xs, ys, color="0.6", lw=2.0, ls="--")
+            continue
+        if alert in ("watch", "warning"):
+            ax.plot(xs, ys, color="black" if alert == "warning" else "orange", lw=6.0, alpha=0.8)
+        ax.plot(xs, ys, color=cmap(norm(float(row["vertical_velocity"]))), lw=3.0)
+    sm = colormaps["RdBu"]
+    mappable = ax.scatter([], [], c=[], cmap=sm, norm=norm)
+    fig.colorbar(
+        mappable, ax=ax, shrink=0.7, label="vertical velocity (mm/yr; negative = subsidence)"
+    )
+    ax.plot([], [], color="0.6", ls="--", label="DATA_GAP (< 5 coherent points)")
+    ax.plot([], [], color="orange", lw=5, label="watch (no work order)")
+    ax.plot([], [], color="black", lw=5, label="warning (work order)")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_aspect("equal")
+    ax.set_xlabel("easting (m, EPSG:3035)")
+    ax.set_ylabel("northing (m, EPSG:3035)")
+    ax.ticklabel_format(style="plain", useOffset=False)
+    ax.set_title(title, fontsize=10)
+    fig.text(0.01, 0.01, ATTRIBUTION, fontsize=7)
+    return _png(fig, title)
+
+
+def render_segment_png(series: pd.Series, row: pd.Series, title: str) -> bytes:
+    """Vertical displacement of the segment median (mm) with its linear trend."""
+    fig = Figure(figsize=(8, 4), dpi=110)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.plot(series.index, series.to_numpy(), ".", ms=3, color="tab:blue", label="segment median")
+    v = float(row["vertical_velocity"])
+    if math.isfinite(v):
+        years = (series.index - series.index[0]).days.to_numpy() / 365.25
+        offset = float(np.nanmedian(series.to_numpy() - v * years))
+        ax.plot(series.index, offset + v * years, color="tab:red",
+                label=f"vertical velocity {v:+.1f} ± {float(row['velocity_sigma']):.1f} mm/yr")  # fmt: skip
+    ax.axhline(0, color="0.7", lw=0.8)
+    ax.set_ylabel("vertical displacement (mm)")
+    locator = AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    ax.legend(loc="lower left", fontsize=8)
+    ax.set_title(title, fontsize=10)
+    fig.text(0.01, 0.01, ATTRIBUTION, fontsize=7)
+    return _png(fig, title)
+
+
+def write_deformation_products(
+    out_dir: Path,
+    segments: gpd.GeoDataFrame,
+    series: Mapping[str, pd.Series],
+    info: Mapping[str, Any],
+) -> dict[str, Path]:
+    """Write the products of one release into ``out_dir`` (atomically); name -> final path."""
+    table = segment_table(segments)
+    release = str(info.get("release", ""))
+    with ProductStage(out_dir) as stage:
+        stage.stage_bytes(SEGMENTS_NAME, _geojson_bytes(table, info))
+        stage.stage_bytes(
+            MAP_NAME,
+            render_network_png(
+                segments.to_crs("EPSG:3035"),
+                f"Vertical velocity by corridor segment, EGMS release {release}",
+            ),
+        )
+        for _, row in table[table["plot"].notna()].iterrows():
+            sid = str(row["segment_id"])
+            if sid in series:
+                title = f"{row['line_name']} km {row['chainage_from_m'] / 1000:.3f}-{row['chainage_to_m'] / 1000:.3f} ({sid}): {row['alert']}"
+                stage.stage_bytes(str(row["plot"]), render_segment_png(series[sid], row, title))
+        counts = table["alert"].value_counts().to_dict()
+        doc = {
+            **{str(k): json_safe(v) for k, v in info.items()},
+            "code_version": code_version(),
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "attribution": ATTRIBUTION,
+            "segments": {
+                "count": len(table),
+                "by_alert": {str(k): int(v) for k, v in counts.items()},
+            },
+            "products": [
+                {"path": name, "sha256": sha256_file(temp), "bytes": temp.stat().st_size}
+                for name, temp in stage.staged().items()
+            ],
+        }
+        stage.stage_bytes(
+            "manifest.json", (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
+        )
+        return stage.commit()

@@ -1,0 +1,208 @@
+"""The deformation flow: EGMS releases -> corridor segments -> products and work orders.
+
+``geospace run deformation --profile P --start D --end D`` evaluates every release in the
+profile's ``deformation.source`` folder whose last year falls in the period (oldest first), with
+the acquisitions inside the period. Each release is one window: its findings go through the
+deformation rule (``alerts/policies/deformation.yaml``: a warning that persists in 2 of the last 3
+releases opens one work order per segment; a watch stays in the products), and a rerun, or a
+monthly check that finds no new release, adds nothing (findings and revisions are keyed).
+Products go to ``OUT/deformation/<release>/`` (:mod:`alerts.products.deformation`).
+
+Inputs are checked before Prefect starts (exit 2): the profile's ``deformation`` section, the
+corridor layer (declared CRS, lines, inside the AOI) and the source folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import shapely
+
+from core.errors import InvalidInputError
+from core.profile import CityProfile, DeformationConfig, load_profile
+from eo.insar import EGMS_CRS, Release, find_releases
+
+
+@dataclass(frozen=True)
+class DeformationInputs:
+    """Checked inputs of one run."""
+
+    profile: CityProfile
+    config: DeformationConfig
+    segments: gpd.GeoDataFrame
+    releases: tuple[Release, ...]
+
+
+def _aoi(profile: CityProfile) -> Any:
+    path = Path(profile.resolve(profile.aoi.path))
+    if not path.is_file():
+        return None
+    frame = gpd.read_file(path)
+    if frame.crs is None:
+        frame = frame.set_crs("EPSG:4326")
+    return shapely.union_all(list(frame.to_crs(EGMS_CRS).geometry))
+
+
+def resolve_deformation_inputs(profile_name: str | Path, out_dir: Path) -> DeformationInputs:
+    """Load and check everything the run needs; raises InvalidInputError (exit 2) otherwise."""
+    from eo.layers import read_layer
+    from indices.deformation import segment_corridors
+
+    profile = load_profile(profile_name, out_dir=out_dir)
+    cfg = profile.deformation
+    if cfg is None:
+        raise InvalidInputError(
+            f"profile {profile.name} has no 'deformation' section; add one with at least "
+            "'source: <folder of EGMS files>' (see core/profiles/vienna-demo.yaml)"
+        )
+    layer = profile.layers.corridors
+    if layer is None:
+        raise InvalidInputError(
+            f"profile {profile.name} has no layers.corridors; add the corridor lines "
+            "(path, id_field, name_field)"
+        )
+    corridors = read_layer(
+        profile.resolve(layer.path), id_field=layer.id_field, name_field=layer.name_field,
+        crs=EGMS_CRS, layer="corridors",
+    )  # fmt: skip
+    segments = segment_corridors(
+        corridors, id_field="id", name_field="name", length_m=cfg.segment_length
+    )
+    aoi = _aoi(profile)
+    if aoi is not None and not shapely.intersects(aoi, shapely.union_all(list(segments.geometry))):
+        raise InvalidInputError(
+            f"layers.corridors: no corridor line lies inside the AOI of {profile.name} (layer "
+            f"bounds {[round(v) for v in corridors.total_bounds]} in {EGMS_CRS}); the layer's "
+            "declared CRS is probably not the one its coordinates are in: declare the right one"
+        )
+    releases = tuple(find_releases(profile.resolve(cfg.source)))
+    return DeformationInputs(profile, cfg, segments, releases)
+
+
+def deformation_flow_fn(profile: str, start: date, end: date, out_dir: str = "out") -> Any:
+    """Body of the Prefect flow (wrapped below); returns a Prefect state."""
+    from prefect import get_run_logger
+    from prefect.states import Completed
+
+    from alerts.detect.deformation import (
+        deformation_findings,
+        evaluate_release,
+        known_event_steps,
+        releases_in_period,
+        rules_from_profile,
+    )
+    from alerts.products.deformation import write_deformation_products
+
+    logger = get_run_logger()
+    out = Path(out_dir)
+    inputs = resolve_deformation_inputs(profile, out)
+    rules = rules_from_profile(inputs.config)
+    steps = known_event_steps(inputs.segments, inputs.config)
+    chosen = releases_in_period(inputs.releases, start, end)
+    written: list[str] = []
+    queued = 0
+    gaps = 0
+    alerts: dict[str, int] = {}
+    for release in chosen:
+        ev = evaluate_release(release, inputs.segments, rules, steps, start=start, end=end)
+        info = {
+            "profile": inputs.profile.name,
+            "release": release.name,
+            "period": [start.isoformat(), end.isoformat()],
+            "window": [ev.window_start.isoformat(), ev.window_end.isoformat()],
+            "sources": list(ev.sources),
+            "points_joined": ev.points,
+            "rules": {
+                "segment_length_m": rules.segment_length_m, "buffer_m": rules.buffer_m,
+                "min_points": rules.min_points, "min_coherence": rules.min_coherence,
+                "watch_mm_yr": rules.watch_mm_yr, "warning_mm_yr": rules.warning_mm_yr,
+                "min_significance": rules.min_significance,
+                "angular_distortion_limits": list(rules.distortion_limits),
+            },
+            "known_events": [
+                {"name": e.name, "date": e.date.isoformat(), "lon": e.lon, "lat": e.lat,
+                 "radius_m": e.radius} for e in inputs.config.known_events
+            ],
+            "synthetic": inputs.profile.synthetic,
+        }  # fmt: skip
+        products = write_deformation_products(
+            out / "deformation" / release.name, ev.segments, ev.series, info
+        )
+        written.append(str(products["manifest.json"].parent))
+        findings = deformation_findings(ev, rules)
+        gaps += all(str(f.status) == "DATA_GAP" for f in findings)
+        for f in findings:
+            alerts[str(f.level)] = alerts.get(str(f.level), 0) + 1
+        queued += queue_deformation_alerts(inputs.profile, findings, ev.segments, out)
+        logger.info(
+            "release %s: %d segments, products in %s", release.name, len(findings), written[-1]
+        )
+    summary = {
+        "releases": [r.name for r in chosen],
+        "products": written,
+        "revisions_queued": queued,
+        "finding_levels": alerts,
+    }
+    if not chosen:
+        return Completed(name="DATA_GAP", message="no release in the period", data=summary)
+    if gaps == len(chosen):
+        return Completed(name="DATA_GAP", message="no segment has enough points", data=summary)
+    return Completed(message=f"{len(chosen)} release(s) evaluated", data=summary)
+
+
+def queue_deformation_alerts(
+    profile: CityProfile, findings: list[Any], segments: gpd.GeoDataFrame, out: Path
+) -> int:
+    """Findings through the deformation rule into the outbox; returns the new revisions."""
+    from alerts.decide.pipeline import apply_findings
+    from alerts.decide.policy import load_notice_policy, load_policy
+    from alerts.detect.deformation import segment_subjects
+    from alerts.outbox.store import open_store
+    from flows.alerting import outbox_dsn
+
+    if not findings:
+        return 0
+    store = open_store(out, dsn=outbox_dsn(profile))
+    try:
+        outcomes = apply_findings(
+            store, findings, load_policy("deformation"),
+            now=datetime.now(UTC).replace(microsecond=0),
+            sinks=tuple(sink.key for sink in profile.sinks),
+            subjects=segment_subjects(segments), notice_policy=load_notice_policy(), out_dir=out,
+        )  # fmt: skip
+    finally:
+        store.close()
+    return sum(o.revision_id is not None for o in outcomes)
+
+
+def _flow() -> Any:
+    from prefect import flow
+
+    return flow(name="deformation", log_prints=False)(deformation_flow_fn)
+
+
+def run_deformation_cli(*, profile: str, start: date, end: date, out_dir: Path) -> int:
+    """``geospace run deformation``: check inputs (exit 2), run the flow, say where things are."""
+    if end < start:
+        raise InvalidInputError(
+            f"--end {end} is before --start {start}; give an end on or after it"
+        )
+    resolve_deformation_inputs(profile, out_dir)  # invalid input fails here, before Prefect starts
+    out_dir.mkdir(parents=True, exist_ok=True)
+    state = _flow()(
+        profile=str(profile), start=start, end=end, out_dir=str(out_dir), return_state=True
+    )
+    summary: dict[str, Any] = state.result(raise_on_failure=True)
+    print(
+        f"deformation: {state.name}: release(s) {', '.join(summary['releases']) or 'none'}; products:"
+    )
+    for folder in summary["products"]:
+        print(f"  {folder}")
+    print(
+        f"alerts: {summary['revisions_queued']} new revision(s) in the outbox under {out_dir}/alerts"
+    )
+    return 0
