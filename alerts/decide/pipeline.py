@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 from alerts.decide.notices import GapChange, NoticeTopic, notice_subject
 from alerts.decide.policy import NoticePolicy, Policy
 from alerts.decide.revisions import SubjectInfo
-from alerts.decide.rules import Action, decide
-from alerts.model import NOTICE_HAZARD, Event, Finding, Revision
+from alerts.decide.rules import Action, decide, rate
+from alerts.model import NOTICE_HAZARD, Event, Finding, Revision, SubjectStatus
 from alerts.outbox.store import OutboxStore
 from alerts.products.cap_archive import archive_stored
 from alerts.sinks.routing import Routing
@@ -81,6 +81,35 @@ def _record(
     return new_id
 
 
+TICKET_CLOSED = "ticket closed"
+TICKET_RELEASED = "ticket closed; subject recovered"
+
+
+def _held_by_ticket(
+    store: OutboxStore, policy: Policy, rated: Sequence[Finding], subject_id: str
+) -> str | None:
+    """The alert key of the subject's last event if the crew closed its ticket and the subject
+    has not left the alert state since (so it is not raised again), else None.
+
+    The hold ends (and is recorded as ended) at the first valid window below every threshold.
+    """
+    rows = store.db.query(
+        "SELECT alert_key, closed_reason FROM events WHERE hazard = ? AND subject_id = ?"
+        " AND status = 'closed' ORDER BY closed_at DESC LIMIT 1",
+        (policy.hazard, subject_id),
+    )
+    if not rows or rows[0]["closed_reason"] != TICKET_CLOSED or not rated:
+        return None
+    key, latest = str(rows[0]["alert_key"]), rated[-1]
+    if latest.status != SubjectStatus.DATA_GAP and latest.level == 0:
+        with store.db.transaction():
+            store.db.execute(
+                "UPDATE events SET closed_reason = ? WHERE alert_key = ?", (TICKET_RELEASED, key)
+            )
+        return None
+    return key
+
+
 def open_gap_event(store: OutboxStore, gap_subject: str) -> tuple[Event | None, Revision | None]:
     """The open DATA_GAP event of a notice subject (``"<hazard>/<id>"``) and its last revision.
 
@@ -133,6 +162,13 @@ def apply_findings(
             open_gap=open_gap,
             last_gap=last_gap,
         )
+        held = None
+        if decision.action == Action.OPEN:
+            rated = rate(history(store, finding.subject_id, policy.finding_kind), policy)
+            held = _held_by_ticket(store, policy, rated, finding.subject_id)
+        elif event is None:  # a valid window below every threshold ends a hold
+            rated = rate(history(store, finding.subject_id, policy.finding_kind), policy)
+            _held_by_ticket(store, policy, rated, finding.subject_id)
         gap = decision.gap
         gap_id = None
         if gap is not None and gap.revision is not None:
@@ -140,6 +176,14 @@ def apply_findings(
             if gap.change == GapChange.CLEARED:
                 store.close_event(gap.revision.alert_key, "data returned")
         new_id = gap_id if decision.action == Action.NOTICE else None
+        if held is not None:
+            decision = replace(
+                decision,
+                action=Action.NOTHING,
+                reason=f"the crew closed the ticket of event {held[:12]}: not raised again "
+                "until the subject leaves the alert state",
+                revision=None,
+            )
         if decision.revision is not None and decision.action != Action.NOTICE:
             new_id = _record(store, decision.revision, routing, out_dir)
             if decision.action == Action.CLEAR and decision.event is not None:

@@ -22,6 +22,7 @@ from typing import Any
 from alerts.outbox.relay import Backoff, check_relay_settings, run_relay
 from alerts.outbox.store import open_store
 from alerts.sinks import build_sinks
+from alerts.sinks.routing import Routing
 from core.errors import GeospaceError, InvalidInputError
 
 
@@ -74,8 +75,10 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda *_: stop.set())
     try:
         check_relay_settings(lease_s=args.lease, max_attempts=args.max_attempts, batch=args.batch)
-        sinks = build_sinks(load_sink_config(args.sinks), args.out)
+        config = load_sink_config(args.sinks)
+        sinks = build_sinks(config, args.out)
         store = open_store(args.out, dsn=args.dsn or os.environ.get("GEOSPACE_OUTBOX_DSN"))
+        store.routing = Routing.from_config(config) if config else None  # dead-row notices
         stats = run_relay(
             store, sinks, lease_s=args.lease, max_attempts=args.max_attempts, batch=args.batch,
             once=args.once, backoff=Backoff(args.backoff, args.backoff_cap), poll_s=args.poll,

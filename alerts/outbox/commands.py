@@ -18,7 +18,8 @@ from alerts.outbox.queue import health as _health
 from alerts.outbox.relay import Backoff, run_relay
 from alerts.outbox.store import OutboxStore, open_store, revision_fields
 from alerts.products.cap_archive import archive_stored
-from alerts.sinks import Sink, build_sinks
+from alerts.sinks import Sink, SinkError, build_sinks
+from alerts.sinks.routing import Routing
 
 PathLike = str | Path
 
@@ -114,26 +115,53 @@ def deliver(
     batch: int = 100,
     backoff: Backoff | None = None,
     dead_notices: bool = True,
+    routing: Routing | None = None,
 ) -> dict[str, Any]:
-    """Drain what is ready now (one relay pass) and return its counts plus the queue health.
+    """Drain what is ready now (one relay pass), read back Open311 ticket statuses, and return
+    the counts plus the queue health.
 
     A revision whose row goes dead gets one operator notice (hazard ``notice``) queued unless
-    ``dead_notices`` is False; notices themselves never get notices.
+    ``dead_notices`` is False; notices themselves never get notices. The notice goes to the sinks
+    that accept notices under ``routing`` (default: the ``accepts`` of ``sink_config``).
+    After the pass, every Open311 sink's open tickets are read back
+    (:func:`alerts.sinks.open311.sync_status`): a ticket the crew closed closes its event
+    (``tickets_closed`` lists their alert keys; a sync failure is reported in ``errors``, the
+    delivery stands).
 
     ``sinks`` objects win over ``sink_config`` (``{name: {"type": ..., ...}}``); with neither,
     the ``files`` sink writes ``OUT/alerts/outbound.jsonl``.
     """
     built = dict(sinks) if sinks is not None else build_sinks(sink_config, out_dir)
+    if routing is None and sink_config:
+        routing = Routing.from_config(sink_config)
     with _store(out_dir, dsn) as store:
+        store.routing = routing
         try:
             stats = run_relay(
                 store, built, lease_s=lease_s, max_attempts=max_attempts, batch=batch,
                 once=True, backoff=backoff, dead_notices=dead_notices,
             )  # fmt: skip
+            closed = _sync_tickets(store, built, stats.errors)
         finally:
             if sinks is None:
                 for sink in built.values():
                     sink.close()
         report = {k: v for k, v in stats.__dict__.items()}
+        report["tickets_closed"] = closed
         report["health"] = _health(store).to_dict()
     return report
+
+
+def _sync_tickets(store: OutboxStore, sinks: Mapping[str, Sink], errors: list[str]) -> list[str]:
+    """Read back the tickets of every Open311 sink; alert keys whose events the crew closed."""
+    from alerts.sinks.open311 import Open311Sink, sync_status
+
+    closed: list[str] = []
+    for name, sink in sinks.items():
+        if not isinstance(sink, Open311Sink):
+            continue
+        try:
+            closed += sync_status(store, sink)
+        except SinkError as err:  # the delivery stands; the next pass reads the tickets again
+            errors.append(f"ticket status of sink {name} not read: {err}")
+    return closed

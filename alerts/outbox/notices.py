@@ -87,8 +87,10 @@ def queue_dead_notices(
     """Queue one notice per revision among these dead outbox rows (inside the caller's
     transaction); rows of notices are skipped. Returns how many notices were new.
 
-    With ``routing``, the notice goes to the sinks that accept it; else to the dead revision's.
+    With ``routing`` (default: the store's), the notice goes to the sinks that accept it; else
+    to the dead revision's.
     """
+    routing = routing if routing is not None else store.routing
     if not dead_outbox_ids:
         return 0
     marks = ",".join("?" * len(dead_outbox_ids))

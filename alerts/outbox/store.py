@@ -16,11 +16,14 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alerts.model import RevisionStatus
 from alerts.outbox.db import Database, Row, connect_postgres, connect_sqlite, migrate
 from core.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from alerts.sinks.routing import Routing
 
 # The statuses of alerts.model.RevisionStatus, as the plain strings stored in the tables.
 PENDING_APPROVAL = RevisionStatus.PENDING_APPROVAL.value
@@ -96,11 +99,20 @@ class OutboxStore:
         An open, migrated database (see :func:`open_store`).
     clock : callable
         Returns POSIX seconds; tests pass a fake clock.
+    routing : Routing, optional
+        The profile's sink routing, for revisions the outbox produces itself (dead-row notices
+        go to the sinks that accept notices); None sends them to the dead revision's sinks.
     """
 
-    def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Callable[[], float] = time.time,
+        routing: Routing | None = None,
+    ) -> None:
         self.db = db
         self.clock = clock
+        self.routing = routing
 
     # -- producing ---------------------------------------------------------------------------
     def add_revision(self, revision: Any, sinks: Iterable[str] = ("files",)) -> int | None:
@@ -241,7 +253,7 @@ def open_store(
     out_dir: str | Path | None = None,
     *,
     dsn: str | None = None,
-    clock: Callable[[], float] = time.time,
+    clock: Callable[[], float] | None = None,
     busy_timeout_s: float = 30.0,
     create: bool = True,
 ) -> OutboxStore:
@@ -254,7 +266,8 @@ def open_store(
     dsn : str, optional
         PostgreSQL DSN (``postgresql://...``); wins over ``out_dir``.
     clock : callable
-        POSIX seconds; tests pass a fake clock.
+        POSIX seconds; tests pass a fake clock. Default: the folder's replay clock
+        (:mod:`alerts.outbox.asof`) when a replay set one, else the wall clock.
     busy_timeout_s : float
         SQLite only: seconds to wait for another writer.
     create : bool
@@ -268,4 +281,8 @@ def open_store(
     else:
         raise InvalidInputError("open_store needs an output folder or a PostgreSQL DSN")
     migrate(db)
+    if clock is None:
+        from alerts.outbox.asof import outbox_clock
+
+        clock = outbox_clock(out_dir)
     return OutboxStore(db, clock)

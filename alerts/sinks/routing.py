@@ -101,6 +101,12 @@ class Routing:
                     f"sink {name!r}: accepts has unknown key(s) {unknown}; use hazards and kinds"
                 )
             hazards, kinds = accepts.get("hazards"), accepts.get("kinds")
+            typos = sorted(set(map(str, hazards or ())) - set(HAZARD_KINDS))
+            if typos:  # a misspelt hazard would silently route nothing to the sink
+                raise InvalidInputError(
+                    f"sink {name!r}: accepts.hazards names unknown hazard(s) {typos}; "
+                    f"known: {', '.join(HAZARD_KINDS)}"
+                )
             try:
                 kind_set = None if kinds is None else frozenset(DeliveryKind(k) for k in kinds)
             except ValueError as err:
