@@ -340,6 +340,48 @@ class OutboxConfig(_Strict):
     max_attempts: int = Field(default=8, ge=1)
 
 
+class HeatWeatherConfig(_Strict):
+    """Weather for the heat product: a station series and forecasts (CSV), or the GeoSphere API.
+
+    ``forecasts`` is a folder of ``forecast_YYYY-MM-DD.csv`` files (one per issue day, columns of
+    :mod:`eo.meteo`) or ``geosphere`` for the GeoSphere Austria data hub at ``lat``/``lon``.
+    """
+
+    station: str | None = None
+    forecasts: str
+    lat: float = Field(default=48.2082, ge=-90, le=90)
+    lon: float = Field(default=16.3738, ge=-180, le=180)
+    data_hub_url: str = "https://dataset.api.hub.geosphere.at/v1"
+    warnings_url: str = "https://warnungen.zamg.at/wsapp/api"
+
+
+class HeatConfig(_Strict):
+    """Heat hotspots and bulletins for health services (DESIGN sections 4 and 5)."""
+
+    lst_window: WindowDays = Field(
+        default=60.0, description="days of Landsat scenes before the run's end, e.g. '60 d'"
+    )
+    hotspot_distance: Annotated[Metres, _positive(unit="m", example="90 m")] = Field(
+        default=90.0, description="Gi* neighbourhood radius at 30 m, e.g. '90 m'"
+    )
+    hotspot_confidence: Literal["90 %", "95 %", "99 %"] = "95 %"
+    fdr: bool = True
+    strict_qa: bool = False
+    reference_layer: str = Field(
+        description="polygons of the rural (or large green) reference area for the SUHI"
+    )
+    population: TableConfig
+    min_clear_fraction: Fraction = 0.5
+    ok_clear_fraction: Fraction = 0.9
+    bulletin_districts: int = Field(default=5, ge=1, le=30)
+    weather: HeatWeatherConfig
+
+    @property
+    def hot_class(self) -> int:
+        """Smallest Gi* class counted as hot (1/2/3 = 90/95/99 %)."""
+        return {"90 %": 1, "95 %": 2, "99 %": 3}[self.hotspot_confidence]
+
+
 class CityProfile(_Strict):
     """Everything geospace needs to know about one city."""
 
@@ -355,6 +397,7 @@ class CityProfile(_Strict):
     allowlist: AllowlistConfig = AllowlistConfig()
     http: HttpConfig = HttpConfig()
     vegetation: VegetationConfig = VegetationConfig()
+    heat: HeatConfig | None = None
     deformation: DeformationConfig | None = None
     sinks: tuple[SinkConfig, ...] = (SinkConfig(kind="files"),)
     outbox: OutboxConfig = OutboxConfig()

@@ -32,8 +32,10 @@ from alerts.detect.irrigation_policy import load_priority_policy
 from alerts.products.irrigation_run import copernicus_attribution, write_vegetation_products
 from alerts.products.manifest import vegetation_manifest_info
 from core.errors import SourceUnavailableError
-from eo.grid import grid_template
+from core.profile import VegetationConfig
+from eo.grid import OutputGrid, grid_template
 from eo.scenes import SceneStack, load_period
+from eo.stac import StacSource
 from flows.alerting import queue_irrigation_alerts, queue_run_digest
 from flows.vegetation_inputs import (
     VegetationInputs,
@@ -63,21 +65,21 @@ SERIES_DAYS_PER_PASS = 4
         state.result(raise_on_failure=False), SourceUnavailableError
     ),
 )
-def load_scenes(inputs: VegetationInputs, start: date, end: date) -> tuple[SceneStack, SceneStack]:
-    """The season's scenes (``start - window + 1 .. end``) and the reference years' same weeks."""
-    window = int(inputs.profile.vegetation.window)
-    first = start - timedelta(days=window - 1)
-    bbox = inputs.aoi.bbox
-    current = load_period(inputs.source, inputs.grid, bbox_wgs84=bbox, start=first, end=end)
-    periods = reference_periods(
-        evaluation_ends(start, end, int(inputs.profile.vegetation.cadence)),
-        window,
-        inputs.profile.reference_days(),
-        inputs.profile.vegetation.reference_years,
-    )
-    references = [
-        load_period(inputs.source, inputs.grid, bbox_wgs84=bbox, start=a, end=b) for a, b in periods
-    ]
+def load_scenes(
+    source: StacSource,
+    grid: OutputGrid,
+    bbox: tuple[float, float, float, float],
+    ends: list[date],
+    *,
+    veg: VegetationConfig,
+    reference_days: int,
+) -> tuple[SceneStack, SceneStack]:
+    """The season's scenes (first window's first day .. last end) and the reference years' weeks."""
+    window = int(veg.window)
+    first = ends[0] - timedelta(days=window - 1)
+    current = load_period(source, grid, bbox_wgs84=bbox, start=first, end=ends[-1])
+    periods = reference_periods(ends, window, reference_days, veg.reference_years)
+    references = [load_period(source, grid, bbox_wgs84=bbox, start=a, end=b) for a, b in periods]
     return current, SceneStack.concat(references)
 
 
@@ -95,11 +97,17 @@ class WindowResult:
 
 @task(name="evaluate-window", cache_policy=NO_CACHE)
 def evaluate_window(
-    inputs: VegetationInputs, current: SceneStack, reference: SceneStack, end: date
+    current: SceneStack,
+    reference: SceneStack,
+    end: date,
+    *,
+    grid: OutputGrid,
+    parks: gpd.GeoDataFrame,
+    veg: VegetationConfig,
+    reference_days: int,
 ) -> WindowResult:
     """Composites, per-park statistics and irrigation priority of the window ending ``end``."""
-    veg = inputs.profile.vegetation
-    template = grid_template(inputs.grid)
+    template = grid_template(grid)
     days: tuple[date, ...] = ()
     ids: tuple[str, ...] = ()
     if current.cube is None:
@@ -113,7 +121,7 @@ def evaluate_window(
             days=int(veg.window),
             years=veg.reference_years,
             min_years=veg.baseline_min_years,
-            reference_days=inputs.profile.reference_days(),
+            reference_days=reference_days,
         )
         now, ref, clear, days = comp.now, comp.ref, comp.clear_window, comp.days
         if clear.sizes["time"] == 0:
@@ -125,7 +133,7 @@ def evaluate_window(
         now,
         ref,
         clear,
-        inputs.parks,
+        parks,
         "id",
         name_field="name",
         coverage=veg.coverage_rule(),
@@ -138,7 +146,7 @@ def evaluate_window(
         reference=_reference_label(veg.reference_years),
         language=veg.language,
     )
-    ndvi_anomaly = anomaly(now["ndvi"], ref["ndvi"]).compute().rio.write_crs(inputs.grid.crs)
+    ndvi_anomaly = anomaly(now["ndvi"], ref["ndvi"]).compute().rio.write_crs(grid.crs)
     ndvi_anomaly.attrs["long_name"] = "NDVI anomaly (window median - reference median)"
     return WindowResult(
         end=end,
@@ -146,17 +154,18 @@ def evaluate_window(
         ndvi_anomaly=ndvi_anomaly,
         days=days,
         scene_ids=ids,
-        reference_ids=_reference_items(reference, end, inputs),
+        reference_ids=_reference_items(reference, end, veg, reference_days),
     )
 
 
-def _reference_items(reference: SceneStack, end: date, inputs: VegetationInputs) -> tuple[str, ...]:
+def _reference_items(
+    reference: SceneStack, end: date, veg: VegetationConfig, reference_days: int
+) -> tuple[str, ...]:
     """Ids of the reference items in the reference-year window of the window ending ``end``."""
-    years = inputs.profile.vegetation.reference_years
+    years = veg.reference_years
     if reference.cube is None or not years:
         return ()
-    window = int(inputs.profile.vegetation.window)
-    ref_days, ref_end = reference_span(end, window, inputs.profile.reference_days())
+    ref_days, ref_end = reference_span(end, int(veg.window), reference_days)
     used = reference_windows(reference.cube["time"], ref_end, ref_days, years)
     return reference.items_on(np.datetime64(t, "D").astype(date) for t in used.values)
 
@@ -166,9 +175,9 @@ def _reference_label(years: tuple[int, ...]) -> str:
 
 
 @task(name="season-time-series", cache_policy=NO_CACHE)
-def season_time_series(inputs: VegetationInputs, current: SceneStack) -> pd.DataFrame:
+def season_time_series(parks: gpd.GeoDataFrame, current: SceneStack) -> pd.DataFrame:
     """Per park and solar day: NDVI and NDMI coverage-weighted medians of clear pixels."""
-    if current.cube is None or inputs.parks.empty:
+    if current.cube is None or parks.empty:
         return pd.DataFrame(columns=["park_id", "date", "index", "value"])
     series = []
     # A few solar days per pass: the season cube of a whole city does not fit in memory at once.
@@ -178,7 +187,7 @@ def season_time_series(inputs: VegetationInputs, current: SceneStack) -> pd.Data
         for name, cube in vegetation_indices(part).items():
             if name == "evi":
                 continue
-            frame = park_time_series(cube, clear, inputs.parks, "id")
+            frame = park_time_series(cube, clear, parks, "id")
             series.append(frame.assign(index=name)[["park_id", "date", "index", "value"]])
     return pd.concat(series, ignore_index=True).sort_values(
         ["index", "park_id", "date"], ignore_index=True
@@ -187,15 +196,17 @@ def season_time_series(inputs: VegetationInputs, current: SceneStack) -> pd.Data
 
 @task(name="write-products", cache_policy=NO_CACHE)
 def write_products(
-    inputs: VegetationInputs,
     result: WindowResult,
     series: pd.DataFrame,
     current: SceneStack,
     reference: SceneStack,
     out_dir: Path,
+    *,
+    veg: VegetationConfig,
+    profile_name: str,
+    synthetic: bool,
 ) -> dict[str, Path]:
     """All products of one window under ``OUT/vegetation/<window end>/`` (written atomically)."""
-    veg = inputs.profile.vegetation
     window_start = result.end - timedelta(days=int(veg.window) - 1)
     refs = result.parks.set_index("park_id")
     upto = series[pd.to_datetime(series["date"]) <= pd.Timestamp(result.end)].copy()
@@ -206,7 +217,7 @@ def write_products(
     # Attribution: every year of Sentinel-2 data the run loaded (season and reference years).
     first_year = min((d.year for d in (*result.days, *reference.days)), default=result.end.year)
     manifest = vegetation_manifest_info(
-        profile=inputs.profile.name,
+        profile=profile_name,
         period=(window_start, result.end),
         reference=_reference_label(veg.reference_years),
         scene_ids=result.scene_ids,
@@ -214,7 +225,7 @@ def write_products(
         stacks=(current, reference),
         masks=clear_sky_description(),
         min_clear_fraction=veg.min_clear_fraction,
-        synthetic=inputs.profile.synthetic,
+        synthetic=synthetic,
     )
     return write_vegetation_products(
         out_dir / "vegetation" / str(result.end),
@@ -245,17 +256,44 @@ def vegetation_flow(
     out = Path(out_dir)
     if inputs is None:
         inputs = resolve_inputs(profile, out, Path(aoi) if aoi else None)
-    ends = evaluation_ends(start, end, int(inputs.profile.vegetation.cadence))
-    current, reference = load_scenes(inputs, ends[0], ends[-1])
-    series = season_time_series(inputs, current)
+    # The profile stops here: tasks get the sub-configs and resolved values they need.
+    veg = inputs.profile.vegetation
+    reference_days = inputs.profile.reference_days()
+    ends = evaluation_ends(start, end, int(veg.cadence))
+    current, reference = load_scenes(
+        inputs.source,
+        inputs.grid,
+        inputs.aoi.bbox,
+        ends,
+        veg=veg,
+        reference_days=reference_days,
+    )
+    series = season_time_series(inputs.parks, current)
     gaps = 0
     written: list[str] = []
     queued = 0
     run_outcomes: list[Any] = []
-    window_days = int(inputs.profile.vegetation.window)
+    window_days = int(veg.window)
     for window_end in ends:
-        result = evaluate_window(inputs, current, reference, window_end)
-        products = write_products(inputs, result, series, current, reference, out)
+        result = evaluate_window(
+            current,
+            reference,
+            window_end,
+            grid=inputs.grid,
+            parks=inputs.parks,
+            veg=veg,
+            reference_days=reference_days,
+        )
+        products = write_products(
+            result,
+            series,
+            current,
+            reference,
+            out,
+            veg=veg,
+            profile_name=inputs.profile.name,
+            synthetic=inputs.profile.synthetic,
+        )
         written.append(str(products["manifest.json"].parent))
         gaps += bool((result.parks["status"] == "DATA_GAP").all())
         outcomes = queue_irrigation_alerts(

@@ -253,7 +253,7 @@ def open_store(
     out_dir: str | Path | None = None,
     *,
     dsn: str | None = None,
-    clock: Callable[[], float] = time.time,
+    clock: Callable[[], float] | None = None,
     busy_timeout_s: float = 30.0,
     create: bool = True,
 ) -> OutboxStore:
@@ -266,7 +266,8 @@ def open_store(
     dsn : str, optional
         PostgreSQL DSN (``postgresql://...``); wins over ``out_dir``.
     clock : callable
-        POSIX seconds; tests pass a fake clock.
+        POSIX seconds; tests pass a fake clock. Default: the folder's replay clock
+        (:mod:`alerts.outbox.asof`) when a replay set one, else the wall clock.
     busy_timeout_s : float
         SQLite only: seconds to wait for another writer.
     create : bool
@@ -280,4 +281,8 @@ def open_store(
     else:
         raise InvalidInputError("open_store needs an output folder or a PostgreSQL DSN")
     migrate(db)
+    if clock is None:
+        from alerts.outbox.asof import outbox_clock
+
+        clock = outbox_clock(out_dir)
     return OutboxStore(db, clock)

@@ -162,6 +162,7 @@ def _build_into(layout: DemoLayout, geo: Geography, *, small: bool, seed: int) -
     _write_json(layout.catalog, catalog_dict())
     _write_json(layout.truth, truth_dict(plan))
     _write_side_files(layout, geo)
+    _write_heat(layout, seed)
     _write_insar(layout, seed)
 
 
@@ -179,6 +180,28 @@ def _write_insar(layout: DemoLayout, seed: int) -> None:
     )
     truth = json.loads(layout.truth.read_text(encoding="utf-8"))
     truth["insar"] = entry
+    _write_json(layout.truth, truth)
+
+
+def _write_heat(layout: DemoLayout, seed: int) -> None:
+    """Demo Landsat scenes, weather and population by age (:mod:`eo.demo.landsat`, :mod:`eo.demo.meteo`)."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from eo.demo.landsat import write_demo_landsat
+    from eo.demo.meteo import write_demo_weather
+
+    names = ("boundary", "districts", "parks", "water", "forest")
+    layers = {n: gpd.read_file(layout.layer(n)) for n in names if layout.layer(n).is_file()}
+    if not {"boundary", "districts", "parks"} <= set(layers):
+        return
+    population_csv = layout.layers / "population.csv"
+    population = pd.read_csv(population_csv) if population_csv.is_file() else None
+    truth = json.loads(layout.truth.read_text(encoding="utf-8"))
+    truth["heat"] = {
+        "landsat": write_demo_landsat(layout.root, layers, seed),
+        "weather": write_demo_weather(layout.root, population, seed),
+    }
     _write_json(layout.truth, truth)
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import flows.demo_replay as replay
+from alerts.outbox.commands import ensure_outbox
 from flows.demo_replay import ReplayStep, demo_steps, replay_demo_season
 
 
@@ -28,6 +29,7 @@ def test_steps_run_in_order_and_the_worst_exit_code_wins(
 
         return ReplayStep(name, run)
 
+    ensure_outbox(tmp_path)  # a real step's run creates it (flows.vegetation_inputs.prepare_run)
     monkeypatch.setattr(replay, "demo_steps", lambda: (step("a", 0), step("b", 2), step("c", 0)))
     assert replay_demo_season(out_dir=tmp_path, small=True) == 2
     assert ran == [("a", tmp_path), ("b", tmp_path), ("c", tmp_path)]
