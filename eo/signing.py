@@ -288,7 +288,7 @@ class SignedRioReader(GeospaceRioReader):
         self._token: SasToken | None = None
 
     def _open(self) -> Any:
-        plain: str = str(self.url)
+        plain: str = str(self.url)  # type: ignore[has-type]
         signed, token = self._signer.sign_href(plain)
         self.url = signed  # under stackstac's dataset lock; restored before anyone else reads it
         try:

@@ -65,6 +65,9 @@ class StacSource:
         Exponential backoff base, seconds.
     retry_after_max_s : float
         Cap of a server's ``Retry-After``, seconds.
+    sign_endpoint : str, optional
+        SAS API whose tokens every asset href of this source needs (Planetary Computer); the items
+        found are marked (:func:`eo.signing.mark_items`) and signed just before each read.
     """
 
     catalog: str
@@ -76,6 +79,7 @@ class StacSource:
     retries: int = 5
     backoff_factor_s: float = 0.5
     retry_after_max_s: float = 60.0
+    sign_endpoint: str | None = None
 
     def __post_init__(self) -> None:
         collection_spec(self.provider, self.collection)  # unknown pair: InvalidInputError
@@ -165,6 +169,10 @@ def search_items(
             max_cloud_cover=source.max_cloud_cover,
         )
     ]
+    if source.sign_endpoint:
+        from eo.signing import mark_items
+
+        return mark_items(kept, source.sign_endpoint)
     return kept
 
 

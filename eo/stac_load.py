@@ -78,6 +78,7 @@ def load_dn(
     provider: str | None = None,
     allowlist: Allowlist | None = None,
     catalog_is_local: bool = False,
+    signer: Any = None,
 ) -> xr.DataArray:
     """Lazy DN cube (time, band, y, x) of ``items`` on ``grid``, one time step per item.
 
@@ -105,6 +106,10 @@ def load_dn(
         When given (flows always pass the source's), every href to be read is checked first.
     catalog_is_local : bool
         The items come from a static catalogue on disk (local hrefs allowed under its dirs).
+    signer : eo.signing.Signer, optional
+        Signs every href just before it is read (Planetary Computer). When omitted, items marked
+        by :func:`eo.signing.mark_items` (as :func:`eo.stac.search_items` does for sources with a
+        ``sign_endpoint``) get a signer of their endpoint; unmarked items are read as they are.
 
     Raises
     ------
@@ -125,6 +130,12 @@ def load_dn(
             for key in assets:
                 href = str(item["assets"][key]["href"])
                 allowlist.check_asset(href, catalog_is_local=catalog_is_local)
+    from eo.signing import reader_for, signer_for_items, strip_marks
+
+    settings = gdal or GdalHttpSettings()
+    if signer is None:
+        signer = signer_for_items(items)
+    items = [strip_marks(item) for item in items]
     labels = {"provider": provider or _infer_provider(items), "collection": _collection(items)}
     cube = stackstac.stack(
         [_with_proj_epsg(item) for item in items],
@@ -140,9 +151,9 @@ def load_dn(
         resampling=Resampling.nearest,
         chunksize=chunksize,
         sortby_date="asc",
-        gdal_env=stackstac_gdal_env(gdal or GdalHttpSettings()),
+        gdal_env=stackstac_gdal_env(settings),
         errors_as_nodata=(),
-        reader=GeospaceRioReader,
+        reader=GeospaceRioReader if signer is None else reader_for(signer),
     )
     return _finish(cube, items, grid, labels)
 
