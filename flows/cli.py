@@ -67,6 +67,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
             aoi=args.aoi,
             inputs=inputs,  # resolved once: the flow does not load the profile again
         )
+    if args.process == "heat":
+        from flows.heat import run_heat_cli
+
+        return run_heat_cli(profile=args.profile, start=args.start, end=args.end, out_dir=args.out)
     if args.process == "deformation":
         from flows.deformation import run_deformation_cli
 
@@ -74,7 +78,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             profile=args.profile, start=args.start, end=args.end, out_dir=args.out
         )
     raise InvalidInputError(
-        f"process {args.process!r} is not available in this version; available: vegetation, deformation"
+        f"process {args.process!r} is not available in this version; available: vegetation, heat, deformation"
     )
 
 

@@ -1,0 +1,231 @@
+"""Heat products for health services: the hotspot map, the ranked district table, and the bulletin
+as HTML (self-contained: the map is embedded, it opens offline) and PDF (matplotlib, the map on
+page 1, the ranked table, the forecast and the data note on page 2).
+
+Temperatures are degC in every product (kelvin stays inside the computation). The bulletin states
+its data: Landsat scene ids, clear coverage, the forecast's issue time, which felt temperature was
+used (perceived, or Steadman's apparent temperature with certainty one step lower), the rule version
+and that a person approves it before it is sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import geopandas as gpd
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from affine import Affine
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
+
+ZERO_C_K = 273.15
+TABLE_COLUMNS = (
+    ("rank", "Rank"),
+    ("name", "District"),
+    ("lst_median_c", "LST median (degC)"),
+    ("suhi_k", "SUHI (K)"),
+    ("hot_share", "Hot-spot share"),
+    ("age_65_plus", "Aged 65+"),
+    ("age_75_plus", "Aged 75+"),
+    ("exposed_65_plus", "65+ in hot spots"),
+    ("status", "Status"),
+)
+
+
+def _extent(transform: Affine, shape: tuple[int, int]) -> tuple[float, float, float, float]:
+    rows, cols = shape
+    left, top = transform.c, transform.f
+    return (left, left + cols * transform.a, top + rows * transform.e, top)
+
+
+def map_figure(
+    lst_k: np.ndarray,
+    transform: Affine,
+    hotspots: gpd.GeoDataFrame,
+    districts: gpd.GeoDataFrame,
+    top_ids: Sequence[str],
+    *,
+    title: str,
+    attribution: str,
+) -> Figure:
+    """LST (degC) with hot-spot outlines, district borders and the bulletin's districts in bold."""
+    fig, ax = plt.subplots(figsize=(8.0, 7.0), dpi=110)
+    celsius = np.where(np.isfinite(lst_k), lst_k - ZERO_C_K, np.nan)
+    image = ax.imshow(
+        celsius, extent=_extent(transform, lst_k.shape), cmap="inferno", interpolation="nearest"
+    )
+    fig.colorbar(image, ax=ax, shrink=0.75, label="Land surface temperature (degC)")
+    if not districts.empty:
+        districts.boundary.plot(ax=ax, color="white", linewidth=0.6, alpha=0.8)
+        top = districts[districts["zone_id"].astype(str).isin([str(t) for t in top_ids])]
+        if not top.empty:
+            top.boundary.plot(ax=ax, color="#00e5ff", linewidth=2.2)
+            for _, row in top.iterrows():
+                point = row.geometry.representative_point()
+                ax.annotate(str(row.get("name", row["zone_id"])), (point.x, point.y),
+                            color="#00e5ff", fontsize=8, ha="center", weight="bold")  # fmt: skip
+    if not hotspots.empty:
+        hotspots.boundary.plot(ax=ax, color="#39ff14", linewidth=1.0)
+    ax.set_title(title, fontsize=11)
+    ax.set_xlabel("Easting (m)")
+    ax.set_ylabel("Northing (m)")
+    ax.ticklabel_format(style="plain", useOffset=False)
+    ax.tick_params(labelsize=7)
+    fig.text(0.01, 0.01, attribution, fontsize=6, color="#555555")
+    fig.tight_layout()
+    return fig
+
+
+def figure_png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def table_rows(ranking: pd.DataFrame) -> list[dict[str, Any]]:
+    """The ranked table as plain rows (present columns only), degC/K/shares rounded."""
+    rows = []
+    for _, row in ranking.iterrows():
+        item: dict[str, Any] = {}
+        for key, _label in TABLE_COLUMNS:
+            if key not in ranking.columns:
+                continue
+            value = row[key]
+            if isinstance(value, float) and np.isnan(value):
+                value = None
+            elif key == "hot_share" and value is not None:
+                value = f"{float(value):.0%}"
+            elif key in ("age_65_plus", "age_75_plus", "exposed_65_plus") and value is not None:
+                value = int(value)
+            elif key == "rank":
+                value = None if pd.isna(value) else int(value)
+            item[key] = value
+        rows.append(item)
+    return rows
+
+
+def _html_table(rows: list[dict[str, Any]], columns: Sequence[tuple[str, str]]) -> str:
+    present = [(k, label) for k, label in columns if rows and k in rows[0]]
+    head = "".join(f"<th>{html.escape(label)}</th>" for _, label in present)
+    body = "".join(
+        "<tr>" + "".join(
+            f"<td>{'' if r.get(k) is None else html.escape(str(r.get(k)))}</td>" for k, _ in present
+        ) + "</tr>"
+        for r in rows
+    )  # fmt: skip
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+FORECAST_COLUMNS = (
+    ("date", "Date"),
+    ("tmax_c", "Tmax (degC)"),
+    ("tmin_c", "Tmin (degC)"),
+    ("felt_tmax_c", "Felt Tmax (degC)"),
+    ("warning_level", "GeoSphere warning"),
+)
+
+
+def bulletin_html(
+    *,
+    title: str,
+    headline: str,
+    status_line: str,
+    map_png: bytes,
+    ranking_rows: list[dict[str, Any]],
+    forecast_rows: Sequence[Mapping[str, Any]],
+    notes: Sequence[str],
+    instruction: str,
+) -> bytes:
+    """A self-contained HTML bulletin (no external resources: it loads offline)."""
+    image = base64.b64encode(map_png).decode("ascii")
+    notes_html = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+    doc = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>
+body {{ font-family: sans-serif; margin: 2em; color: #222; }}
+table {{ border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }}
+th, td {{ border: 1px solid #bbb; padding: 0.3em 0.6em; text-align: right; }}
+th {{ background: #f2f2f2; }} td:nth-child(2) {{ text-align: left; }}
+.status {{ background: #fff3cd; border: 1px solid #e0c36a; padding: 0.6em; }}
+</style></head><body>
+<h1>{html.escape(title)}</h1>
+<p class="status">{html.escape(status_line)}</p>
+<h2>{html.escape(headline)}</h2>
+<p>{html.escape(instruction)}</p>
+<img id="map" alt="Land surface temperature, hot spots and the bulletin's districts"
+ src="data:image/png;base64,{image}" style="max-width:100%">
+<h2>Districts by older people living in hot spots</h2>
+{_html_table(ranking_rows, TABLE_COLUMNS)}
+<h2>Forecast</h2>
+{_html_table([dict(r) for r in forecast_rows], FORECAST_COLUMNS)}
+<h2>Data</h2><ul>{notes_html}</ul>
+</body></html>
+"""
+    return doc.encode("utf-8")
+
+
+def bulletin_pdf(
+    *,
+    map_fig: Figure,
+    title: str,
+    headline: str,
+    status_line: str,
+    ranking_rows: list[dict[str, Any]],
+    forecast_rows: Sequence[Mapping[str, Any]],
+    notes: Sequence[str],
+) -> bytes:
+    """Two-page PDF: the map, then the ranked table, the forecast and the data note."""
+    buffer = io.BytesIO()
+    with PdfPages(buffer, metadata={"Title": title, "Subject": headline}) as pdf:
+        map_fig.suptitle(status_line, fontsize=8, y=0.995)
+        pdf.savefig(map_fig)
+        page = plt.figure(figsize=(8.27, 11.69))
+        page.text(0.05, 0.96, title, fontsize=13, weight="bold")
+        page.text(0.05, 0.935, headline, fontsize=9, wrap=True)
+        present = [
+            (k, label) for k, label in TABLE_COLUMNS if ranking_rows and k in ranking_rows[0]
+        ]
+        cells = [
+            ["" if r.get(k) is None else str(r.get(k)) for k, _ in present]
+            for r in ranking_rows[:15]
+        ]
+        if cells:
+            ax = page.add_axes((0.03, 0.52, 0.94, 0.38))
+            ax.axis("off")
+            table = ax.table(
+                cellText=cells, colLabels=[label for _, label in present], loc="upper center"
+            )
+            table.auto_set_font_size(False)
+            table.set_fontsize(6.5)
+            table.scale(1.0, 1.2)
+        fcells = [
+            ["" if r.get(k) is None else str(r.get(k)) for k, _ in FORECAST_COLUMNS]
+            for r in forecast_rows
+        ]
+        if fcells:
+            ax2 = page.add_axes((0.1, 0.28, 0.8, 0.2))
+            ax2.axis("off")
+            ftable = ax2.table(
+                cellText=fcells,
+                colLabels=[label for _, label in FORECAST_COLUMNS],
+                loc="upper center",
+            )
+            ftable.auto_set_font_size(False)
+            ftable.set_fontsize(7)
+        y = 0.25
+        for note in notes:
+            page.text(0.05, y, note, fontsize=7, wrap=True)
+            y -= 0.025
+        pdf.savefig(page)
+        plt.close(page)
+    plt.close(map_fig)
+    return buffer.getvalue()

@@ -1,0 +1,521 @@
+"""The heat flow: Landsat LST hotspots + the weather forecast -> CAP heat bulletins for health services.
+
+``geospace run heat --profile P --start D --end D`` (DESIGN sections 4-6):
+
+1. Inputs are checked before Prefect starts (profile ``heat:`` section, AOI, districts, population by
+   age, reference layer, forecast source): invalid input exits 2 with nothing written.
+2. Land surface temperature: the profile's ``sources.landsat`` items of the ``lst_window`` days before
+   ``--end``, ST_B10 + QA_PIXEL on a 30 m grid, clouds removed, the clear-sky median (kelvin), Gi*
+   hot spots (FDR by default), district statistics (SUHI, hot share), hotspot polygons and the
+   vulnerability ranking (people 65+/75+ in hot spots).
+3. Each forecast issued in ``--start..--end`` (a CSV per issue day, or the GeoSphere data hub once)
+   is evaluated as of its issue time (the outbox clock is set to it: :mod:`alerts.outbox.asof`):
+   the Vienna health criterion (or a GeoSphere warning) on 3 days makes a bulletin finding; the
+   rules (alerts/policies/heat.yaml) open, update or cancel the city's heat event. A new bulletin
+   revision is archived as Draft CAP (``OUT/alerts/cap/``), waits ``pending_approval``, and an
+   operator notice says so and until when; its HTML + PDF bulletin and map go to
+   ``OUT/heat/<issue day>/``. Without a forecast heatwave there is no bulletin, however hot the LST.
+
+No clear LST is a DATA_GAP of the ranking (the bulletin then covers the whole city and says so); no
+forecast at all, or a forecast without felt temperature, is a DATA_GAP of the bulletin decision:
+products and notices are written, the flow ends ``Completed(name="DATA_GAP")`` and exits 0.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from core.errors import GeospaceError, InvalidInputError
+from core.profile import CityProfile, HeatConfig, load_profile
+
+SUBJECT_SUFFIX = "heat-bulletin"
+
+
+@dataclass(frozen=True)
+class HeatInputs:
+    """Everything a heat run needs, resolved and checked before Prefect starts."""
+
+    profile: CityProfile
+    heat: HeatConfig
+    aoi: Any
+    districts: gpd.GeoDataFrame
+    population: pd.DataFrame
+    reference: gpd.GeoDataFrame
+    forecasts: tuple[tuple[date, Path], ...] | None  # None: the GeoSphere API
+    name_field: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def _read_layer(path: str, what: str) -> gpd.GeoDataFrame:
+    try:
+        return gpd.read_file(path)
+    except Exception as exc:
+        raise InvalidInputError(
+            f"{what} {path} cannot be read ({type(exc).__name__}: {exc})"
+        ) from None
+
+
+def forecast_files(folder: Path, start: date, end: date) -> tuple[tuple[date, Path], ...]:
+    """``forecast_YYYY-MM-DD.csv`` files of ``folder`` issued in ``start..end``, by issue day."""
+    found = []
+    for path in sorted(folder.glob("forecast_*.csv")):
+        try:
+            day = date.fromisoformat(path.stem.removeprefix("forecast_"))
+        except ValueError:
+            continue
+        if start <= day <= end:
+            found.append((day, path))
+    return tuple(found)
+
+
+def resolve_heat_inputs(profile: str | Path, start: date, end: date, out_dir: Path) -> HeatInputs:
+    """Load and check the profile's heat inputs (exit 2 on anything invalid)."""
+    from eo.aoi import load_aoi
+    from flows.runtime import check_out_dir
+
+    if end < start:
+        raise InvalidInputError(
+            f"--end {end} is before --start {start}; give an end on or after it"
+        )
+    check_out_dir(out_dir)
+    prof = load_profile(profile, out_dir=out_dir)
+    if prof.heat is None:
+        raise InvalidInputError(
+            f"profile {prof.name} has no heat: section; add one (see core/profiles/vienna.yaml)"
+        )
+    if prof.sources.landsat is None:
+        raise InvalidInputError(
+            f"profile {prof.name} has no sources.landsat; the heat product needs Landsat C2 L2 "
+            "(provider planetary-computer, collection landsat-c2-l2)"
+        )
+    if prof.layers.districts is None:
+        raise InvalidInputError(
+            f"profile {prof.name} has no layers.districts; heat ranks districts"
+        )
+    heat = prof.heat
+    area = load_aoi(prof.resolve(prof.aoi.path), max_area_km2=prof.aoi.max_area,
+                    max_vertices=prof.aoi.max_vertices)  # fmt: skip
+    districts = _read_layer(prof.resolve(prof.layers.districts.path), "layers.districts")
+    id_field = prof.layers.districts.id_field
+    if id_field not in districts.columns:
+        raise InvalidInputError(
+            f"layers.districts has no id field {id_field!r}; its fields: {list(districts.columns)}"
+        )
+    districts = districts.to_crs(prof.grid.crs)
+    pop_path = Path(prof.resolve(heat.population.path))
+    if not pop_path.is_file():
+        raise InvalidInputError(
+            f"heat.population {pop_path} does not exist; give persons aged 65+ and 75+ per district"
+        )
+    population = pd.read_csv(pop_path)
+    if heat.population.id_field not in population.columns:
+        raise InvalidInputError(
+            f"heat.population {pop_path} has no id column {heat.population.id_field!r}"
+        )
+    population = population.rename(columns={heat.population.id_field: "zone_id"})
+    reference = _read_layer(prof.resolve(heat.reference_layer), "heat.reference_layer").to_crs(
+        prof.grid.crs
+    )
+    forecasts: tuple[tuple[date, Path], ...] | None = None
+    if heat.weather.forecasts != "geosphere":
+        folder = Path(prof.resolve(heat.weather.forecasts))
+        if not folder.is_dir():
+            raise InvalidInputError(
+                f"heat.weather.forecasts {folder} is not a folder of forecast_YYYY-MM-DD.csv files "
+                "(or write 'geosphere' for the GeoSphere data hub)"
+            )
+        forecasts = forecast_files(folder, start, end)
+    return HeatInputs(
+        profile=prof, heat=heat, aoi=area, districts=districts, population=population,
+        reference=reference, forecasts=forecasts, name_field=prof.layers.districts.name_field,
+    )  # fmt: skip
+
+
+# --- the computation (plain functions; the Prefect flow below only sequences them) ----------------
+
+
+@dataclass
+class HotspotResult:
+    """LST analysis of one run."""
+
+    lst_k: np.ndarray | None
+    transform: Any
+    crs: str
+    ranking: pd.DataFrame
+    hotspots: gpd.GeoDataFrame
+    scenes: dict[str, float]
+    suhi_reference_c: float | None
+    status: str
+    reason: str = ""
+
+
+def analyse_lst(inputs: HeatInputs, start: date, end: date) -> HotspotResult:
+    """Landsat LST of the window -> hot spots, district table and ranking (DATA_GAP if none clear)."""
+    from eo.lst import find_lst_items, load_lst, lst_grid
+    from indices.heat import (
+        clear_median,
+        district_heat_table,
+        district_index,
+        hotspot_polygons,
+        lst_hotspots,
+        reference_lst,
+        vulnerability_ranking,
+    )
+
+    prof, heat = inputs.profile, inputs.heat
+    minx, miny, maxx, maxy = inputs.aoi.to_crs(prof.grid.crs).bounds
+    grid = lst_grid(prof.grid.crs, (minx, miny, maxx, maxy))
+    first = end - timedelta(days=int(heat.lst_window) - 1)
+    items, source = find_lst_items(prof, inputs.aoi.bbox, first, end)
+    id_field = prof.layers.districts.id_field  # type: ignore[union-attr]
+    zones, ids = district_index(inputs.districts, id_field, grid.transform, grid.shape)
+    empty = gpd.GeoDataFrame({"hotspot_id": []}, geometry=[], crs=grid.crs)
+    if not items:
+        return _gap_result(inputs, ids, grid, "no Landsat scene in the window", empty)
+    scenes = load_lst(items, grid, source, strict=heat.strict_qa)
+    lst = clear_median(scenes.kelvin, scenes.removed)
+    values = np.asarray(lst.values)
+    if not np.isfinite(values).any():
+        result = _gap_result(inputs, ids, grid, "no clear Landsat pixel in the window", empty)
+        result.scenes = scenes.clear_fraction
+        return result
+    classes = lst_hotspots(lst, heat.hotspot_distance, fdr=heat.fdr)
+    ref_mask = (
+        district_index(inputs.reference.assign(_one=1), "_one", grid.transform, grid.shape)[0] > 0
+    )
+    ref_k = reference_lst(values, ref_mask, heat.reference_layer)
+    table = district_heat_table(
+        values, np.asarray(classes.values), zones, ids, reference_k=ref_k,
+        hot_class=heat.hot_class, min_clear_fraction=heat.min_clear_fraction,
+        ok_clear_fraction=heat.ok_clear_fraction,
+    )  # fmt: skip
+    ranking = vulnerability_ranking(table, inputs.population)
+    ranking = _with_names(ranking, inputs)
+    polygons = hotspot_polygons(np.asarray(classes.values), grid.transform, grid.crs,
+                                min_class=heat.hot_class)  # fmt: skip
+    return HotspotResult(values, grid.transform, grid.crs, ranking, polygons,
+                         scenes.clear_fraction, ref_k - 273.15, "OK")  # fmt: skip
+
+
+def _with_names(ranking: pd.DataFrame, inputs: HeatInputs) -> pd.DataFrame:
+    id_field = inputs.profile.layers.districts.id_field  # type: ignore[union-attr]
+    names = inputs.districts[[id_field]].astype(str).rename(columns={id_field: "zone_id"})
+    names["name"] = (
+        inputs.districts[inputs.name_field].astype(str) if inputs.name_field else names["zone_id"]
+    )
+    ranking = ranking.drop(columns=[c for c in ("name",) if c in ranking.columns])
+    return ranking.merge(names.drop_duplicates("zone_id"), on="zone_id", how="left")
+
+
+def _gap_result(inputs: HeatInputs, ids: list[Any], grid: Any, reason: str,
+                empty: gpd.GeoDataFrame) -> HotspotResult:  # fmt: skip
+    from indices.heat import vulnerability_ranking
+
+    table = pd.DataFrame({"zone_id": ids, "pixels": 0, "clear_fraction": 0.0,
+                          "lst_median_c": np.nan, "lst_p90_c": np.nan, "suhi_k": np.nan,
+                          "hot_share": np.nan, "hot_pixels": 0, "status": "DATA_GAP"})  # fmt: skip
+    ranking = _with_names(vulnerability_ranking(table, inputs.population), inputs)
+    return HotspotResult(
+        None, grid.transform, grid.crs, ranking, empty, {}, None, "DATA_GAP", reason
+    )
+
+
+def bulletin_area(
+    result: HotspotResult, inputs: HeatInputs, top_n: int
+) -> tuple[list[str], Any, str]:
+    """(zone ids, WGS84 GeoJSON geometry, area description) of the bulletin's districts."""
+    from shapely.geometry import mapping
+
+    id_field = inputs.profile.layers.districts.id_field  # type: ignore[union-attr]
+    ranked = result.ranking.dropna(subset=["rank"]).head(top_n)
+    if ranked.empty:  # no LST ranking: the whole area of interest
+        geom = inputs.aoi.geometry
+        return [], mapping(geom), f"{inputs.profile.title} (districts not ranked: {result.reason})"
+    ids = [str(z) for z in ranked["zone_id"]]
+    chosen = inputs.districts[inputs.districts[id_field].astype(str).isin(ids)]
+    geom = chosen.to_crs("EPSG:4326").geometry.union_all().simplify(0.0002)
+    names = ", ".join(str(n) for n in ranked["name"])
+    return ids, mapping(geom), f"{inputs.profile.title}: {names}"
+
+
+def read_forecasts(inputs: HeatInputs) -> list[tuple[datetime, Any, Any, str]]:
+    """(issued UTC, DailyWeather, HeatWarnings or None, source) for every forecast of the run."""
+    from eo.http import HttpPolicy
+    from eo.meteo import GeoSphereClient, as_of, read_daily_csv
+
+    out: list[tuple[datetime, Any, Any, str]] = []
+    if inputs.forecasts is None:
+        w = inputs.heat.weather
+        http = inputs.profile.http
+        client = GeoSphereClient(base_url=w.data_hub_url, warnings_url=w.warnings_url,
+                                 timezone=inputs.profile.timezone,
+                                 policy=HttpPolicy(timeout_s=http.timeout, retries=http.retries,
+                                                   retry_after_max_s=http.backoff_max))  # fmt: skip
+        forecast = client.forecast_daily(w.lat, w.lon)
+        warnings = client.heat_warnings(w.lat, w.lon)
+        issued = as_of(forecast.issued, datetime.now(UTC).replace(microsecond=0, tzinfo=None))
+        out.append((issued, forecast, warnings, forecast.source))
+        return out
+    for day, path in inputs.forecasts:
+        forecast = read_daily_csv(path)
+        fallback = datetime(day.year, day.month, day.day, 6, 0)
+        out.append((as_of(forecast.issued, fallback), forecast, None, path.name))
+    return out
+
+
+def write_bulletin_products(
+    out_dir: Path, issued: datetime, inputs: HeatInputs, result: HotspotResult, outlook: Any,
+    revision: dict[str, Any] | None, top_ids: list[str],
+) -> list[str]:  # fmt: skip
+    """Map, tables, HTML + PDF bulletin and manifest of one forecast under ``OUT/heat/<day>/``."""
+    from alerts.products.heat_bulletin import (
+        bulletin_html,
+        bulletin_pdf,
+        figure_png,
+        map_figure,
+        table_rows,
+    )
+    from alerts.products.manifest import code_version
+    from alerts.products.staging import ProductStage
+
+    folder = f"heat/{issued.date().isoformat()}"
+    id_field = inputs.profile.layers.districts.id_field  # type: ignore[union-attr]
+    districts = inputs.districts.rename(columns={id_field: "zone_id"})
+    districts["zone_id"] = districts["zone_id"].astype(str)
+    if inputs.name_field and inputs.name_field in districts.columns:
+        districts["name"] = districts[inputs.name_field].astype(str)
+    title = f"Heat health bulletin: {inputs.profile.title}"
+    wave = outlook.wave
+    if revision is not None:
+        headline = str(revision.get("summary", ""))
+        status_line = (
+            f"Status: {revision['status']} (revision {revision['revision']}, {revision['msg_type']}); "
+            "a person approves it before it is sent: geospace alerts approve ID --by NAME"
+        )
+    else:
+        headline = "No heatwave forecast: no bulletin." if wave is None else "Heatwave forecast."
+        status_line = "No bulletin revision in this run."
+    notes = [
+        f"Forecast issued {issued.isoformat(timespec='minutes')} UTC; "
+        f"Vienna criterion runs: {outlook.vienna_runs}; Kysely runs: {list(outlook.kysely_runs)}.",
+        outlook.note,
+        "Landsat C2 L2 surface temperature (30 m), clear-sky median; scenes (clear share): "
+        + (", ".join(f"{k} ({v:.0%})" for k, v in result.scenes.items()) or "none")
+        + (f"; {result.reason}" if result.reason else ""),
+        "Hot spots: Getis-Ord Gi* within "
+        f"{inputs.heat.hotspot_distance:g} m, {inputs.heat.hotspot_confidence}"
+        + (" with false-discovery-rate control" if inputs.heat.fdr else "")
+        + ".",
+        "Ranking: people aged 65+ plus 75+ living in hot spots (population assumed uniform "
+        "within a district). Synthetic data."
+        if inputs.profile.synthetic
+        else "Ranking: people aged 65+ plus 75+ living in hot spots (population assumed uniform "
+        "within a district).",
+        f"Code {code_version()}.",
+    ]
+    rows = table_rows(result.ranking)
+    with ProductStage(out_dir) as stage:
+        written = []
+        if result.lst_k is not None:
+            fig = map_figure(result.lst_k, result.transform, result.hotspots, districts, top_ids,
+                             title=title, attribution="Landsat C2 L2 ST (synthetic demo)"
+                             if inputs.profile.synthetic else "Landsat C2 L2 ST courtesy of USGS")  # fmt: skip
+            png = figure_png(fig)
+            stage.stage_bytes(f"{folder}/map.png", png)
+            stage.stage_bytes(
+                f"{folder}/bulletin.pdf",
+                bulletin_pdf(
+                    map_fig=fig,
+                    title=title,
+                    headline=headline,
+                    status_line=status_line,
+                    ranking_rows=rows,
+                    forecast_rows=outlook.daily,
+                    notes=notes,
+                ),
+            )
+            written += ["map.png", "bulletin.pdf"]
+        else:
+            png = b""
+        stage.stage_bytes(
+            f"{folder}/bulletin.html",
+            bulletin_html(
+                title=title,
+                headline=headline,
+                status_line=status_line,
+                map_png=png,
+                ranking_rows=rows,
+                forecast_rows=outlook.daily,
+                notes=notes,
+                instruction=str((revision or {}).get("instruction", "")),
+            ),
+        )
+        stage.stage_bytes(f"{folder}/districts.csv", result.ranking.to_csv(index=False).encode())
+        if not result.hotspots.empty:
+            stage.stage_bytes(
+                f"{folder}/hotspots.geojson", result.hotspots.to_crs("EPSG:4326").to_json().encode()
+            )
+        manifest = {
+            "product": "heat",
+            "issued": issued.isoformat(timespec="seconds"),
+            "forecast": {"first_day": outlook.first_day.isoformat(),
+                         "last_day": outlook.last_day.isoformat(),
+                         "felt_source": outlook.felt_source, "status": str(outlook.status),
+                         "reasons": list(outlook.reasons),
+                         "sustained_felt_c": None if np.isnan(outlook.sustained_felt_c)
+                         else round(outlook.sustained_felt_c, 2),
+                         "heatwave": None if wave is None else [wave[0].isoformat(), wave[1].isoformat()],
+                         "kysely_runs": [[a.isoformat(), b.isoformat()] for a, b in outlook.kysely_runs]},
+            "lst": {"status": result.status, "reason": result.reason, "scenes": result.scenes,
+                    "reference_lst_c": result.suhi_reference_c},
+            "bulletin_districts": top_ids,
+            "revision": None if revision is None else {
+                k: revision.get(k) for k in ("message_key", "revision", "msg_type", "status", "level")},
+            "code_version": code_version(),
+            "synthetic": inputs.profile.synthetic,
+        }  # fmt: skip
+        stage.stage_bytes(f"{folder}/manifest.json", json.dumps(manifest, indent=2).encode())
+        done = stage.commit()
+    return [str(p) for p in done.values()]
+
+
+def decide_forecast(
+    inputs: HeatInputs, result: HotspotResult, issued: datetime, forecast: Any, warnings: Any,
+    source: str, out_dir: Path,
+) -> dict[str, Any]:  # fmt: skip
+    """One forecast through the heat rule into the outbox, as of its issue time."""
+    from alerts.decide.pipeline import apply_findings
+    from alerts.decide.policy import load_policy
+    from alerts.decide.revisions import SubjectInfo
+    from alerts.detect.heat import bulletin_finding, heat_outlook
+    from alerts.detect.heat_notice import approval_notice
+    from alerts.model import RevisionStatus
+    from alerts.outbox.asof import set_as_of
+    from alerts.outbox.store import open_store
+    from alerts.sinks.routing import Routing
+    from flows.alerting import outbox_dsn
+
+    prof = inputs.profile
+    outlook = heat_outlook(forecast, issued=issued, warnings=warnings, timezone=prof.timezone)
+    subject_id = f"{prof.name}:{SUBJECT_SUFFIX}"
+    top_ids, geometry, area_name = bulletin_area(result, inputs, inputs.heat.bulletin_districts)
+    sources = (source, *result.scenes)
+    finding = bulletin_finding(outlook, subject_id, sources=sources, timezone=prof.timezone)
+    set_as_of(out_dir, issued)
+    now = issued.replace(tzinfo=UTC)
+    policy = load_policy("heat")
+    routing = Routing.from_profile(prof.sinks)
+    info = SubjectInfo(name=f"{prof.title} heat", geometry=geometry, area_name=area_name)
+    store = open_store(out_dir, dsn=outbox_dsn(prof))
+    try:
+        outcome = apply_findings(store, [finding], policy, now=now, sinks=routing,
+                                 subjects={subject_id: info}, out_dir=out_dir)[0]  # fmt: skip
+        revision = None
+        if outcome.message_key is not None:
+            rows = store.db.query("SELECT id, payload FROM revisions WHERE message_key = ?",
+                                  (outcome.message_key,))  # fmt: skip
+            if rows:
+                revision = {**json.loads(str(rows[0]["payload"])), "id": int(rows[0]["id"])}
+        notice_id = None
+        if revision is not None and revision.get("status") == RevisionStatus.PENDING_APPROVAL:
+            notice = approval_notice(revision, now=now, timezone=prof.timezone)
+            notice_id = store.add_revision(notice, routing.sinks_for(notice))
+    finally:
+        store.close()
+    products = write_bulletin_products(out_dir, issued, inputs, result, outlook, revision, top_ids)
+    return {
+        "issued": issued.isoformat(timespec="seconds"),
+        "heatwave": outlook.wave is not None,
+        "status": str(outlook.status),
+        "action": outcome.action,
+        "reason": outcome.reason,
+        "revision_id": None if revision is None else revision["id"],
+        "revision": None if revision is None else revision.get("revision"),
+        "msg_type": None if revision is None else revision.get("msg_type"),
+        "revision_status": None if revision is None else revision.get("status"),
+        "onset": None if revision is None else revision.get("onset"),
+        "notice_id": notice_id,
+        "products": products,
+    }
+
+
+def run_heat(inputs: HeatInputs, start: date, end: date, out_dir: Path) -> dict[str, Any]:
+    """The whole heat run without Prefect (the flow wraps it); returns a JSON-ready summary."""
+    result = analyse_lst(inputs, start, end)
+    forecasts = read_forecasts(inputs)
+    decisions = [
+        decide_forecast(inputs, result, issued, forecast, warnings, source, out_dir)
+        for issued, forecast, warnings, source in sorted(forecasts, key=lambda f: f[0])
+    ]
+    ranked = result.ranking.dropna(subset=["rank"])
+    return {
+        "lst_status": result.status,
+        "lst_reason": result.reason,
+        "scenes": result.scenes,
+        "ranking": [str(z) for z in ranked["zone_id"]],
+        "hotspots": len(result.hotspots),
+        "forecasts": decisions,
+        "data_gap": not forecasts or all(d["status"] == "DATA_GAP" for d in decisions),
+    }
+
+
+def heat_flow_impl(profile: str, start: date, end: date, out_dir: str,
+                   inputs: HeatInputs | None = None) -> Any:  # fmt: skip
+    from prefect.states import Completed
+
+    out = Path(out_dir)
+    if inputs is None:
+        inputs = resolve_heat_inputs(profile, start, end, out)
+    summary = run_heat(inputs, start, end, out)
+    if summary["data_gap"]:
+        return Completed(
+            name="DATA_GAP", message="no forecast heat decision possible", data=summary
+        )
+    return Completed(message=f"{len(summary['forecasts'])} forecast(s) evaluated", data=summary)
+
+
+def _flow() -> Any:
+    from prefect import flow
+
+    return flow(name="heat", log_prints=False)(heat_flow_impl)
+
+
+def run_heat_cli(*, profile: str, start: date, end: date, out_dir: Path) -> int:
+    """``geospace run heat``: check inputs (exit 2), run the flow, print where things are."""
+    inputs = resolve_heat_inputs(profile, start, end, out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    state = _flow()(profile=str(profile), start=start, end=end, out_dir=str(out_dir),
+                    inputs=inputs, return_state=True)  # fmt: skip
+    try:
+        summary: dict[str, Any] = state.result(raise_on_failure=True)
+    except GeospaceError:
+        raise
+    print(f"heat: {state.name}: LST {summary['lst_status']}, {summary['hotspots']} hot-spot "
+          f"polygon(s); districts first: {', '.join(summary['ranking'][:3]) or 'none'}")  # fmt: skip
+    if not summary["forecasts"]:
+        print("  note: no forecast issued in the period: no bulletin decision (DATA_GAP)")
+    for d in summary["forecasts"]:
+        what = (
+            "heatwave"
+            if d["heatwave"]
+            else ("DATA_GAP" if d["status"] == "DATA_GAP" else "no heatwave")
+        )
+        line = f"  forecast {d['issued']}: {what}; {d['action']}"
+        if d["revision_id"] is not None:
+            line += (f"; bulletin revision {d['revision']} ({d['msg_type']}) id {d['revision_id']} "
+                     f"is {d['revision_status']}")  # fmt: skip
+        print(line)
+        if d["revision_status"] == "pending_approval":
+            print(f"    approve it: geospace alerts approve {d['revision_id']} --by NAME --out {out_dir}"
+                  f" (before its onset {d['onset']})")  # fmt: skip
+    sys.stdout.flush()
+    return 0
