@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from core.errors import DataReadError, GeospaceError, InvalidInputError, SourceUnavailableError
+from core.errors import DataReadError, InvalidInputError, SourceUnavailableError
 from eo.http import HttpPolicy, make_session, redact_text, redact_url
 from eo.stac_load import GeospaceRioReader
 
@@ -192,10 +192,13 @@ class Signer:
             self._tokens[key] = (token, issued)
             return token
 
-    def invalidate(self, href: str) -> None:
-        """Forget the token of ``href``'s container (after a 403)."""
+    def invalidate(self, href: str, token: SasToken | None = None) -> None:
+        """Forget the token of ``href``'s container (after a 403): any, or only ``token``."""
+        key = blob_container(href)
         with self._lock:
-            self._tokens.pop(blob_container(href), None)
+            cached = self._tokens.get(key)
+            if cached is not None and (token is None or cached[0] is token):
+                del self._tokens[key]
 
     def sign_href(self, href: str) -> tuple[str, SasToken]:
         """``href`` with the container's token as its query string, and the token used."""
@@ -298,23 +301,28 @@ class SignedRioReader(GeospaceRioReader):
             self._token = token
 
     def read(self, window: Any, **kwargs: Any) -> Any:
-        """Read ``window`` with a fresh token; re-sign once on HTTP 403."""
+        """Read ``window`` with a fresh token; re-sign once when the read is refused.
+
+        GDAL does not always keep the HTTP status of a failed block read ("Read failed"), so any
+        :class:`~core.errors.DataReadError` (403, an expired token, a broken body) gets one
+        re-signed retry; the second failure is raised. The token is dropped only if it is still
+        the cached one, so readers failing together fetch one new token, not one each.
+        """
         if self._token is not None and not self._signer.is_fresh(self._token):
             self.close()
         try:
             return super().read(window, **kwargs)
-        except GeospaceError as err:
-            if not _FORBIDDEN_RE.search(str(err)):
-                raise
-        self._signer.invalidate(str(self.url))
+        except DataReadError:
+            pass
+        self._signer.invalidate(str(self.url), self._token)
         self.close()
         try:
             return super().read(window, **kwargs)
-        except GeospaceError as err:
+        except DataReadError as err:
             if _FORBIDDEN_RE.search(str(err)):
                 raise DataReadError(
-                    f"asset {redact_url(self.url)!r} refused a freshly signed request (HTTP 403); "
-                    "the sign endpoint and the storage account disagree: check "
+                    f"asset {redact_url(str(self.url))!r} refused a freshly signed request "
+                    "(HTTP 403); the sign endpoint and the storage account disagree: check "
                     "sources.*.sign_endpoint"
                 ) from None
             raise
