@@ -88,7 +88,7 @@ class Allowlist:
             raise AllowlistError(
                 f"asset href {redact_url(href)!r} of a remote catalogue points at a local file or "
                 "GDAL virtual file system; remote catalogues may only reference https assets on "
-                "the profile's allowlist (sources.allowlist). Fix the catalogue or use another one."
+                "the profile's allowlist (allowlist.hosts). Fix the catalogue or use another one."
             )
         for prefix in _LOCAL_VSI:
             if href.startswith(prefix):
@@ -110,7 +110,7 @@ class Allowlist:
         if not self._host_allowed(host):
             raise AllowlistError(
                 f"{what} {redact_url(url)!r} is on host {host!r}, which is not on the allowlist. "
-                f"If you trust it, add {host!r} to the profile's allowlist (sources.allowlist)."
+                f"If you trust it, add {host!r} to the profile's allowlist.hosts."
             )
         return url
 

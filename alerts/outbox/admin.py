@@ -71,12 +71,15 @@ def get_revision(store: OutboxStore, revision_id: int) -> Row:
     return row
 
 
+_DONE = {"approve": "approved", "reject": "rejected", "retry": "retried"}
+
+
 def _require(store: OutboxStore, revision_id: int, allowed: tuple[str, ...], action: str) -> Row:
     row = get_revision(store, revision_id)
     if row["status"] not in allowed:
         raise InvalidInputError(
             f"cannot {action} revision {revision_id} ({row['message_key'][:12]}): it is "
-            f"{row['status']}, and only {' or '.join(allowed)} revisions can be {action}d"
+            f"{row['status']}, and only {' or '.join(allowed)} revisions can be {_DONE[action]}"
         )
     return row
 

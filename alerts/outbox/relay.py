@@ -33,6 +33,7 @@ from alerts.sinks.base import PermanentSinkError, Sink, SinkUnavailableError, Tr
 from core.errors import InvalidInputError
 
 MIN_LEASE_S = 0.5
+MAX_ERRORS = 50  # distinct failure messages kept in a relay report
 
 log = logging.getLogger(__name__)
 
@@ -284,12 +285,20 @@ def _count(stats: RelayStats, outcomes: list[Outcome]) -> None:
             stats.sent += 1
         elif out.kind == "retry":
             stats.retried += 1
+            _note(stats, f"row {out.claim.outbox_id} will be retried: {out.error}")
         elif out.kind == "dead":
             stats.dead += 1
             stats.errors.append(out.error)
             log.warning("outbox row %s is dead: %s", out.claim.outbox_id, out.error)
         else:
             stats.released += 1
+            _note(stats, f"row {out.claim.outbox_id} released, sink down: {out.error}")
+
+
+def _note(stats: RelayStats, error: str) -> None:
+    """Record a failed attempt once per distinct message (a report, not a log: capped)."""
+    if error not in stats.errors and len(stats.errors) < MAX_ERRORS:
+        stats.errors.append(error)
 
 
 def _sleep(seconds: float, stop: threading.Event | None) -> None:

@@ -258,3 +258,87 @@ def test_stale_staging_files_of_a_dead_run_are_removed_live_ones_kept(tmp_path: 
     assert sorted(removed) == sorted([dead, old_style])
     assert live.exists() and product.exists()
     shutil.rmtree(folder)
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_plain_http_webhook_to_another_host_is_refused_before_sending(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    _outbox_with_rows(out)
+    sinks = json.dumps({"webhook": {"type": "webhook", "url": "http://alerts.example.org/hook"}})
+    rc = main(["deliver", "--sinks", sinks, "--out", str(out)])
+    _one_line_error(capsys.readouterr().err, 2, rc, ("sinks.webhook.url", "plain http"))
+    queued = open_store(out, create=False)
+    assert queued.db.query("SELECT COUNT(*) AS n FROM outbox WHERE status = 'queued'")[0]["n"] == 3
+    queued.close()
+
+
+def test_deliver_reports_errors_when_every_row_failed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    _outbox_with_rows(out)
+    url = f"http://127.0.0.1:{_closed_port()}/hook"
+    sinks = json.dumps({"webhook": {"type": "webhook", "url": url}})
+    store = open_store(out)
+    store.add_revisions([make_revision("seg-w")], sinks=["webhook"])
+    store.close()
+    rc = main(["deliver", "--sinks", sinks, "--json", "--out", str(out)])
+    report = json.loads(capsys.readouterr().out)
+    assert rc == 0 and report["sent"] == 0
+    assert report["errors"] and "unreachable" in report["errors"][0]
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["alerts", "reject", "1", "--by", "Ann"], "can be rejected"),
+        (["alerts", "retry", "1"], "can be retried"),
+        (["alerts", "approve", "1", "--by", "Ann"], "can be approved"),
+    ],
+)
+def test_refused_operator_actions_read_as_english(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], needle: str
+) -> None:
+    out = tmp_path / "out"
+    _outbox_with_rows(out)
+    rc = main([*argv, "--out", str(out)])
+    _one_line_error(capsys.readouterr().err, 2, rc, (needle,))
+
+
+def test_allowlist_hint_names_the_real_field(
+    profile_copy: ProfileFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile = profile_copy("evil", **{"sources.sentinel2.catalog": "https://stac.evil.example/v1"})
+    out = tmp_path / "out"
+    rc = main(["run", "vegetation", "--profile", str(profile), "--out", str(out), *PERIOD])
+    _one_line_error(capsys.readouterr().err, 2, rc, ("allowlist.hosts",))
+    assert "sources.allowlist" not in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_period_whose_reference_window_crosses_29_february_runs(
+    profile_copy: ProfileFactory,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    prefect_server: None,
+) -> None:
+    # The reported crash: --start 2024-02-16 --end 2024-02-22 (reference window up to 29 February).
+    profile = profile_copy("leap")
+    out = tmp_path / "out"
+    argv = ["run", "vegetation", "--profile", str(profile), "--out", str(out)]
+    rc = main([*argv, "--start", "2024-02-16", "--end", "2024-02-22"])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    assert "Traceback" not in captured.err
+    assert (out / "vegetation" / "2024-02-22" / "manifest.json").is_file()
+    assert main(["alerts", "list", "--json", "--out", str(out)]) == 0
+    assert isinstance(json.loads(capsys.readouterr().out), list)
