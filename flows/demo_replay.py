@@ -34,9 +34,24 @@ def _vegetation(out_dir: Path) -> int:
     return run_vegetation_cli(profile=DEMO_PROFILE, start=start, end=end, out_dir=out_dir)
 
 
+HEAT_RUN = (date(2022, 6, 20), date(2022, 7, 19))
+"""Forecast issue days the demo's heat run covers: one without a heatwave, then a heatwave that
+is forecast and updated. Its bulletin stays pending approval: the heat run sets the outbox clock to
+the replayed forecast time (alerts.outbox.asof), so it does not expire at once."""
+
+
+def _heat(out_dir: Path) -> int:
+    from flows.heat import run_heat_cli
+
+    start, end = HEAT_RUN
+    return run_heat_cli(profile=DEMO_PROFILE, start=start, end=end, out_dir=out_dir)
+
+
 def demo_steps() -> tuple[ReplayStep, ...]:
     """The product flows the demo replays, in order (heat and deformation add theirs here)."""
-    return (ReplayStep("vegetation", _vegetation),)
+    # heat first: it sets the outbox clock to its replayed forecast time, so every later step's
+    # rows are due on that clock when the replay delivers.
+    return (ReplayStep("heat", _heat), ReplayStep("vegetation", _vegetation),)
 
 
 def replay_demo_season(*, out_dir: Path, small: bool) -> int:

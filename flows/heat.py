@@ -156,6 +156,7 @@ class HotspotResult:
     suhi_reference_c: float | None
     status: str
     reason: str = ""
+    map_png: bytes | None = None
 
 
 def analyse_lst(inputs: HeatInputs, start: date, end: date) -> HotspotResult:
@@ -282,6 +283,7 @@ def write_bulletin_products(
         bulletin_pdf,
         figure_png,
         map_figure,
+        plt_close,
         table_rows,
     )
     from alerts.products.manifest import code_version
@@ -323,29 +325,31 @@ def write_bulletin_products(
         f"Code {code_version()}.",
     ]
     rows = table_rows(result.ranking)
+    attribution = (
+        "Landsat C2 L2 ST (synthetic demo)"
+        if inputs.profile.synthetic
+        else "Landsat C2 L2 ST courtesy of USGS"
+    )
     with ProductStage(out_dir) as stage:
         written = []
+        png = b""
         if result.lst_k is not None:
-            fig = map_figure(result.lst_k, result.transform, result.hotspots, districts, top_ids,
-                             title=title, attribution="Landsat C2 L2 ST (synthetic demo)"
-                             if inputs.profile.synthetic else "Landsat C2 L2 ST courtesy of USGS")  # fmt: skip
-            png = figure_png(fig)
+            if result.map_png is None:  # the map is the same for every forecast of a run
+                fig = map_figure(result.lst_k, result.transform, result.hotspots, districts,
+                                 top_ids, title=title, attribution=attribution)  # fmt: skip
+                result.map_png = figure_png(fig)
+                plt_close(fig)
+            png = result.map_png
             stage.stage_bytes(f"{folder}/map.png", png)
-            stage.stage_bytes(
-                f"{folder}/bulletin.pdf",
-                bulletin_pdf(
-                    map_fig=fig,
-                    title=title,
-                    headline=headline,
-                    status_line=status_line,
-                    ranking_rows=rows,
-                    forecast_rows=outlook.daily,
-                    notes=notes,
-                ),
-            )
-            written += ["map.png", "bulletin.pdf"]
-        else:
-            png = b""
+            written.append("map.png")
+            if revision is not None:  # a PDF only for a bulletin revision a person reads
+                fig = map_figure(result.lst_k, result.transform, result.hotspots, districts,
+                                 top_ids, title=title, attribution=attribution)  # fmt: skip
+                pdf = bulletin_pdf(map_fig=fig, title=title, headline=headline,
+                                   status_line=status_line, ranking_rows=rows,
+                                   forecast_rows=outlook.daily, notes=notes)  # fmt: skip
+                stage.stage_bytes(f"{folder}/bulletin.pdf", pdf)
+                written.append("bulletin.pdf")
         stage.stage_bytes(
             f"{folder}/bulletin.html",
             bulletin_html(

@@ -85,6 +85,11 @@ def map_figure(
     return fig
 
 
+def plt_close(fig: Figure) -> None:
+    """Release a figure (pyplot keeps every open figure alive)."""
+    plt.close(fig)
+
+
 def figure_png(fig: Figure) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
