@@ -26,6 +26,7 @@ from eo.collections import CollectionSpec
 from eo.gdal_env import GdalHttpSettings
 from eo.grid import OutputGrid
 from eo.harmonise import HarmonisationReport, harmonise
+from eo.item_checks import split_consistent
 from eo.stac import StacSource, search_items
 from eo.stac_items import dedupe_items
 from eo.stac_load import items_by_solar_day, load_dn, mosaic_by_solar_day
@@ -50,6 +51,8 @@ class SceneStack:
         The items mosaicked into each solar day.
     dropped : tuple of str
         Duplicates left out (an older processing of the same tile and day).
+    rejected : tuple of (str, str)
+        Items left out with the reason (e.g. ``proj:epsg`` disagreeing with the tile).
     baselines : mapping of str to str
         Processing baseline of every item loaded.
     harmonisation : HarmonisationReport or None
@@ -62,6 +65,7 @@ class SceneStack:
     dropped: tuple[str, ...] = ()
     baselines: Mapping[str, str] = field(default_factory=dict)
     harmonisation: HarmonisationReport | None = None
+    rejected: tuple[tuple[str, str], ...] = ()
 
     @property
     def days(self) -> list[date]:
@@ -92,7 +96,11 @@ class SceneStack:
         """
         full = sorted((s for s in stacks if s.cube is not None), key=lambda s: s.days[0])
         if not full:
-            return cls(cube=None, dropped=tuple(i for s in stacks for i in s.dropped))
+            return cls(
+                cube=None,
+                dropped=tuple(i for s in stacks for i in s.dropped),
+                rejected=tuple(r for s in stacks for r in s.rejected),
+            )
         cubes = [s.cube for s in full if s.cube is not None]
         cube = xr.concat(cubes, dim="time", coords="minimal", compat="override", join="exact")
         return cls(
@@ -100,6 +108,7 @@ class SceneStack:
             items=tuple(i for s in full for i in s.items),
             day_items={d: ids for s in full for d, ids in s.day_items.items()},
             dropped=tuple(i for s in stacks for i in s.dropped),
+            rejected=tuple(r for s in stacks for r in s.rejected),
             baselines={k: v for s in full for k, v in s.baselines.items()},
             harmonisation=HarmonisationReport.combine(
                 [s.harmonisation for s in full if s.harmonisation is not None]
@@ -216,12 +225,14 @@ def load_period(
         kept, dropped = find_items(source, bbox_wgs84=bbox_wgs84, start=start, end=end)
     for warning in caught:  # re-emit: duplicates are reported, not hidden
         warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    kept, rejected = split_consistent(kept)  # never silently: listed in the manifest
     stack = load_reflectance(kept, source, grid, chunksize=chunksize)
     return SceneStack(
         cube=stack.cube,
         items=stack.items,
         day_items=stack.day_items,
         dropped=tuple(str(item["id"]) for item in dropped),
+        rejected=tuple(rejected),
         baselines=stack.baselines,
         harmonisation=stack.harmonisation,
     )

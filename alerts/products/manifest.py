@@ -103,6 +103,7 @@ def scenes_manifest(stacks: Sequence[SceneStack], used: Collection[str]) -> dict
     )
     return {
         "dropped_duplicates": [i for s in stacks for i in s.dropped],
+        "rejected_items": [{"id": i, "reason": r} for s in stacks for i, r in s.rejected],
         "processing_baselines": {k: v for s in stacks for k, v in s.baselines_of(used).items()},
         "harmonisation": harmonisation,
     }
