@@ -366,7 +366,7 @@ def run_vegetation_cli(
     print(f"vegetation: {state.name}: {len(summary['products'])} window(s); products:")
     for folder in summary["products"]:
         print(f"  {folder}")
-    if state.name == "DATA_GAP":
+    if state.name == "DATA_GAP" and not inputs.parks.empty:
         print(
             "  note: no clear observation in any window: every park is DATA_GAP (not 'no stress')"
         )
