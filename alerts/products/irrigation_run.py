@@ -26,15 +26,16 @@ from alerts.products.staging import ProductStage, slug
 from alerts.products.tables import csv_bytes, geojson_bytes, priority_table, ranked_order
 from alerts.products.webmap import render_priority_html
 from core.errors import InvalidInputError
+from indices.park_table import Col
 
 _PRIORITY_COLUMNS = (
-    "park_id",
+    Col.PARK_ID,
     "status",
     "score",
     "priority_class",
     "rank",
     "why",
-    "clear_fraction",
+    Col.CLEAR_FRACTION,
 )
 
 
@@ -92,11 +93,11 @@ def _stage_timeseries(
 ) -> list[str]:
     """Stage one plot per class 1-2 park with a series; return the ids of those without one."""
     urgent = parks[parks["priority_class"].isin([1, 2]).fillna(False).to_numpy(bool)]
-    names = _timeseries_names([str(p) for p in urgent["park_id"]])
+    names = _timeseries_names([str(p) for p in urgent[Col.PARK_ID]])
     missing = []
     for _, row in urgent.iterrows():
-        pid = str(row["park_id"])
-        rows = series[series["park_id"].astype(str) == pid] if len(series) else series
+        pid = str(row[Col.PARK_ID])
+        rows = series[series[Col.PARK_ID].astype(str) == pid] if len(series) else series
         if not len(rows):
             missing.append(pid)
             continue

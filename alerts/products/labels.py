@@ -6,6 +6,7 @@ Constants only (no settings): one place so the CSV, the PNG map and the HTML pag
 from __future__ import annotations
 
 from core.errors import InvalidInputError
+from indices.park_table import Col
 
 LANGUAGES = ("en", "de")
 
@@ -26,34 +27,34 @@ HEADERS: dict[str, dict[str, str]] = {
     "en": {
         "rank": "Rank",
         "name": "Park",
-        "park_id": "Park ID",
+        Col.PARK_ID: "Park ID",
         "priority": "Priority",
         "why": "Why",
         "status": "Status",
         "score": "Score",
-        "ndmi_anomaly": "NDMI anomaly",
-        "ndvi_anomaly": "NDVI anomaly",
-        "evi_anomaly": "EVI anomaly",
+        Col.NDMI_ANOMALY: "NDMI anomaly",
+        Col.NDVI_ANOMALY: "NDVI anomaly",
+        Col.EVI_ANOMALY: "EVI anomaly",
         "stressed_pct": "Stressed area (%)",
         "clear_pct": "Clear sky (%)",
-        "last_clear_date": "Last clear date",
-        "heat_exposure": "Heat exposure",
+        Col.LAST_CLEAR_DATE: "Last clear date",
+        Col.HEAT_EXPOSURE: "Heat exposure",
     },
     "de": {
         "rank": "Rang",
         "name": "Park",
-        "park_id": "Park-ID",
+        Col.PARK_ID: "Park-ID",
         "priority": "Priorität",
         "why": "Grund",
         "status": "Status",
         "score": "Punktzahl",
-        "ndmi_anomaly": "NDMI-Anomalie",
-        "ndvi_anomaly": "NDVI-Anomalie",
-        "evi_anomaly": "EVI-Anomalie",
+        Col.NDMI_ANOMALY: "NDMI-Anomalie",
+        Col.NDVI_ANOMALY: "NDVI-Anomalie",
+        Col.EVI_ANOMALY: "EVI-Anomalie",
         "stressed_pct": "Gestresste Fläche (%)",
         "clear_pct": "Klarsicht-Anteil (%)",
-        "last_clear_date": "Letztes klares Datum",
-        "heat_exposure": "Hitzebelastung",
+        Col.LAST_CLEAR_DATE: "Letztes klares Datum",
+        Col.HEAT_EXPOSURE: "Hitzebelastung",
     },
 }
 TEXT: dict[str, dict[str, str]] = {

@@ -21,6 +21,7 @@ from alerts.products.tables import json_safe
 from core.errors import InvalidInputError
 from eo.harmonise import HarmonisationReport
 from eo.scenes import SceneStack
+from indices.park_table import Col
 
 MANIFEST_NAME = "manifest.json"
 
@@ -39,12 +40,12 @@ def park_summary(parks: pd.DataFrame) -> dict[str, object]:
     return {
         "count": len(parks),
         "by_status": {
-            str(k): int(v) for k, v in parks["status"].value_counts().sort_index().items()
+            str(k): int(v) for k, v in parks[Col.STATUS].value_counts().sort_index().items()
         },
         "by_class": {str(c): int((classes == c).sum()) for c in (1, 2, 3, 4)},
         "clear_fractions": {
             str(pid): json_safe(cf)
-            for pid, cf in zip(parks["park_id"], parks["clear_fraction"], strict=True)
+            for pid, cf in zip(parks[Col.PARK_ID], parks[Col.CLEAR_FRACTION], strict=True)
         },
     }
 

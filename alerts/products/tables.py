@@ -19,6 +19,7 @@ from shapely.geometry import MultiPolygon, Polygon, mapping
 from shapely.geometry.polygon import orient
 
 from alerts.products.labels import HEADERS, check_language, priority_label
+from indices.park_table import Col
 
 _COORD_DECIMALS = 7  # about 1 cm in WGS84 degrees
 
@@ -60,7 +61,7 @@ def _ccw(geom: shapely.Geometry | None) -> shapely.Geometry | None:
 
 def ranked_order(parks: pd.DataFrame) -> pd.DataFrame:
     """Ranked parks first (rank 1 first), then unranked ones (DATA_GAP) by name."""
-    key = parks["name"] if "name" in parks.columns else parks["park_id"]
+    key = parks[Col.NAME] if Col.NAME in parks.columns else parks[Col.PARK_ID]
     order = pd.DataFrame({"rank": parks["rank"].astype("Float64"), "name": key.astype(str)})
     return parks.loc[order.sort_values(["rank", "name"], na_position="last").index]
 
@@ -112,26 +113,26 @@ def priority_table(parks: pd.DataFrame, language: str) -> pd.DataFrame:
     """The printable ranked table with headers in ``language`` (``"en"`` or ``"de"``)."""
     check_language(language)
     parks = ranked_order(parks)
-    names = parks["name"] if "name" in parks.columns else parks["park_id"]
-    last = parks["last_clear_date"] if "last_clear_date" in parks.columns else None
+    names = parks[Col.NAME] if Col.NAME in parks.columns else parks[Col.PARK_ID]
+    last = parks[Col.LAST_CLEAR_DATE] if Col.LAST_CLEAR_DATE in parks.columns else None
     table = pd.DataFrame(
         {
             "rank": parks["rank"].astype("Int64"),
             "name": names.astype(str),
-            "park_id": parks["park_id"].astype(str),
+            "park_id": parks[Col.PARK_ID].astype(str),
             "priority": [
                 priority_label(c, language) for c in parks["priority_class"].astype(object)
             ],
             "why": parks["why"].astype(str),
-            "status": parks["status"].astype(str),
+            "status": parks[Col.STATUS].astype(str),
             "score": _column(parks, "score").round(2),
-            "ndmi_anomaly": _column(parks, "ndmi_anomaly").round(3),
-            "ndvi_anomaly": _column(parks, "ndvi_anomaly").round(3),
-            "evi_anomaly": _column(parks, "evi_anomaly").round(3),
-            "stressed_pct": (_column(parks, "stressed_share") * 100).round(0),
-            "clear_pct": (_column(parks, "clear_fraction") * 100).round(0),
+            "ndmi_anomaly": _column(parks, Col.NDMI_ANOMALY).round(3),
+            "ndvi_anomaly": _column(parks, Col.NDVI_ANOMALY).round(3),
+            "evi_anomaly": _column(parks, Col.EVI_ANOMALY).round(3),
+            "stressed_pct": (_column(parks, Col.STRESSED_SHARE) * 100).round(0),
+            "clear_pct": (_column(parks, Col.CLEAR_FRACTION) * 100).round(0),
             "last_clear_date": [json_safe(v) or "" for v in last] if last is not None else "",
-            "heat_exposure": _column(parks, "heat_exposure").round(2),
+            "heat_exposure": _column(parks, Col.HEAT_EXPOSURE).round(2),
         }
     )
     return table.rename(columns=HEADERS[language])

@@ -34,6 +34,7 @@ from alerts.products.labels import (
 )
 from alerts.products.raster import NorthUpRaster
 from alerts.products.tables import json_safe
+from indices.park_table import Col
 
 Bounds = tuple[float, float, float, float]
 
@@ -84,7 +85,7 @@ def _park_paths(parks: gpd.GeoDataFrame, bounds: Bounds) -> list[str]:
         fill = "url(#gap)" if pd.isna(cls) else CLASS_COLOURS[int(cls)]
         path = svg_path(row.geometry, bounds)
         if path:
-            pid = html.escape(str(row["park_id"]), quote=True)
+            pid = html.escape(str(row[Col.PARK_ID]), quote=True)
             out.append(
                 f'<path class="park" data-id="{pid}" fill="{fill}" fill-rule="evenodd" d="{path}"/>'
             )
@@ -146,17 +147,17 @@ def _park_json(parks: gpd.GeoDataFrame, language: str) -> str:
     records = []
     for _, row in parks.iterrows():
         cls = row["priority_class"]
-        clear = json_safe(row.get("clear_fraction"))
+        clear = json_safe(row.get(Col.CLEAR_FRACTION))
         records.append(
             {
-                "park_id": str(row["park_id"]),
-                "name": str(row.get("name", row["park_id"])),
+                "park_id": str(row[Col.PARK_ID]),
+                "name": str(row.get(Col.NAME, row[Col.PARK_ID])),
                 "rank": json_safe(row["rank"]),
                 "priority": "" if pd.isna(cls) else f"{int(cls)} {CLASS_NAMES[language][int(cls)]}",
-                "status": str(row["status"]),
+                "status": str(row[Col.STATUS]),
                 "why": str(row["why"]),
                 "clear_pct": None if clear is None else round(100 * clear),
-                "last_clear_date": json_safe(row.get("last_clear_date")),
+                "last_clear_date": json_safe(row.get(Col.LAST_CLEAR_DATE)),
             }
         )
     return json.dumps(records, ensure_ascii=False).replace("</", "<\\/")
@@ -206,7 +207,7 @@ def render_priority_html(
 <div class="sub">{html.escape(clear_note)}</div>
 <div class="layout"><div class="map">{_svg(parks, raster, bounds)}{no_clear}<div id="tip"></div></div>
 <div class="legend">{_legend(language)}</div></div>
-{_table(table, [str(p) for p in parks["park_id"]])}
+{_table(table, [str(p) for p in parks[Col.PARK_ID]])}
 <p class="note">{html.escape(attribution)}</p>
 <script type="application/json" id="parks-data">{_park_json(parks, language)}</script>
 <script>{_asset("webmap.js")}</script>
