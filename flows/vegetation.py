@@ -46,6 +46,7 @@ from flows.vegetation_inputs import (
 from indices.calendar import reference_periods, reference_span
 from indices.composite import anomaly, reference_windows
 from indices.season import (
+    INDICES,
     clear_sky,
     clear_sky_description,
     vegetation_indices,
@@ -111,7 +112,7 @@ def evaluate_window(
     days: tuple[date, ...] = ()
     ids: tuple[str, ...] = ()
     if current.cube is None:
-        now = {k: template for k in ("ndvi", "ndmi", "evi")}
+        now = xr.Dataset({k: template for k in INDICES})
         ref, clear = now, template.expand_dims(time=1) > 0
     else:
         comp = window_composites(

@@ -12,8 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import xarray as xr
 
+from core.errors import InvalidInputError
 from eo.sentinel2 import scl_mask, scl_mask_description
 from indices.calendar import reference_span
 from indices.composite import clear_median, reference_median, window
@@ -25,6 +27,32 @@ RANKING_STRICT = True
 """The vegetation ranking uses the strict SCL class set (DESIGN section 3)."""
 RANKING_DILATE_PX = 2
 """Clouds and shadows dilated by 2 pixels (20 m) for the ranking."""
+
+
+def check_scenes(scenes: xr.Dataset, needed: Sequence[str] = (*SPECTRAL, "scl")) -> None:
+    """Refuse a scene Dataset that lacks a needed variable or carries SCL as anything but integers.
+
+    Raises
+    ------
+    InvalidInputError
+        Names the missing variables (or the SCL dtype) and how to load scenes that have them.
+    """
+    if not isinstance(scenes, xr.Dataset):
+        raise InvalidInputError(
+            f"scenes: expected an xarray.Dataset of band variables, got {type(scenes).__name__}; "
+            "load scenes with eo.scenes.load_period"
+        )
+    missing = [v for v in needed if v not in scenes.data_vars]
+    if missing:
+        raise InvalidInputError(
+            f"scenes: missing variable(s) {missing} (has {sorted(map(str, scenes.data_vars))}); "
+            f"load the bands {list(needed)} (eo.scenes.load_period loads them by default)"
+        )
+    if "scl" in needed and not np.issubdtype(scenes["scl"].dtype, np.integer):
+        raise InvalidInputError(
+            f"scenes: 'scl' has dtype {scenes['scl'].dtype}; SCL must be integer class codes "
+            "(0 = no data), as eo.scenes loads it"
+        )
 
 
 def clear_sky(
@@ -41,6 +69,7 @@ def clear_sky(
     dilate_px : int
         Dilation of clouds and shadows, pixels.
     """
+    check_scenes(scenes)
     removed = scl_mask(scenes["scl"], strict=strict, dilate_px=dilate_px)
     valid = scenes[list(SPECTRAL)].to_dataarray("band").notnull().all("band")
     clear = valid & ~removed
@@ -57,6 +86,7 @@ def clear_sky_description(
 
 def vegetation_indices(scenes: xr.Dataset) -> dict[str, xr.DataArray]:
     """NDVI (B04/B08), NDMI (B8A/B11) and EVI (B02/B04/B08, EVI2 where |EVI| > 1), lazily."""
+    check_scenes(scenes, SPECTRAL)
     return {
         "ndvi": ndvi(scenes["red"], scenes["nir"]),
         "ndmi": ndmi(scenes["nir08"], scenes["swir16"]),
@@ -66,10 +96,14 @@ def vegetation_indices(scenes: xr.Dataset) -> dict[str, xr.DataArray]:
 
 @dataclass(frozen=True)
 class WindowComposites:
-    """Composites of one evaluation window: ``now`` and ``ref`` medians per index, the clear cube."""
+    """Composites of one evaluation window: ``now`` and ``ref`` medians, the clear cube.
 
-    now: dict[str, xr.DataArray]
-    ref: dict[str, xr.DataArray]
+    ``now`` and ``ref`` are Datasets with one (y, x) variable per index (``ndvi``, ``ndmi``,
+    ``evi``); ``clear_window`` is the (time, y, x) clear mask of the window's days.
+    """
+
+    now: xr.Dataset
+    ref: xr.Dataset
     clear_window: xr.DataArray
     days: tuple[date, ...]
 
@@ -101,15 +135,19 @@ def window_composites(
     """
     now_cube = window(current, end, days)
     clear_now = clear_sky(now_cube)
-    now = {k: clear_median(v, clear_now) for k, v in vegetation_indices(now_cube).items()}
+    now = xr.Dataset(
+        {k: clear_median(v, clear_now) for k, v in vegetation_indices(now_cube).items()}
+    )
     if reference is None or reference.sizes["time"] == 0:
-        ref = {k: xr.full_like(v, float("nan")) for k, v in now.items()}
+        ref = xr.full_like(now, float("nan"))
     else:
         ref_days, ref_end = reference_span(end, days, reference_days)
         clear_ref = clear_sky(reference)
-        ref = {
-            k: reference_median(v, clear_ref, ref_end, ref_days, years, min_years=min_years)
-            for k, v in vegetation_indices(reference).items()
-        }
+        ref = xr.Dataset(
+            {
+                k: reference_median(v, clear_ref, ref_end, ref_days, years, min_years=min_years)
+                for k, v in vegetation_indices(reference).items()
+            }
+        )
     stamps = now_cube["time"].values.astype("datetime64[D]").astype(date)
     return WindowComposites(now=now, ref=ref, clear_window=clear_now, days=tuple(stamps))
