@@ -14,6 +14,7 @@ corridor layer (declared CRS, lines, inside the AOI) and the source folder.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -83,11 +84,14 @@ def resolve_deformation_inputs(profile_name: str | Path, out_dir: Path) -> Defor
     return DeformationInputs(profile, cfg, segments, releases)
 
 
-def deformation_flow_fn(profile: str, start: date, end: date, out_dir: str = "out") -> Any:
-    """Body of the Prefect flow (wrapped below); returns a Prefect state."""
-    from prefect import get_run_logger
-    from prefect.states import Completed
-
+def run_releases(
+    inputs: DeformationInputs,
+    start: date,
+    end: date,
+    out: Path,
+    log: Callable[[str], None] = lambda _: None,
+) -> dict[str, Any]:
+    """Evaluate, write and queue every release of the period (no Prefect); return a summary."""
     from alerts.detect.deformation import (
         deformation_findings,
         evaluate_release,
@@ -97,16 +101,13 @@ def deformation_flow_fn(profile: str, start: date, end: date, out_dir: str = "ou
     )
     from alerts.products.deformation import write_deformation_products
 
-    logger = get_run_logger()
-    out = Path(out_dir)
-    inputs = resolve_deformation_inputs(profile, out)
     rules = rules_from_profile(inputs.config)
     steps = known_event_steps(inputs.segments, inputs.config)
     chosen = releases_in_period(inputs.releases, start, end)
     written: list[str] = []
     queued = 0
     gaps = 0
-    alerts: dict[str, int] = {}
+    levels: dict[str, int] = {}
     for release in chosen:
         ev = evaluate_release(release, inputs.segments, rules, steps, start=start, end=end)
         info = {
@@ -122,6 +123,7 @@ def deformation_flow_fn(profile: str, start: date, end: date, out_dir: str = "ou
                 "watch_mm_yr": rules.watch_mm_yr, "warning_mm_yr": rules.warning_mm_yr,
                 "min_significance": rules.min_significance,
                 "angular_distortion_limits": list(rules.distortion_limits),
+                "rule_file": "alerts/policies/deformation.yaml",
             },
             "known_events": [
                 {"name": e.name, "date": e.date.isoformat(), "lon": e.lon, "lat": e.lat,
@@ -136,22 +138,32 @@ def deformation_flow_fn(profile: str, start: date, end: date, out_dir: str = "ou
         findings = deformation_findings(ev, rules)
         gaps += all(str(f.status) == "DATA_GAP" for f in findings)
         for f in findings:
-            alerts[str(f.level)] = alerts.get(str(f.level), 0) + 1
+            levels[str(f.level)] = levels.get(str(f.level), 0) + 1
         queued += queue_deformation_alerts(inputs.profile, findings, ev.segments, out)
-        logger.info(
-            "release %s: %d segments, products in %s", release.name, len(findings), written[-1]
-        )
-    summary = {
+        log(f"release {release.name}: {len(findings)} segments, products in {written[-1]}")
+    return {
         "releases": [r.name for r in chosen],
         "products": written,
         "revisions_queued": queued,
-        "finding_levels": alerts,
+        "finding_levels": levels,
+        "all_data_gap_releases": gaps,
     }
-    if not chosen:
+
+
+def deformation_flow_fn(profile: str, start: date, end: date, out_dir: str = "out") -> Any:
+    """Body of the Prefect flow ``deformation`` (wrapped by :func:`deformation_flow`)."""
+    from prefect import get_run_logger
+    from prefect.states import Completed
+
+    logger = get_run_logger()
+    out = Path(out_dir)
+    inputs = resolve_deformation_inputs(profile, out)
+    summary = run_releases(inputs, start, end, out, log=logger.info)
+    if not summary["releases"]:
         return Completed(name="DATA_GAP", message="no release in the period", data=summary)
-    if gaps == len(chosen):
+    if summary["all_data_gap_releases"] == len(summary["releases"]):
         return Completed(name="DATA_GAP", message="no segment has enough points", data=summary)
-    return Completed(message=f"{len(chosen)} release(s) evaluated", data=summary)
+    return Completed(message=f"{len(summary['releases'])} release(s) evaluated", data=summary)
 
 
 def queue_deformation_alerts(
@@ -179,7 +191,8 @@ def queue_deformation_alerts(
     return sum(o.revision_id is not None for o in outcomes)
 
 
-def _flow() -> Any:
+def deformation_flow() -> Any:
+    """The Prefect flow ``deformation`` (Prefect is imported only when a run starts)."""
     from prefect import flow
 
     return flow(name="deformation", log_prints=False)(deformation_flow_fn)
@@ -193,7 +206,7 @@ def run_deformation_cli(*, profile: str, start: date, end: date, out_dir: Path) 
         )
     resolve_deformation_inputs(profile, out_dir)  # invalid input fails here, before Prefect starts
     out_dir.mkdir(parents=True, exist_ok=True)
-    state = _flow()(
+    state = deformation_flow()(
         profile=str(profile), start=start, end=end, out_dir=str(out_dir), return_state=True
     )
     summary: dict[str, Any] = state.result(raise_on_failure=True)

@@ -99,9 +99,23 @@ class FitResult:
     flags: tuple[str, ...] = ()
 
 
-def _years(dates: Any) -> NDArray[np.float64]:
-    index = pd.DatetimeIndex(pd.to_datetime(np.asarray(dates)))
-    return np.asarray((index - index[0]).days, dtype="float64") / DAYS_PER_YEAR
+def _days(dates: Any) -> NDArray[np.datetime64]:
+    """Dates as ``datetime64[D]`` (DatetimeIndex, datetime64, dates or ISO strings)."""
+    if isinstance(dates, pd.DatetimeIndex):
+        return np.asarray(dates.values.astype("datetime64[D]"))
+    return np.asarray(pd.to_datetime(np.asarray(dates)).values.astype("datetime64[D]"))
+
+
+def _years(days: NDArray[np.datetime64]) -> NDArray[np.float64]:
+    return (days - days[0]).astype("float64") / DAYS_PER_YEAR
+
+
+def _step_years(steps: Sequence[Any], first: np.datetime64) -> list[float]:
+    return [
+        float((np.datetime64(pd.Timestamp(s).date(), "D") - first) / np.timedelta64(1, "D"))
+        / DAYS_PER_YEAR
+        for s in steps
+    ]
 
 
 def _design(
@@ -140,7 +154,8 @@ def fit_velocity(
     steps : dates of known events (works, construction); each adds a Heaviside term
     quadratic : fit ``c t^2`` too (acceleration ``2c``)
     """
-    t_all = _years(dates)
+    days = _days(dates)
+    t_all = _years(days)
     y_all = np.asarray(displacement_mm, dtype="float64")
     if y_all.shape != t_all.shape:
         raise InvalidInputError(
@@ -151,8 +166,7 @@ def fit_velocity(
     ok = np.isfinite(y_all)
     t, y = t_all[ok], y_all[ok]
     flags: list[str] = []
-    first = pd.Timestamp(pd.to_datetime(np.asarray(dates))[0])
-    step_t = [(pd.Timestamp(s) - first).days / DAYS_PER_YEAR for s in steps]
+    step_t = _step_years(steps, days[0])
     seasonal = len(t) > 0 and (t[-1] - t[0]) >= 1.0
     if not seasonal:
         flags.append("short_series")
@@ -193,37 +207,72 @@ def fit_velocity(
     )
 
 
+def fit_many(
+    dates: Any,
+    displacement_mm: NDArray[np.float64],
+    steps: Sequence[Any] = (),
+    quadratic: bool = False,
+) -> dict[str, NDArray[np.float64]]:
+    """The model of :func:`fit_velocity` for many series at once (rows), one least-squares solve.
+
+    Returns arrays by row: ``velocity``, ``velocity_std``, ``seasonal_amplitude``,
+    ``acceleration`` and ``steps`` (rows x len(steps); NaN for a step outside the series). Rows
+    with NaN epochs are fitted one by one with :func:`fit_velocity`.
+    """
+    y = np.asarray(displacement_mm, dtype="float64").reshape(-1, len(dates))
+    n, k = y.shape[0], len(steps)
+    out = {
+        "velocity": np.full(n, np.nan),
+        "velocity_std": np.full(n, np.nan),
+        "seasonal_amplitude": np.full(n, np.nan),
+        "acceleration": np.full(n, np.nan),
+        "steps": np.full((n, k), np.nan),
+    }
+    if n == 0:
+        return out
+    days = _days(dates)
+    t = _years(days)
+    step_t = _step_years(steps, days[0])
+    inside = [bool(t[0] < ts <= t[-1]) for ts in step_t]
+    used = [ts for ts, keep in zip(step_t, inside, strict=True) if keep]
+    seasonal = (t[-1] - t[0]) >= 1.0
+    x, where = _design(t, used, quadratic, seasonal)
+    complete = np.isfinite(y).all(axis=1)
+    if complete.any() and len(t) > x.shape[1]:
+        coef, *_ = np.linalg.lstsq(x, y[complete].T, rcond=None)
+        resid = y[complete].T - x @ coef
+        s2 = (resid * resid).sum(axis=0) / max(len(t) - x.shape[1], 1)
+        try:
+            c11 = float(np.linalg.inv(x.T @ x)[1, 1])
+        except np.linalg.LinAlgError:
+            c11 = np.nan
+        out["velocity"][complete] = coef[1]
+        out["velocity_std"][complete] = np.sqrt(s2 * c11)
+        if "season" in where:
+            a, b = where["season"]
+            out["seasonal_amplitude"][complete] = np.hypot(coef[a], coef[b])
+        if "q" in where:
+            out["acceleration"][complete] = 2.0 * coef[where["q"]]
+        cols = iter(where["steps"])
+        for m, keep in enumerate(inside):
+            if keep:
+                out["steps"][complete, m] = coef[next(cols)]
+    for row in np.flatnonzero(~complete):
+        fit = fit_velocity(dates, y[row], steps=steps, quadratic=quadratic)
+        out["velocity"][row] = fit.velocity
+        out["velocity_std"][row] = fit.velocity_std
+        out["seasonal_amplitude"][row] = fit.seasonal_amplitude
+        out["acceleration"][row] = fit.acceleration
+        out["steps"][row] = fit.steps
+    return out
+
+
 def fit_velocities(
     dates: Any, displacement_mm: NDArray[np.float64], steps: Sequence[Any] = ()
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Velocity (mm/yr) and the sum of step sizes (mm) of many series at once (rows = points).
-
-    The same model as :func:`fit_velocity` without the quadratic term; rows with NaN epochs are
-    fitted one by one. Used for per-point figures of a segment.
-    """
-    y = np.asarray(displacement_mm, dtype="float64")
-    n = y.shape[0]
-    vel = np.full(n, np.nan)
-    step_sum = np.zeros(n)
-    if n == 0:
-        return vel, step_sum
-    t = _years(dates)
-    first = pd.Timestamp(pd.to_datetime(np.asarray(dates))[0])
-    step_t = [(pd.Timestamp(s) - first).days / DAYS_PER_YEAR for s in steps]
-    used = [ts for ts in step_t if t[0] < ts <= t[-1]]
-    complete = np.isfinite(y).all(axis=1)
-    seasonal = (t[-1] - t[0]) >= 1.0
-    x, where = _design(t, used, False, seasonal)
-    if complete.any() and len(t) > x.shape[1]:
-        coef, *_ = np.linalg.lstsq(x, y[complete].T, rcond=None)
-        vel[complete] = coef[1]
-        if where["steps"]:
-            step_sum[complete] = coef[where["steps"]].sum(axis=0)
-    for row in np.flatnonzero(~complete):
-        fit = fit_velocity(dates, y[row], steps=steps)
-        vel[row] = fit.velocity
-        step_sum[row] = float(np.nansum(fit.steps))
-    return vel, step_sum
+    """Velocity (mm/yr) and the sum of fitted step sizes (mm) of many series (rows)."""
+    fit = fit_many(dates, displacement_mm, steps)
+    return fit["velocity"], np.nansum(fit["steps"], axis=1)
 
 
 def los_to_vertical(v_los: Any, incidence_deg: Any) -> Any:
@@ -303,19 +352,20 @@ def max_angular_distortion(
     ok = np.isfinite(ch) & np.isfinite(s)
     if ok.sum() < 2:
         return math.nan
-    bins = np.floor(ch[ok] / bin_m).astype(int)
-    frame = pd.DataFrame({"bin": bins, "s": s[ok]}).groupby("bin")["s"].median()
-    centres = (frame.index.to_numpy() + 0.5) * bin_m
-    values = frame.to_numpy()
-    best = math.nan
-    for i in range(len(centres)):
-        gap = centres[i + 1 :] - centres[i]
-        near = gap <= max_distance_m + 1e-9
-        if near.any():
-            ratio = angular_distortion(values[i], values[i + 1 :][near], gap[near])
-            top = float(np.max(ratio))
-            best = top if math.isnan(best) else max(best, top)
-    return best
+    bins = np.floor(ch[ok] / bin_m).astype(np.int64)
+    order = np.argsort(bins, kind="stable")
+    bins, values = bins[order], s[ok][order]
+    keys, starts = np.unique(bins, return_index=True)
+    medians = np.array([np.median(part) for part in np.split(values, starts[1:])])
+    centres = (keys + 0.5) * bin_m
+    if len(centres) < 2:
+        return math.nan
+    gap = centres[None, :] - centres[:, None]
+    near = (gap > 0) & (gap <= max_distance_m + 1e-9)
+    if not near.any():
+        return math.nan
+    diff = np.abs(medians[None, :] - medians[:, None])
+    return float(np.max(diff[near] / (1000.0 * gap[near])))
 
 
 @dataclass(frozen=True)
@@ -461,115 +511,199 @@ def segment_figures(
     Returns
     -------
     (DataFrame, dict)
-        The figures, one row per segment (``status`` DATA_GAP, OK; ``gate`` none/watch/warning;
-        ``distortion_class``), and the vertical time series of the segment median per segment
-        with figures (index dates, mm).
+        The figures, one row per segment (``status`` DATA_GAP or OK; ``gate`` none/watch/warning;
+        ``distortion_class`` none/exceeds/damage), and, for every segment with a watch or warning
+        gate or a distortion exceedance, the vertical displacement of its median (mm, by date).
+
+    Each geometry's points are fitted in one least-squares solve per set of known-event dates,
+    and so are the segments' median series, so a city network takes seconds.
     """
     steps_of = step_dates or {}
-    records: list[dict[str, Any]] = []
-    plots: dict[str, pd.Series] = {}
-    coherent = points[
-        (points["segment"] >= 0) & (points["temporal_coherence"] >= rules.min_coherence)
-    ]
-    counts = points[points["segment"] >= 0].groupby("segment").size()
-    groups = dict(tuple(coherent.groupby("segment")))
-    for pos, seg in enumerate(segments.itertuples(index=False)):
-        sid = str(seg.segment_id)
-        n_all = int(counts.get(pos, 0))
-        group = groups.get(pos)
-        n_ok = 0 if group is None else len(group)
-        rec: dict[str, Any] = {
-            "segment_id": sid,
-            "n_points": n_all,
-            "n_coherent": n_ok,
-            "coherence_mean": float(group["temporal_coherence"].mean())
-            if group is not None
-            else math.nan,
-        }
-        if group is None or n_ok < rules.min_points:
-            rec.update(status=str(SubjectStatus.DATA_GAP), gate="none", distortion_class="none",
-                       reason=f"{n_ok} coherent point(s) (coherence >= {rules.min_coherence:g}); "
-                       f"{rules.min_points} needed")  # fmt: skip
-            records.append(rec)
-            continue
-        rec.update(_segment_fit(group, series, rules, steps_of.get(sid, ()), plots, sid))
-        rec["status"] = str(SubjectStatus.OK)
-        rec["gate"] = _gate(rec["vertical_velocity"], rec["velocity_sigma"], rules)
-        rec["distortion_class"] = _distortion_class(rec["angular_distortion"], rules)
-        rec["reason"] = ""
-        records.append(rec)
-    return pd.DataFrame.from_records(records), plots
-
-
-def _segment_fit(
-    group: pd.DataFrame,
-    series: dict[str, tuple[pd.DatetimeIndex, NDArray[np.float64]]],
-    rules: SegmentRules,
-    steps: tuple[date, ...],
-    plots: dict[str, pd.Series],
-    sid: str,
-) -> dict[str, Any]:
-    per_geometry: dict[str, dict[str, Any]] = {}
-    up_points: list[NDArray[np.float64]] = []
-    settle: list[NDArray[np.float64]] = []
-    chain: list[NDArray[np.float64]] = []
-    medians: list[pd.Series] = []
-    for key, rows in group.groupby("geometry_key"):
+    sids = segments["segment_id"].astype(str).to_numpy()
+    n_seg = len(sids)
+    joined = points[points["segment"] >= 0]
+    n_points = np.bincount(joined["segment"].to_numpy(dtype=np.int64), minlength=n_seg)
+    ok = joined[joined["temporal_coherence"] >= rules.min_coherence]
+    seg_ok = ok["segment"].to_numpy(dtype=np.int64)
+    n_ok = np.bincount(seg_ok, minlength=n_seg)
+    coh_sum = np.bincount(seg_ok, weights=ok["temporal_coherence"].to_numpy(), minlength=n_seg)
+    enough = n_ok >= rules.min_points
+    ok = ok[enough[seg_ok]].copy()
+    # per point: vertical velocity and cumulative vertical settlement, by geometry and step set
+    ok["v_up"] = np.nan
+    ok["settle"] = np.nan
+    per_geo: dict[str, dict[str, Any]] = {}
+    for key, grp in ok.groupby("geometry_key"):
         dates, matrix = series[str(key)]
-        sub = matrix[rows["row"].to_numpy()]
-        cos_inc = np.cos(np.deg2rad(rows["incidence_angle"].to_numpy(dtype="float64")))
-        v_pts, step_pts = fit_velocities(dates, sub, steps)
-        span = (dates[-1] - dates[0]).days / DAYS_PER_YEAR
-        up_points.append(v_pts / cos_inc)
-        settle.append((v_pts * span + step_pts) / cos_inc)
-        chain.append(rows["chainage_m"].to_numpy(dtype="float64"))
-        median = np.nanmedian(sub, axis=0)
-        fit = fit_velocity(dates, median, steps=steps)
-        quad = fit_velocity(dates, median, steps=steps, quadratic=True)
-        inc = float(rows["incidence_angle"].mean())
-        vector = rows[["los_east", "los_north", "los_up"]].mean().to_numpy(dtype="float64")
-        per_geometry[str(key)] = {"fit": fit, "quad": quad, "inc": inc, "vector": vector}
-        medians.append(pd.Series(median / math.cos(math.radians(inc)), index=dates))
-    up = np.concatenate(up_points)
-    n = len(up)
-    sigma = float(np.std(up, ddof=1) / math.sqrt(n)) if n > 1 else math.nan
-    keys = sorted(per_geometry)
-    east = math.nan
-    if "asc" in per_geometry and "desc" in per_geometry:
-        a, d = per_geometry["asc"], per_geometry["desc"]
-        east, v_up = decompose(a["fit"].velocity, a["vector"], d["fit"].velocity, d["vector"])
-        method = "asc+desc decomposition"
-    else:
-        g = per_geometry[keys[0]]
-        v_up = float(los_to_vertical(g["fit"].velocity, g["inc"]))
-        method = f"LOS {keys[0]} projected to vertical"
-    cos_mean = {k: math.cos(math.radians(per_geometry[k]["inc"])) for k in keys}
-    accel = float(np.nanmean([per_geometry[k]["quad"].acceleration / cos_mean[k] for k in keys]))
-    season = float(np.nanmean([per_geometry[k]["fit"].seasonal_amplitude for k in keys]))
-    step_sizes = [per_geometry[k]["fit"].steps for k in keys]
-    combined = pd.concat(medians).groupby(level=0).median().sort_index()
-    plots[sid] = combined
-    distortion = max_angular_distortion(
-        np.concatenate(chain),
-        np.concatenate(settle),
-        bin_m=rules.bin_m,
-        max_distance_m=rules.max_bin_distance_m,
+        span = float((dates[-1] - dates[0]).days) / DAYS_PER_YEAR
+        cos_inc = np.cos(np.deg2rad(grp["incidence_angle"].to_numpy(dtype="float64")))
+        step_key = [steps_of.get(sids[p], ()) for p in grp["segment"].to_numpy()]
+        v = np.full(len(grp), np.nan)
+        st = np.zeros(len(grp))
+        for steps in set(step_key):
+            sel = np.array([k == steps for k in step_key])
+            fit = fit_many(dates, matrix[grp["row"].to_numpy()[sel]], steps)
+            v[sel] = fit["velocity"]
+            st[sel] = np.nansum(fit["steps"], axis=1)
+        ok.loc[grp.index, "v_up"] = v / cos_inc
+        ok.loc[grp.index, "settle"] = (v * span + st) / cos_inc
+        # the segment median series of this geometry, fitted together per step set
+        segs = np.unique(grp["segment"].to_numpy())
+        medians = np.vstack(
+            [
+                np.nanmedian(matrix[grp["row"].to_numpy()[grp["segment"].to_numpy() == p]], axis=0)
+                for p in segs
+            ]
+        )
+        fits: dict[str, NDArray[np.float64]] = {
+            name: np.full(len(segs), np.nan)
+            for name in ("velocity", "seasonal_amplitude", "acceleration", "step")
+        }
+        seg_steps = [steps_of.get(sids[p], ()) for p in segs]
+        for steps in set(seg_steps):
+            sel = np.array([k == steps for k in seg_steps])
+            lin = fit_many(dates, medians[sel], steps)
+            quad = fit_many(dates, medians[sel], steps, quadratic=True)
+            fits["velocity"][sel] = lin["velocity"]
+            fits["seasonal_amplitude"][sel] = lin["seasonal_amplitude"]
+            fits["acceleration"][sel] = quad["acceleration"]
+            fits["step"][sel] = np.nansum(lin["steps"], axis=1) if steps else np.nan
+        means = grp.groupby("segment")[
+            ["incidence_angle", "los_east", "los_north", "los_up"]
+        ].mean()
+        per_geo[str(key)] = {
+            "segs": segs, "fits": fits, "medians": medians, "dates": dates,
+            "inc": means["incidence_angle"].reindex(segs).to_numpy(),
+            "vector": means[["los_east", "los_north", "los_up"]].reindex(segs).to_numpy(),
+        }  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "segment_id": sids,
+            "n_points": n_points,
+            "n_coherent": n_ok,
+            "coherence_mean": np.where(n_ok > 0, coh_sum / np.maximum(n_ok, 1), np.nan),
+        }
     )
-    flags = sorted({f for k in keys for f in per_geometry[k]["fit"].flags})
+    for col in ("vertical_velocity", "east_velocity", "velocity_sigma", "mean_vertical_velocity",
+                "robust_vertical_velocity", "acceleration", "seasonal_amplitude",
+                "angular_distortion"):  # fmt: skip
+        frame[col] = np.nan
+    frame["known_event_step_mm"] = np.nan
+    frame["geometries"] = ""
+    frame["vertical_method"] = ""
+    stats = ok.groupby("segment")["v_up"].agg(["mean", "median", "std", "count"])
+    idx = stats.index.to_numpy()
+    frame.loc[idx, "mean_vertical_velocity"] = stats["mean"].to_numpy()
+    frame.loc[idx, "robust_vertical_velocity"] = stats["median"].to_numpy()
+    frame.loc[idx, "velocity_sigma"] = (stats["std"] / np.sqrt(stats["count"])).to_numpy()
+    _combine_geometries(frame, per_geo, steps_of, sids)
+    for pos, grp in ok.groupby("segment"):
+        frame.loc[pos, "angular_distortion"] = max_angular_distortion(
+            grp["chainage_m"].to_numpy(), grp["settle"].to_numpy(),
+            bin_m=rules.bin_m, max_distance_m=rules.max_bin_distance_m,
+        )  # fmt: skip
+    frame["status"] = np.where(enough, str(SubjectStatus.OK), str(SubjectStatus.DATA_GAP))
+    frame["gate"] = [
+        _gate(v, s, rules) if e else "none"
+        for v, s, e in zip(frame["vertical_velocity"], frame["velocity_sigma"], enough, strict=True)
+    ]
+    frame["distortion_class"] = [
+        _distortion_class(d, rules) if e else "none"
+        for d, e in zip(frame["angular_distortion"], enough, strict=True)
+    ]
+    frame["reason"] = [
+        ""
+        if e
+        else f"{n} coherent point(s) (coherence >= {rules.min_coherence:g}); "
+        f"{rules.min_points} needed"
+        for n, e in zip(n_ok, enough, strict=True)
+    ]
+    frame["fit_flags"] = "" if _span_ok(per_geo) else "short_series"
+    alerted = (frame["gate"] != "none") | (frame["distortion_class"] != "none")
+    plots = _median_series(per_geo, set(np.flatnonzero(alerted.to_numpy())), sids)
+    return frame, plots
+
+
+def _span_ok(per_geo: dict[str, dict[str, Any]]) -> bool:
+    return all((g["dates"][-1] - g["dates"][0]).days >= DAYS_PER_YEAR for g in per_geo.values())
+
+
+def _combine_geometries(
+    frame: pd.DataFrame,
+    per_geo: dict[str, dict[str, Any]],
+    steps_of: dict[str, tuple[date, ...]],
+    sids: NDArray[Any],
+) -> None:
+    """Vertical (and east) velocity per segment: asc + desc decomposed where both exist."""
+    n = len(frame)
+    keys = sorted(per_geo)
+    v_los = {k: np.full(n, np.nan) for k in keys}
+    inc = {k: np.full(n, np.nan) for k in keys}
+    vec = {k: np.full((n, 3), np.nan) for k in keys}
+    extra = {name: {k: np.full(n, np.nan) for k in keys}
+             for name in ("acceleration", "seasonal_amplitude", "step")}  # fmt: skip
+    for k in keys:
+        g = per_geo[k]
+        segs = g["segs"]
+        v_los[k][segs] = g["fits"]["velocity"]
+        inc[k][segs] = g["inc"]
+        vec[k][segs] = g["vector"]
+        cos = np.cos(np.deg2rad(g["inc"]))
+        extra["acceleration"][k][segs] = g["fits"]["acceleration"] / cos
+        extra["seasonal_amplitude"][k][segs] = g["fits"]["seasonal_amplitude"]
+        extra["step"][k][segs] = g["fits"]["step"] / cos
+    up = np.full(n, np.nan)
+    east = np.full(n, np.nan)
+    method = np.array([""] * n, dtype=object)
+    geoms = np.array([""] * n, dtype=object)
+    for k in keys:
+        has = np.isfinite(v_los[k])
+        geoms[has] = np.where(geoms[has] == "", k, geoms[has] + "+" + k)
+    if "asc" in keys and "desc" in keys:
+        both = np.isfinite(v_los["asc"]) & np.isfinite(v_los["desc"])
+        if both.any():
+            e, u = decompose(v_los["asc"][both], vec["asc"][both], v_los["desc"][both],
+                             vec["desc"][both])  # fmt: skip
+            east[both], up[both] = e, u
+            method[both] = "asc+desc decomposition"
+    for k in keys:
+        single = np.isfinite(v_los[k]) & ~np.isfinite(up)
+        up[single] = v_los[k][single] / np.cos(np.deg2rad(inc[k][single]))
+        method[single] = f"LOS {k} projected to vertical"
+    frame["vertical_velocity"] = up
+    frame["east_velocity"] = east
+    frame["vertical_method"] = method
+    frame["geometries"] = geoms
+    frame["acceleration"] = _nanmean_rows([extra["acceleration"][k] for k in keys], n)
+    frame["seasonal_amplitude"] = _nanmean_rows([extra["seasonal_amplitude"][k] for k in keys], n)
+    step = _nanmean_rows([extra["step"][k] for k in keys], n)
+    known = np.array([bool(steps_of.get(str(sid))) for sid in sids], dtype=bool)
+    frame["known_event_step_mm"] = np.where(known, step, np.nan)
+
+
+def _nanmean_rows(rows: list[NDArray[np.float64]], n: int) -> NDArray[np.float64]:
+    """Mean over geometries ignoring NaN, NaN where none has a value (no warning)."""
+    if not rows:
+        return np.full(n, np.nan)
+    stack = np.vstack(rows)
+    count = np.isfinite(stack).sum(axis=0)
+    total = np.nansum(stack, axis=0)
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def _median_series(
+    per_geo: dict[str, dict[str, Any]], wanted: set[int], sids: NDArray[Any]
+) -> dict[str, pd.Series]:
+    """Vertical displacement of each wanted segment's median (mm), geometries merged by date."""
+    parts: dict[int, list[pd.Series]] = {}
+    for g in per_geo.values():
+        cos = np.cos(np.deg2rad(g["inc"]))
+        for i, pos in enumerate(g["segs"]):
+            if int(pos) in wanted:
+                parts.setdefault(int(pos), []).append(
+                    pd.Series(g["medians"][i] / cos[i], index=g["dates"])
+                )
     return {
-        "vertical_velocity": float(v_up),
-        "east_velocity": float(east),
-        "velocity_sigma": sigma,
-        "mean_vertical_velocity": float(np.nanmean(up)),
-        "robust_vertical_velocity": float(np.nanmedian(up)),
-        "acceleration": accel,
-        "seasonal_amplitude": season,
-        "angular_distortion": distortion,
-        "known_event_steps_mm": [
-            float(np.nanmean([s[i] / cos_mean[k] for s, k in zip(step_sizes, keys, strict=True)]))
-            for i in range(len(steps))
-        ],
-        "geometries": "+".join(keys),
-        "vertical_method": method,
-        "fit_flags": ",".join(flags),
+        str(sids[pos]): pd.concat(ps).groupby(level=0).median().sort_index()
+        for pos, ps in parts.items()
     }

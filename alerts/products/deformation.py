@@ -47,7 +47,7 @@ _COLUMNS = [
     "alert", "n_points", "n_coherent", "coherence_mean", "vertical_velocity", "velocity_sigma",
     "mean_vertical_velocity", "robust_vertical_velocity", "east_velocity", "acceleration",
     "seasonal_amplitude", "angular_distortion", "distortion_class", "vertical_method",
-    "geometries", "known_events", "known_event_steps_mm", "fit_flags", "release", "reason", "plot",
+    "geometries", "known_events", "known_event_step_mm", "fit_flags", "release", "reason", "plot",
 ]  # fmt: skip
 
 

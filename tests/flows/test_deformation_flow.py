@@ -1,0 +1,166 @@
+"""Acceptance of the engineers' product: the deformation flow on the small demo city vs truth.json.
+
+One CLI run (``geospace run deformation``, Prefect included) over both demo releases is shared by
+the module; the rerun goes through :func:`flows.deformation.run_releases` (the flow's body
+without Prefect), which is what a second scheduled check executes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pytest
+from PIL import Image
+from shapely.geometry import Point
+
+from alerts.outbox import commands as ops
+from eo.demo.layout import DemoLayout
+from flows.cli import main
+from flows.deformation import resolve_deformation_inputs, run_releases
+
+START, END = date(2018, 1, 1), date(2023, 12, 31)
+PERIOD = ["--start", START.isoformat(), "--end", END.isoformat()]
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass(frozen=True)
+class Run:
+    out: Path
+    truth: dict[str, Any]
+    stdout: str
+
+
+@pytest.fixture(scope="module")
+def run(demo_small: DemoLayout, tmp_path_factory: pytest.TempPathFactory) -> Run:
+    out = tmp_path_factory.mktemp("deformation") / "out"
+    out.mkdir()
+    (out / "demo-city").symlink_to(demo_small.root, target_is_directory=True)
+    capture = out.parent / "stdout.txt"
+    import contextlib
+
+    with capture.open("w") as handle, contextlib.redirect_stdout(handle):
+        rc = main(["run", "deformation", "--profile", "vienna-demo", "--out", str(out), *PERIOD])
+    assert rc == 0
+    truth = json.loads(demo_small.truth.read_text(encoding="utf-8"))["insar"]
+    return Run(out, truth, capture.read_text())
+
+
+def _site(entry: dict[str, Any]) -> Point:
+    site = gpd.GeoSeries([Point(entry["lon"], entry["lat"])], crs="EPSG:4326").to_crs(3035)
+    return site.iloc[0]
+
+
+def _segments(run: Run, release: str) -> gpd.GeoDataFrame:
+    return gpd.read_file(run.out / "deformation" / release / "corridor_segments.geojson").to_crs(
+        3035
+    )
+
+
+def _work_orders(out: Path) -> list[dict[str, Any]]:
+    return [r for r in ops.list_revisions(out) if r["hazard"] == "deformation"]
+
+
+def test_only_the_planted_subsiding_stretch_opens_work_orders(run: Run) -> None:
+    sub = run.truth["subsiding_stretch"]
+    site = _site(sub)
+    reach = sub["radius_m"] + sub["taper_m"]
+    orders = _work_orders(run.out)
+    assert orders, run.stdout
+    segments = _segments(run, run.truth["releases"][-1]).set_index("segment_id")
+    for order in orders:
+        geom = segments.loc[order["subject"]].geometry
+        assert geom.distance(site) <= reach, order
+        assert segments.loc[order["subject"], "corridor_id"] == sub["line"]
+        assert order["level"] >= 3 and order["revision"] == 1
+    core = segments[(segments.distance(site) <= sub["radius_m"] - 60) & (segments.length > 50)]
+    assert len(core) >= 2
+    assert set(core.index) <= {o["subject"] for o in orders}  # the whole stretch, not a part
+    assert len({o["subject"] for o in orders}) == len(orders)  # one work order per segment
+
+
+def test_core_segments_measure_the_planted_velocity_in_both_releases(run: Run) -> None:
+    sub = run.truth["subsiding_stretch"]
+    site = _site(sub)
+    for release in run.truth["releases"]:
+        segments = _segments(run, release)
+        core = segments[segments.distance(site) <= sub["radius_m"] - 60]
+        assert (core["alert"] == "warning").all(), core[["segment_id", "alert"]]
+        assert (
+            core["vertical_velocity"]
+            .between(sub["vertical_mm_yr"] - 1.0, sub["vertical_mm_yr"] + 1.0)
+            .all()
+        )
+        assert core["vertical_method"].eq("asc+desc decomposition").all()
+
+
+def test_the_known_works_step_is_explained_not_alerted(run: Run) -> None:
+    step = run.truth["step"]
+    site = _site(step)
+    for release in run.truth["releases"]:
+        segments = _segments(run, release)
+        near = segments[segments.distance(site) <= step["radius_m"] - 60]
+        assert len(near) >= 1
+        assert (near["alert"] == "none").all()
+        assert near["known_events"].str.contains(step["date"]).all()
+        fitted = near["known_event_step_mm"]
+        assert ((fitted - step["step_mm"]).abs() < 3.0).all(), fitted
+    orders = {o["subject"] for o in _work_orders(run.out)}
+    assert not orders & set(near["segment_id"])
+
+
+def test_the_sparse_stretch_is_data_gap_and_queues_notices(run: Run) -> None:
+    sparse = run.truth["sparse_stretch"]
+    site = _site(sparse)
+    for release in run.truth["releases"]:
+        segments = _segments(run, release)
+        inside = segments[segments.distance(site) <= sparse["radius_m"] - 100]
+        assert len(inside) >= 1
+        assert (inside["alert"] == "DATA_GAP").all()
+        assert inside["vertical_velocity"].isna().all()
+    notices = [r for r in ops.list_revisions(run.out) if r["hazard"] == "notice"]
+    assert {f"deformation/{s}" for s in inside["segment_id"]} <= {n["subject"] for n in notices}
+
+
+def test_products_of_each_release(run: Run) -> None:
+    for release in run.truth["releases"]:
+        folder = run.out / "deformation" / release
+        manifest = json.loads((folder / "manifest.json").read_text())
+        segments = _segments(run, release)
+        assert manifest["segments"]["count"] == len(segments)
+        assert manifest["release"] == release and manifest["sources"]
+        listed = {p["path"] for p in manifest["products"]}
+        assert {"corridor_segments.geojson", "network_vertical_velocity.png"} <= listed
+        alerted = segments[segments["alert"].isin(["watch", "warning"])]
+        assert set(alerted["plot"]) <= listed and len(alerted) >= 1
+        for name in listed:
+            assert (folder / name).is_file()
+        with Image.open(folder / "network_vertical_velocity.png") as png:
+            assert png.size[0] > 500
+        assert not list(folder.rglob(".*.tmp"))
+
+
+def test_rerun_adds_nothing(run: Run) -> None:
+    before = ops.list_revisions(run.out)
+    inputs = resolve_deformation_inputs("vienna-demo", run.out)
+    summary = run_releases(inputs, START, END, run.out)
+    assert summary["revisions_queued"] == 0
+    assert ops.list_revisions(run.out) == before
+
+
+def test_a_single_release_does_not_persist_yet(run: Run, tmp_path: Path) -> None:
+    """Persistence counts releases (2 of 3): the first release alone opens nothing."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "demo-city").symlink_to(run.out / "demo-city", target_is_directory=True)
+    inputs = resolve_deformation_inputs("vienna-demo", out)
+    first = run.truth["releases"][0]
+    last_year = int(first.split("_")[1])
+    summary = run_releases(inputs, START, date(last_year, 12, 31), out)
+    assert summary["releases"] == [first]
+    assert _work_orders(out) == []
