@@ -1,7 +1,7 @@
 """Routing: each sink gets outbox rows only for the revisions its profile ``accepts`` names.
 
 The acceptance case uses the packaged ``vienna`` profile's sinks: operator notices and digests
-reach only the operators' sink, irrigation work orders only the Open311 sink, and a heat bulletin
+reach only the operators' sink (the files sink, which the served relay drains), irrigation work orders only the Open311 sink, and a heat bulletin
 only the public-health sink (RabbitMQ).
 """
 
@@ -78,7 +78,7 @@ def test_vienna_routes_notices_and_digests_to_operators_and_work_orders_to_open3
         by_sink = _rows_by_sink(store)
     finally:
         store.close()
-    assert by_sink["operators"] == {("notice", "notice"), ("notice", "digest")}
+    assert by_sink["files"] == {("notice", "notice"), ("notice", "digest")}
     assert by_sink["open311"] == {("irrigation", "work_order")}
     assert "rabbitmq" not in by_sink  # no heat bulletin was produced
 
@@ -114,7 +114,7 @@ def test_dead_row_notice_goes_to_the_sinks_that_accept_notices(tmp_path: Path) -
         by_sink = _rows_by_sink(store)
     finally:
         store.close()
-    assert by_sink["operators"] == {("notice", "notice")}
+    assert by_sink["files"] == {("notice", "notice")}
     assert by_sink["open311"] == {("irrigation", "work_order")}  # never a ticket about a notice
 
 
