@@ -174,6 +174,7 @@ def queue_deformation_alerts(
     from alerts.decide.policy import load_notice_policy, load_policy
     from alerts.detect.deformation import segment_subjects
     from alerts.outbox.store import open_store
+    from alerts.sinks.routing import Routing
     from flows.alerting import outbox_dsn
 
     if not findings:
@@ -183,7 +184,7 @@ def queue_deformation_alerts(
         outcomes = apply_findings(
             store, findings, load_policy("deformation"),
             now=datetime.now(UTC).replace(microsecond=0),
-            sinks=tuple(sink.key for sink in profile.sinks),
+            sinks=Routing.from_profile(profile.sinks),
             subjects=segment_subjects(segments), notice_policy=load_notice_policy(), out_dir=out,
         )  # fmt: skip
     finally:

@@ -47,11 +47,26 @@ def _heat(out_dir: Path) -> int:
     return run_heat_cli(profile=DEMO_PROFILE, start=start, end=end, out_dir=out_dir)
 
 
+DEFORMATION_PERIOD = (date(2018, 1, 1), date(2023, 12, 31))
+"""The demo's EGMS releases (2018-2022 and 2019-2023, eo/demo/insar.py), both in the period."""
+
+
+def _deformation(out_dir: Path) -> int:
+    from flows.deformation import run_deformation_cli
+
+    start, end = DEFORMATION_PERIOD
+    return run_deformation_cli(profile=DEMO_PROFILE, start=start, end=end, out_dir=out_dir)
+
+
 def demo_steps() -> tuple[ReplayStep, ...]:
     """The product flows the demo replays, in order (heat and deformation add theirs here)."""
     # heat first: it sets the outbox clock to its replayed forecast time, so every later step's
     # rows are due on that clock when the replay delivers.
-    return (ReplayStep("heat", _heat), ReplayStep("vegetation", _vegetation),)
+    return (
+        ReplayStep("heat", _heat),
+        ReplayStep("vegetation", _vegetation),
+        ReplayStep("deformation", _deformation),
+    )
 
 
 def replay_demo_season(*, out_dir: Path, small: bool) -> int:
@@ -68,7 +83,7 @@ def replay_demo_season(*, out_dir: Path, small: bool) -> int:
     report = ops.deliver(out_dir)
     print(f"delivered {report.get('sent', 0)} message(s) to {out_dir}/alerts/outbound.jsonl")
     for rev in ops.list_revisions(out_dir):
-        if rev["hazard"] == "irrigation":
+        if rev["hazard"] in ("irrigation", "deformation"):
             print(
                 f"  work order {rev['subject']}: revision {rev['revision']} {rev['msg_type']} "
                 f"level {rev['level']} ({rev['status']})"
