@@ -8,6 +8,7 @@ anything under ``--out`` (DESIGN sections 5 and 8). This module does not import 
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -21,7 +22,7 @@ from core.profile import CityProfile, load_profile
 from eo.aoi import AOI, grid_for_aoi, load_aoi
 from eo.grid import OutputGrid
 from eo.layers import read_layer
-from eo.scenes import stac_source
+from eo.scenes import VEGETATION_BANDS, find_items, stac_source
 from eo.stac import StacSource
 from flows.runtime import check_out_dir
 from indices.calendar import check_supported, evaluation_ends, reference_periods
@@ -77,6 +78,34 @@ def _outbox_dsn(profile: CityProfile) -> str | None:
     return dsn
 
 
+def check_local_items(inputs: VegetationInputs, ends: list[date]) -> int:
+    """For a catalogue on disk: search every period the run will load and check each item's
+    JSON and asset hrefs (readable, inside the allowed folders) before any work; return the
+    number of items seen. A STAC API is not searched twice (its items are checked at load)."""
+    source = inputs.source
+    if not source.is_local:
+        return 0
+    veg = inputs.profile.vegetation
+    first = ends[0] - timedelta(days=int(veg.window) - 1)
+    periods = [(first, ends[-1])]
+    periods += reference_periods(
+        ends, int(veg.window), inputs.profile.reference_days(), veg.reference_years
+    )
+    keys = source.spec.keys(VEGETATION_BANDS)
+    seen = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # duplicates are reported once, by the run itself
+        for a, b in periods:
+            kept, _ = find_items(source, bbox_wgs84=inputs.aoi.bbox, start=a, end=b)
+            for item in kept:
+                for key in keys:
+                    asset = item.get("assets", {}).get(key)
+                    if asset is not None:
+                        source.allowlist.check_asset(str(asset["href"]), catalog_is_local=True)
+                seen += 1
+    return seen
+
+
 def prepare_run(
     profile: str | Path, start: date, end: date, out_dir: Path, aoi: Path | None = None
 ) -> VegetationInputs:
@@ -88,7 +117,8 @@ def prepare_run(
     """
     check_out_dir(out_dir)
     inputs = resolve_inputs(profile, out_dir, aoi)
-    check_period(inputs.profile, start, end)
+    ends = check_period(inputs.profile, start, end)
+    check_local_items(inputs, ends)
     dsn = _outbox_dsn(inputs.profile)
     out_dir.mkdir(parents=True, exist_ok=True)
     ensure_outbox(out_dir, dsn=dsn)

@@ -342,3 +342,50 @@ def test_period_whose_reference_window_crosses_29_february_runs(
     assert (out / "vegetation" / "2024-02-22" / "manifest.json").is_file()
     assert main(["alerts", "list", "--json", "--out", str(out)]) == 0
     assert isinstance(json.loads(capsys.readouterr().out), list)
+
+
+def _city_with_own_catalogue(tmp_path: Path, demo_root: Path) -> Path:
+    """The demo city with a private copy of its STAC JSON (COGs and layers linked, not copied)."""
+    city = tmp_path / "city"
+    city.mkdir()
+    for entry in demo_root.iterdir():
+        if entry.name == "stac":
+            shutil.copytree(entry, city / "stac")
+        else:
+            (city / entry.name).symlink_to(entry)
+    return city
+
+
+def _current_item(city: Path) -> Path:
+    items = sorted((city / "stac" / "sentinel-2-l2a").glob("*_20220820_*/*.json"))
+    assert items, "the small demo has an item on 2022-08-20"
+    return items[0]
+
+
+@pytest.mark.parametrize("damage", ["unreadable-item", "href-escapes"])
+def test_catalogue_errors_are_found_before_prefect_starts(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    demo_small: Any,
+    damage: str,
+) -> None:
+    from tests.flows.conftest import write_profile
+
+    demo_root = Path(demo_small.root)
+    city = _city_with_own_catalogue(tmp_path, demo_root)
+    item = _current_item(city)
+    if damage == "unreadable-item":
+        item.write_text("{broken", encoding="utf-8")
+        needles: tuple[str, ...] = (item.name,)
+    else:
+        doc = json.loads(item.read_text(encoding="utf-8"))
+        doc["assets"]["red"]["href"] = "../../../../../../../../etc/passwd"
+        item.write_text(json.dumps(doc), encoding="utf-8")
+        needles = ("/etc/passwd", "outside the allowed local")
+    profile = write_profile(
+        tmp_path, city, "cat", **{"allowlist.local_dirs": [str(city), str(demo_root)]}
+    )
+    out = tmp_path / "out"
+    rc = main(["run", "vegetation", "--profile", str(profile), "--out", str(out), *PERIOD])
+    _one_line_error(capsys.readouterr().err, 2, rc, needles)
+    assert not out.exists(), "nothing written, not even OUT/.prefect"
