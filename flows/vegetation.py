@@ -29,7 +29,11 @@ from prefect.states import Completed, State
 
 from alerts.detect.irrigation import irrigation_priority
 from alerts.detect.irrigation_policy import load_priority_policy
-from alerts.products.irrigation_run import copernicus_attribution, write_vegetation_products
+from alerts.products.irrigation_run import (
+    copernicus_attribution,
+    series_until,
+    write_vegetation_products,
+)
 from alerts.products.manifest import vegetation_manifest_info
 from core.errors import SourceUnavailableError
 from core.profile import VegetationConfig
@@ -209,12 +213,6 @@ def write_products(
 ) -> dict[str, Path]:
     """All products of one window under ``OUT/vegetation/<window end>/`` (written atomically)."""
     window_start = result.end - timedelta(days=int(veg.window) - 1)
-    refs = result.parks.set_index("park_id")
-    upto = series[pd.to_datetime(series["date"]) <= pd.Timestamp(result.end)].copy()
-    upto["ref_value"] = [
-        refs.at[p, f"{i}_ref"] if p in refs.index else float("nan")
-        for p, i in zip(upto["park_id"], upto["index"], strict=True)
-    ]
     # Attribution: every year of Sentinel-2 data the run loaded (season and reference years).
     first_year = min((d.year for d in (*result.days, *reference.days)), default=result.end.year)
     manifest = vegetation_manifest_info(
@@ -232,7 +230,7 @@ def write_products(
         out_dir / "vegetation" / str(result.end),
         result.parks,
         result.ndvi_anomaly,
-        upto,
+        series_until(series, result.parks, result.end),
         manifest,
         language=veg.language,
         attribution=copernicus_attribution(first_year, result.end.year),

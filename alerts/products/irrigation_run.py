@@ -8,6 +8,7 @@ the previous run's products as they were. A window without any clear scene still
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -43,6 +44,22 @@ def copernicus_attribution(first_year: int, last_year: int) -> str:
     """``"Contains modified Copernicus Sentinel data 2019-2022"`` for the years of the data used."""
     years = f"{first_year}" if first_year == last_year else f"{first_year}-{last_year}"
     return f"Contains modified Copernicus Sentinel data {years}"
+
+
+def series_until(series: pd.DataFrame, parks: pd.DataFrame, end: dt.date) -> pd.DataFrame:
+    """The season's per-park series up to ``end``, with each park's reference median beside it.
+
+    ``series`` has columns ``park_id, date, index, value``; ``parks`` is the window's priority
+    table (``park_id`` and ``<index>_ref`` columns). ``ref_value`` is NaN for a park the table
+    does not hold.
+    """
+    refs = parks.set_index("park_id")
+    upto = series[pd.to_datetime(series["date"]) <= pd.Timestamp(end)].copy()
+    upto["ref_value"] = [
+        refs.at[p, f"{i}_ref"] if p in refs.index else float("nan")
+        for p, i in zip(upto["park_id"], upto["index"], strict=True)
+    ]
+    return upto
 
 
 def _window_text(period: object) -> str:

@@ -48,7 +48,9 @@ MAIN = [
 
 def _parks(stats: pd.DataFrame | None = None) -> gpd.GeoDataFrame:
     stats = park_stats() if stats is None else stats
-    return parks_gdf(irrigation_priority(stats, load_priority_policy(), coverage=COVERAGE, reference="2019-2021"))
+    return parks_gdf(
+        irrigation_priority(stats, load_priority_policy(), coverage=COVERAGE, reference="2019-2021")
+    )
 
 
 def _write(out: Path, language: str = "en", **kw: Any) -> dict[str, Path]:
@@ -292,3 +294,21 @@ def test_colliding_park_ids_get_distinct_plots(tmp_path: Path) -> None:
     assert len(plots) == 2 and len(set(plots)) == 2
     with Image.open(io.BytesIO(written[plots[1]].read_bytes())) as image:
         assert image.format == "PNG"
+
+
+def test_series_until_cuts_at_the_window_end_and_joins_each_parks_reference() -> None:
+    import datetime as dt
+
+    series = pd.DataFrame(
+        {
+            "park_id": ["a", "a", "b", "c"],
+            "date": pd.to_datetime(["2022-06-01", "2022-06-20", "2022-06-01", "2022-06-01"]),
+            "index": ["ndvi", "ndvi", "ndmi", "ndvi"],
+            "value": [0.5, 0.4, 0.2, 0.6],
+        }
+    )
+    parks = pd.DataFrame({"park_id": ["a", "b"], "ndvi_ref": [0.7, 0.65], "ndmi_ref": [0.3, 0.25]})
+    out = vegetation.series_until(series, parks, dt.date(2022, 6, 14))
+    assert list(out["park_id"]) == ["a", "b", "c"]  # a's 20 June value is after the window
+    assert out["ref_value"].iloc[0] == 0.7 and out["ref_value"].iloc[1] == 0.25
+    assert math.isnan(out["ref_value"].iloc[2])  # c is not in the window's table
