@@ -23,6 +23,7 @@ from exactextract import exact_extract
 from exactextract.raster import NumPyRasterSource
 
 from core.errors import InvalidInputError
+from indices.park_table import Col
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,9 @@ def summarise_clear_dates(shares: pd.DataFrame, min_share: float = 0.5) -> pd.Da
         for _, row in is_clear.iterrows()
     ]
     return pd.DataFrame(
-        {"clear_dates": is_clear.sum(axis=1).astype(np.int64), "last_clear_date": last},
+        {
+            Col.CLEAR_DATES.value: is_clear.sum(axis=1).astype(np.int64),
+            Col.LAST_CLEAR_DATE.value: last,
+        },
         index=shares.index,
     )

@@ -137,7 +137,7 @@ def clear_fraction(
     (computed,) = _materialise(any_clear_2d)
     values = np.nan_to_num(as_numpy_2d(computed, grid), nan=0.0)
     sums = extract({"clear": values}, grid, polygons, id_field, "sum")["clear"]
-    return fraction(sums, pixel_counts(polygons, grid, id_field)).rename("clear_fraction")
+    return fraction(sums, pixel_counts(polygons, grid, id_field)).rename(Col.CLEAR_FRACTION.value)
 
 
 def clear_dates(
