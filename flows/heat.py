@@ -429,7 +429,9 @@ def decide_forecast(
                                   (outcome.message_key,))  # fmt: skip
             if rows:
                 revision = {**json.loads(str(rows[0]["payload"])), "id": int(rows[0]["id"])}
-        notice_id = None
+        notice_id = outcome.gap_revision_id  # a DATA_GAP notice of the bulletin decision
+        if revision is not None and revision.get("hazard") != policy.hazard:
+            revision = None  # the decision was a notice, not a bulletin revision
         if revision is not None and revision.get("status") == RevisionStatus.PENDING_APPROVAL:
             notice = approval_notice(revision, now=now, timezone=prof.timezone)
             notice_id = store.add_revision(notice, routing.sinks_for(notice))

