@@ -303,7 +303,7 @@ def vegetation_flow(
             sources=result.scene_ids,
             out_dir=out,
         )
-        queued += sum(o.revision_id is not None for o in outcomes)
+        queued += sum(o.new_revisions for o in outcomes)
         run_outcomes += outcomes
         logger.info(
             "window ending %s: %d parks, products in %s", window_end, len(result.parks), written[-1]

@@ -41,6 +41,11 @@ class Outcome:
     gap_revision_id: int | None = None
     gap_open: bool = False  # a DATA_GAP event of the subject is open after this window
 
+    @property
+    def new_revisions(self) -> int:
+        """How many revisions this outcome added to the outbox (an alert's and a gap notice's)."""
+        return len({self.revision_id, self.gap_revision_id} - {None})
+
 
 def _event_of(store: OutboxStore, hazard: str, subject_id: str) -> Event | None:
     row = store.open_event(hazard, subject_id)
