@@ -389,3 +389,49 @@ def test_catalogue_errors_are_found_before_prefect_starts(
     rc = main(["run", "vegetation", "--profile", str(profile), "--out", str(out), *PERIOD])
     _one_line_error(capsys.readouterr().err, 2, rc, needles)
     assert not out.exists(), "nothing written, not even OUT/.prefect"
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "needles"),
+    [
+        (OSError(28, "No space left on device", "/full/out/x.tmp"), 1, ("No space left",)),
+        (OSError(30, "Read-only file system", "/ro/out"), 1, ("Read-only file system",)),
+        (RuntimeError("boom"), 1, ("internal error: RuntimeError: boom", "--debug")),
+    ],
+)
+def test_environment_failures_are_one_line_with_their_code(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    error: BaseException,
+    code: int,
+    needles: tuple[str, ...],
+) -> None:
+    from flows import cli_alerts
+
+    def fail(*args: object, **kwargs: object) -> object:
+        raise error
+
+    monkeypatch.setattr(cli_alerts.ops, "list_revisions", fail)
+    rc = main(["alerts", "list", "--out", str(tmp_path)])
+    _one_line_error(capsys.readouterr().err, code, rc, needles)
+
+
+def test_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    store = open_store(out)
+    store.add_revisions([make_revision(f"seg-{i}") for i in range(3000)])
+    store.close()
+    script = Path(sys.executable).with_name("geospace")
+    done = subprocess.run(
+        f"'{script}' alerts list --out '{out}' | head -n 1",
+        shell=True,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.stdout.count(b"\n") == 1
+    assert done.stderr == b"", done.stderr.decode()
