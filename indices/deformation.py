@@ -540,20 +540,26 @@ def segment_figures(
         step_key = [steps_of.get(sids[p], ()) for p in grp["segment"].to_numpy()]
         v = np.full(len(grp), np.nan)
         st = np.zeros(len(grp))
-        for steps in set(step_key):
-            sel = np.array([k == steps for k in step_key])
+        kinds = sorted(set(step_key))
+        codes = (
+            np.array([kinds.index(k) for k in step_key])
+            if len(kinds) > 1
+            else np.zeros(len(grp), int)
+        )
+        for code, steps in enumerate(kinds):
+            sel = codes == code
             fit = fit_many(dates, matrix[grp["row"].to_numpy()[sel]], steps)
             v[sel] = fit["velocity"]
             st[sel] = np.nansum(fit["steps"], axis=1)
         ok.loc[grp.index, "v_up"] = v / cos_inc
         ok.loc[grp.index, "settle"] = (v * span + st) / cos_inc
         # the segment median series of this geometry, fitted together per step set
-        segs = np.unique(grp["segment"].to_numpy())
+        seg_of = grp["segment"].to_numpy()
+        order = np.argsort(seg_of, kind="stable")
+        segs, starts = np.unique(seg_of[order], return_index=True)
+        rows_sorted = grp["row"].to_numpy()[order]
         medians = np.vstack(
-            [
-                np.nanmedian(matrix[grp["row"].to_numpy()[grp["segment"].to_numpy() == p]], axis=0)
-                for p in segs
-            ]
+            [np.nanmedian(matrix[part], axis=0) for part in np.split(rows_sorted, starts[1:])]
         )
         fits: dict[str, NDArray[np.float64]] = {
             name: np.full(len(segs), np.nan)
