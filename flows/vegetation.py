@@ -12,7 +12,6 @@ flow ends ``Completed(name="DATA_GAP")`` (DESIGN section 5).
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -44,6 +43,7 @@ from flows.alerting import queue_irrigation_alerts, queue_run_digest
 from flows.vegetation_inputs import (
     VegetationInputs,
     evaluation_ends,
+    not_evaluated_reason,
     prepare_run,
     resolve_inputs,
 )
@@ -210,8 +210,12 @@ def write_products(
     veg: VegetationConfig,
     profile_name: str,
     synthetic: bool,
+    not_evaluated: str | None = None,
 ) -> dict[str, Path]:
-    """All products of one window under ``OUT/vegetation/<window end>/`` (written atomically)."""
+    """All products of one window under ``OUT/vegetation/<window end>/`` (written atomically).
+
+    ``not_evaluated``: why no park could be evaluated (not clouds), stated in the manifest.
+    """
     window_start = result.end - timedelta(days=int(veg.window) - 1)
     # Attribution: every year of Sentinel-2 data the run loaded (season and reference years).
     first_year = min((d.year for d in (*result.days, *reference.days)), default=result.end.year)
@@ -226,6 +230,8 @@ def write_products(
         min_clear_fraction=veg.min_clear_fraction,
         synthetic=synthetic,
     )
+    if not_evaluated:
+        manifest["not_evaluated"] = not_evaluated
     return write_vegetation_products(
         out_dir / "vegetation" / str(result.end),
         result.parks,
@@ -268,6 +274,9 @@ def vegetation_flow(
         reference_days=reference_days,
     )
     series = season_time_series(inputs.parks, current)
+    not_evaluated = not_evaluated_reason(inputs, current)  # never silence (issue 15)
+    if not_evaluated:
+        logger.warning("nothing evaluated: %s", not_evaluated)
     gaps = 0
     written: list[str] = []
     queued = 0
@@ -292,6 +301,7 @@ def vegetation_flow(
             veg=veg,
             profile_name=inputs.profile.name,
             synthetic=inputs.profile.synthetic,
+            not_evaluated=not_evaluated,
         )
         written.append(str(products["manifest.json"].parent))
         gaps += bool((result.parks["status"] == "DATA_GAP").all())
@@ -321,7 +331,10 @@ def vegetation_flow(
         "products": written,
         "all_data_gap_windows": gaps,
         "revisions_queued": queued,
+        "not_evaluated": not_evaluated,
     }
+    if not_evaluated:
+        return Completed(name="DATA_GAP", message=not_evaluated, data=summary)
     if gaps == len(ends):
         return Completed(
             name="DATA_GAP", message="no clear observation in any window", data=summary
@@ -346,12 +359,6 @@ def run_vegetation_cli(
     # Invalid input fails here, before the flow starts; then --out, the outbox, stale staging.
     if inputs is None:
         inputs = prepare_run(profile, start, end, out_dir, aoi)
-    if inputs.parks.empty:
-        print(
-            "vegetation: note: no park of layers.parks lies in the AOI: 0 parks to evaluate "
-            "(this is not 'no stress'); check aoi.path and layers.parks.path",
-            file=sys.stderr,
-        )
     state = vegetation_flow(
         profile=str(profile),
         start=start,
@@ -365,7 +372,9 @@ def run_vegetation_cli(
     print(f"vegetation: {state.name}: {len(summary['products'])} window(s); products:")
     for folder in summary["products"]:
         print(f"  {folder}")
-    if state.name == "DATA_GAP" and not inputs.parks.empty:
+    if summary.get("not_evaluated"):
+        print(f"  note: nothing evaluated: {summary['not_evaluated']}")
+    elif state.name == "DATA_GAP":
         print(
             "  note: no clear observation in any window: every park is DATA_GAP (not 'no stress')"
         )
