@@ -81,7 +81,7 @@ def main() -> int:
     rng = np.random.default_rng(8)
     results: dict[str, object] = {"distance_px": DISTANCE_PX, "gi_star": []}
     for size in args.sizes:
-        side = int(round(np.sqrt(size)))
+        side = round(float(np.sqrt(size)))
         grid = rng.normal(300.0, 2.0, size=(side, side))
         grid[rng.random(grid.shape) < 0.05] = np.nan
         row: dict[str, object] = {"cells": side * side, "ours_s": round(ours(grid), 3)}
@@ -99,7 +99,9 @@ def main() -> int:
         print(json.dumps(demo), flush=True)
         results["demo"] = demo
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "bench_heat.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    (args.out / "bench_heat.json").write_text(
+        json.dumps(results, indent=2) + "\n", encoding="utf-8"
+    )
     return 0
 
 
