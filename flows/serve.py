@@ -21,6 +21,7 @@ from prefect.schedules import Cron
 from core.profile import CityProfile, load_profile
 from flows.delivery import delivery_flow
 from flows.vegetation import vegetation_flow
+from flows.vegetation_inputs import resolve_inputs
 
 VEGETATION_WEEKLY_CRON = "0 6 * 4-10 1"
 """Mondays 06:00, April to October (as ``infra/prefect.yaml``), in the profile's timezone."""
@@ -39,10 +40,15 @@ def window_end_for(scheduled: datetime | None, today: date, timezone: str = "UTC
 
 @flow(name="vegetation-weekly")
 def vegetation_weekly(profile: str, out_dir: str = "out") -> Any:
-    """The vegetation flow for the window ending the day before the scheduled time."""
-    tz = load_profile(profile, out_dir=Path(out_dir)).timezone
+    """The vegetation flow for the window ending the day before the scheduled time.
+
+    The inputs are resolved here, once: the profile's timezone places the window, and the flow
+    gets the resolved inputs instead of loading the profile again.
+    """
+    inputs = resolve_inputs(profile, Path(out_dir))
+    tz = inputs.profile.timezone
     end = window_end_for(flow_run.scheduled_start_time, datetime.now(ZoneInfo(tz)).date(), tz)
-    return vegetation_flow(profile=profile, start=end, end=end, out_dir=out_dir)
+    return vegetation_flow(profile=profile, start=end, end=end, out_dir=out_dir, inputs=inputs)
 
 
 def deployments(profile_ref: str, profile: CityProfile, out_dir: Path) -> list[Any]:

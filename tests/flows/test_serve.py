@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
+import pytest
 import yaml
 
 from core.profile import load_profile
@@ -45,3 +48,25 @@ def test_served_schedules_match_infra_and_carry_the_profiles_timezone(tmp_path: 
     (relay_schedule,) = relay.schedules
     interval = relay_schedule.schedule.interval
     assert interval.total_seconds() == declared[relay.name]["interval"]
+
+
+def test_weekly_run_resolves_its_inputs_once_and_hands_them_to_the_flow(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import flows.serve as serve_module
+
+    resolved: list[tuple[str, Path]] = []
+    inputs = SimpleNamespace(profile=SimpleNamespace(timezone="Europe/Vienna"))
+    runs: list[dict[str, Any]] = []
+
+    def resolve(profile: str, out_dir: Path) -> Any:
+        resolved.append((profile, out_dir))
+        return inputs
+
+    monkeypatch.setattr(serve_module, "resolve_inputs", resolve)
+    monkeypatch.setattr(serve_module, "vegetation_flow", lambda **kw: runs.append(kw))
+    serve_module.vegetation_weekly.fn(profile="vienna", out_dir=str(tmp_path))
+    assert resolved == [("vienna", tmp_path)]
+    (run,) = runs
+    assert run["inputs"] is inputs and run["start"] == run["end"]
+    assert run["profile"] == "vienna" and run["out_dir"] == str(tmp_path)
