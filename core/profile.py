@@ -134,15 +134,57 @@ class LayersConfig(_Strict):
     population: TableConfig | None = None
 
 
-class StacSourceConfig(_Strict):
-    """A STAC source: an API URL (https) or a local static catalogue path."""
+PLANETARY_COMPUTER_SIGN_ENDPOINT = "https://planetarycomputer.microsoft.com/api/sas/v1"
 
-    provider: Literal["earth-search", "planetary-computer"]
+
+class StacSourceConfig(_Strict):
+    """A scene source: a STAC API URL (https), a local static catalogue path, or Sentinel Hub.
+
+    ``provider: sentinelhub`` is the Sentinel Hub / Copernicus Data Space Process API
+    (``eo/sentinelhub.py``): ``catalog`` is then the service base URL
+    (``https://sh.dataspace.copernicus.eu`` or ``https://services.sentinel-hub.com``), ``token_url``
+    its OAuth token URL, and the client id and secret come from the environment variables named by
+    ``client_id_env``/``client_secret_env`` (never from this file). ``planetary-computer`` sources
+    sign asset hrefs through ``sign_endpoint`` (default: the public Planetary Computer SAS API;
+    an optional subscription key from the variable named by ``sign_key_env``).
+    """
+
+    provider: Literal["earth-search", "planetary-computer", "sentinelhub"]
     collection: str
     catalog: str
     max_cloud_cover: Annotated[Fraction, _within(0, 1, unit="(0..100 %)", example="80 %")] = Field(
         default=0.8, description="loose scene filter, e.g. '80 %'"
     )
+    sign_endpoint: str | None = None
+    sign_key_env: str | None = None
+    token_url: str | None = None
+    client_id_env: str = "SH_CLIENT_ID"
+    client_secret_env: str = "SH_CLIENT_SECRET"
+    mosaicking_order: Literal["leastRecent", "mostRecent"] = "leastRecent"
+
+    @model_validator(mode="after")
+    def _provider_settings(self) -> StacSourceConfig:
+        if self.provider == "sentinelhub" and not self.token_url:
+            raise ValueError(
+                "a sentinelhub source needs token_url; write e.g. 'https://identity.dataspace."
+                "copernicus.eu/auth/realms/CDSE/protocol/openid-connect/token' (Copernicus Data "
+                "Space) or 'https://services.sentinel-hub.com/auth/realms/main/protocol/"
+                "openid-connect/token' (Sentinel Hub)"
+            )
+        if self.provider != "sentinelhub" and self.token_url:
+            raise ValueError(f"token_url is for provider sentinelhub only, not {self.provider}")
+        if self.provider != "planetary-computer" and (self.sign_endpoint or self.sign_key_env):
+            raise ValueError(
+                f"sign_endpoint/sign_key_env are for provider planetary-computer only, not "
+                f"{self.provider}"
+            )
+        return self
+
+    def signing_endpoint(self) -> str | None:
+        """The SAS API of a remote Planetary Computer source (None for unsigned sources)."""
+        if self.provider != "planetary-computer" or "://" not in self.catalog:
+            return None
+        return self.sign_endpoint or PLANETARY_COMPUTER_SIGN_ENDPOINT
 
 
 class SourcesConfig(_Strict):

@@ -159,6 +159,11 @@ _EARTH_SEARCH_HOSTS = (
     "sentinel-cogs.s3.us-west-2.amazonaws.com",
     "e84-earth-search-sentinel-data.s3.us-west-2.amazonaws.com",
 )
+_SENTINEL_HUB_HOSTS = (
+    "sh.dataspace.copernicus.eu",
+    "identity.dataspace.copernicus.eu",
+    "services.sentinel-hub.com",
+)
 _PLANETARY_COMPUTER_HOSTS = (
     "planetarycomputer.microsoft.com",
     "sentinel2l2a01.blob.core.windows.net",
@@ -195,6 +200,16 @@ COLLECTIONS: Mapping[tuple[str, str], CollectionSpec] = MappingProxyType(
                 scale_rule="s2-baseline",
                 signed_hrefs=True,
                 notes="unharmonised DN: the offset is in the DN from baseline 04.00",
+            ),
+            CollectionSpec(
+                provider="sentinelhub",
+                collection="sentinel-2-l2a",
+                hosts=_SENTINEL_HUB_HOSTS,
+                assets=_s2_assets(band_ids=True),
+                scale_rule="s2-baseline",
+                notes="Sentinel Hub / Copernicus Data Space Process API (eo/sentinelhub.py): DN "
+                "requested with harmonizeValues=false, so the offset is in the DN from baseline "
+                "04.00 and negative reflectance is kept",
             ),
             CollectionSpec(
                 provider="planetary-computer",
