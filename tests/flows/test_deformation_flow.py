@@ -19,9 +19,11 @@ from PIL import Image
 from shapely.geometry import Point
 
 from alerts.outbox import commands as ops
+from core.errors import InvalidInputError
 from eo.demo.layout import DemoLayout
 from flows.cli import main
 from flows.deformation import resolve_deformation_inputs, run_releases
+from tests.flows.conftest import DELETE, ProfileFactory
 
 START, END = date(2018, 1, 1), date(2023, 12, 31)
 PERIOD = ["--start", START.isoformat(), "--end", END.isoformat()]
@@ -164,3 +166,44 @@ def test_a_single_release_does_not_persist_yet(run: Run, tmp_path: Path) -> None
     summary = run_releases(inputs, START, date(last_year, 12, 31), out)
     assert summary["releases"] == [first]
     assert _work_orders(out) == []
+
+
+# --- bad input: clear messages, nothing written -------------------------------------------------
+
+
+def _corridors_in(demo: DemoLayout, tmp_path: Path, crs: str, declare: str) -> Path:
+    layer = gpd.read_file(demo.layer("corridors")).to_crs(crs).set_crs(declare, allow_override=True)
+    path = tmp_path / f"corridors-{crs.replace(':', '')}-as-{declare.replace(':', '')}.geojson"
+    layer.to_file(path, driver="GeoJSON")
+    return path
+
+
+def test_corridor_layer_in_another_crs_is_reprojected(
+    profile_copy: ProfileFactory, demo_small: DemoLayout, tmp_path: Path
+) -> None:
+    path = _corridors_in(demo_small, tmp_path, "EPSG:31256", "EPSG:31256")
+    profile = profile_copy("gk", **{"layers.corridors.path": str(path)})
+    reference = resolve_deformation_inputs("vienna-demo", demo_small.root.parent).segments
+    got = resolve_deformation_inputs(str(profile), tmp_path / "out").segments
+    assert got.crs == "EPSG:3035" and abs(len(got) - len(reference)) <= 2
+    assert abs(got.length.sum() - reference.length.sum()) < 0.002 * reference.length.sum()
+    assert not (tmp_path / "out").exists()
+
+
+def test_corridor_layer_declaring_the_wrong_crs_is_refused(
+    profile_copy: ProfileFactory, demo_small: DemoLayout, tmp_path: Path
+) -> None:
+    path = _corridors_in(demo_small, tmp_path, "EPSG:31256", "EPSG:32633")
+    profile = profile_copy("mislabelled", **{"layers.corridors.path": str(path)})
+    with pytest.raises(InvalidInputError, match="declared CRS"):
+        resolve_deformation_inputs(str(profile), tmp_path / "out")
+
+
+def test_missing_section_and_source_are_refused(
+    profile_copy: ProfileFactory, tmp_path: Path
+) -> None:
+    with pytest.raises(InvalidInputError, match="no 'deformation' section"):
+        resolve_deformation_inputs(str(profile_copy("none", deformation=DELETE)), tmp_path)
+    missing = profile_copy("nosource", **{"deformation.source": "nowhere"})
+    with pytest.raises(InvalidInputError, match="nowhere is not a folder"):
+        resolve_deformation_inputs(str(missing), tmp_path)
