@@ -22,7 +22,7 @@ from core.profile import CityProfile, load_profile
 from eo.aoi import AOI, grid_for_aoi, load_aoi
 from eo.grid import OutputGrid
 from eo.layers import read_layer
-from eo.scenes import VEGETATION_BANDS, find_items, stac_source
+from eo.scenes import VEGETATION_BANDS, SceneStack, find_items, stac_source
 from eo.stac import StacSource
 from flows.runtime import check_out_dir
 from indices.calendar import check_supported, evaluation_ends, reference_periods
@@ -76,6 +76,24 @@ def _outbox_dsn(profile: CityProfile) -> str | None:
             "outbox.dsn_env to use SQLite under --out"
         )
     return dsn
+
+
+def not_evaluated_reason(inputs: VegetationInputs, current: SceneStack) -> str | None:
+    """Why no park can be evaluated for a reason other than clouds, or None (issue 15: never
+    silence). Said in every window's manifest (``not_evaluated``), the flow state and the CLI."""
+    layer = inputs.profile.layers.parks.path
+    if inputs.parks.empty:
+        return (
+            f"no park of layers.parks ({layer}) lies in the AOI: 0 parks to evaluate; check "
+            "aoi.path and layers.parks.path (and the layer's CRS)"
+        )
+    if current.cube is None and current.rejected:
+        first_id, why = current.rejected[0]
+        return (
+            f"every item of the period was rejected ({len(current.rejected)} items; e.g. "
+            f"{first_id}: {why}); see rejected_items in the manifest"
+        )
+    return None
 
 
 def check_local_items(inputs: VegetationInputs, ends: list[date]) -> int:

@@ -435,3 +435,26 @@ def test_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     )
     assert done.stdout.count(b"\n") == 1
     assert done.stderr == b"", done.stderr.decode()
+
+
+def test_an_aoi_without_parks_says_so_in_manifest_and_output(
+    profile_copy: ProfileFactory,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    prefect_server: None,
+) -> None:
+    ring = [[16.20, 48.10], [16.21, 48.10], [16.21, 48.11], [16.20, 48.11], [16.20, 48.10]]
+    aoi = tmp_path / "empty.geojson"
+    aoi.write_text(json.dumps({"type": "Polygon", "coordinates": [ring]}))
+    profile = profile_copy("noparks")
+    out = tmp_path / "out"
+    argv = ["run", "vegetation", "--profile", str(profile), "--out", str(out), "--aoi", str(aoi)]
+    rc = main([*argv, "--start", "2022-08-30", "--end", "2022-08-30"])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    assert "nothing evaluated: no park of layers.parks" in captured.out
+    assert "no clear observation" not in captured.out
+    manifest = json.loads((out / "vegetation" / "2022-08-30" / "manifest.json").read_text())
+    assert manifest["not_evaluated"].startswith("no park of layers.parks")
+    assert main(["alerts", "list", "--json", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.strip().startswith("[")
