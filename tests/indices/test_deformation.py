@@ -172,3 +172,78 @@ def test_points_join_the_nearest_segment_within_the_buffer() -> None:
     assert join_points(pts, seg, buffer_m=30).tolist() == [0, 1, -1, 0]
     with pytest.raises(InvalidInputError, match="share a CRS"):
         join_points(pts.to_crs("EPSG:4326"), seg)
+
+
+def _segment_case() -> tuple[pd.DataFrame, dict, gpd.GeoDataFrame]:
+    """Three 100 m segments: A-001 sinks at 6 mm/yr (asc + desc), A-002 has 4 coherent points,
+    A-003 has a 50 mm settlement step between two 20 m bins 20 m apart (1/400)."""
+    seg = segment_corridors(
+        gpd.GeoDataFrame(
+            {"cid": ["A"]}, geometry=[LineString([(0, 0), (300, 0)])], crs="EPSG:3035"
+        ),
+        id_field="cid",
+    )
+    vec = {"asc": (-0.6, -0.1, 0.8), "desc": (0.6, -0.1, 0.8)}
+    rows, series = [], {}
+    years = T
+    for key in ("asc", "desc"):
+        up_rates, chain, segs, coh = [], [], [], []
+        for i in range(6):  # A-001: -6 mm/yr +- 0.1
+            up_rates.append(-6.0 + (0.1 if i % 2 else -0.1))
+            chain.append(10.0 + 15 * i)
+            segs.append(0)
+            coh.append(0.9)
+        for i in range(7):  # A-002: 2 of 7 per geometry coherent -> 4 in all
+            up_rates.append(0.0)
+            chain.append(5.0 + 10 * i)
+            segs.append(1)
+            coh.append(0.9 if i < 2 else 0.5)
+        for i in range(6):  # A-003: bin 0-20 m settles 50 mm more over the series than bin 20-40 m
+            span = years[-1]
+            up_rates.append(-50.0 / span if i < 3 else 0.0)
+            chain.append(5.0 + i if i < 3 else 25.0 + i)
+            segs.append(2)
+            coh.append(0.9)
+        up = np.outer(up_rates, years)
+        series[key] = (DATES, up * vec[key][2])
+        for r, (c, s, q) in enumerate(zip(chain, segs, coh, strict=True)):
+            rows.append({"segment": s, "geometry_key": key, "row": r, "temporal_coherence": q,
+                         "incidence_angle": math.degrees(math.acos(0.8)), "chainage_m": c,
+                         "los_east": vec[key][0], "los_north": vec[key][1], "los_up": vec[key][2]})  # fmt: skip
+    return pd.DataFrame(rows), series, seg
+
+
+def test_segment_figures_gates_gaps_and_distortion() -> None:
+    from indices.deformation import SegmentRules, segment_figures
+
+    points, series, seg = _segment_case()
+    fig, plots = segment_figures(points, series, seg, SegmentRules())
+    fig = fig.set_index("segment_id")
+    a = fig.loc["A-001"]
+    assert a["vertical_velocity"] == pytest.approx(-6.0, abs=1e-6)
+    assert a["east_velocity"] == pytest.approx(0.0, abs=1e-6)
+    assert a["vertical_method"] == "asc+desc decomposition" and a["n_coherent"] == 12
+    # spatial standard error of the 12 point velocities (+-0.1): 0.1 * sqrt(12/11) / sqrt(12)
+    assert a["velocity_sigma"] == pytest.approx(0.1 * math.sqrt(12 / 11) / math.sqrt(12), rel=1e-6)
+    assert a["gate"] == "warning" and a["status"] == "OK"
+    b = fig.loc["A-002"]
+    assert b["status"] == "DATA_GAP" and b["n_points"] == 14 and b["n_coherent"] == 4
+    assert math.isnan(b["vertical_velocity"]) and "4 coherent point(s)" in b["reason"]
+    c = fig.loc["A-003"]
+    assert c["angular_distortion"] == pytest.approx(50.0 / 20_000, rel=1e-6)  # 1/400 >= 1/500
+    assert c["distortion_class"] == "exceeds"
+    assert set(plots) == {"A-001", "A-003"}
+    assert plots["A-001"].iloc[-1] == pytest.approx(-6.0 * T[-1], abs=0.2)
+
+
+def test_known_event_step_is_fitted_for_the_segment_it_reaches() -> None:
+    from indices.deformation import SegmentRules, segment_figures
+
+    points, series, seg = _segment_case()
+    step_day = DATES[60]
+    stepped = {k: (d, m + 8.0 * np.asarray(step_day <= d)[None, :]) for k, (d, m) in series.items()}
+    plain, _ = segment_figures(points, stepped, seg, SegmentRules())
+    known, _ = segment_figures(points, stepped, seg, SegmentRules(), {"A-001": (step_day.date(),)})
+    assert known.loc[0, "vertical_velocity"] == pytest.approx(-6.0, abs=1e-6)
+    assert known.loc[0, "known_event_step_mm"] == pytest.approx(8.0 / 0.8, abs=1e-6)
+    assert abs(plain.loc[0, "vertical_velocity"] - -6.0) > 1.0  # unexplained, the step biases it
