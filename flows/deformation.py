@@ -94,6 +94,7 @@ def run_releases(
     """Evaluate, write and queue every release of the period (no Prefect); return a summary."""
     from alerts.detect.deformation import (
         deformation_findings,
+        distortion_findings,
         evaluate_release,
         known_event_steps,
         releases_in_period,
@@ -140,6 +141,10 @@ def run_releases(
         for f in findings:
             levels[str(f.level)] = levels.get(str(f.level), 0) + 1
         queued += queue_deformation_alerts(inputs.profile, findings, ev.segments, out)
+        queued += queue_deformation_alerts(
+            inputs.profile, distortion_findings(ev, rules), ev.segments, out,
+            policy="deformation_distortion",
+        )  # fmt: skip
         log(f"release {release.name}: {len(findings)} segments, products in {written[-1]}")
     return {
         "releases": [r.name for r in chosen],
@@ -167,9 +172,15 @@ def deformation_flow_fn(profile: str, start: date, end: date, out_dir: str = "ou
 
 
 def queue_deformation_alerts(
-    profile: CityProfile, findings: list[Any], segments: gpd.GeoDataFrame, out: Path
+    profile: CityProfile,
+    findings: list[Any],
+    segments: gpd.GeoDataFrame,
+    out: Path,
+    *,
+    policy: str = "deformation",
 ) -> int:
-    """Findings through the deformation rule into the outbox; returns the new revisions."""
+    """Findings through a deformation rule (velocity, or ``deformation_distortion``) into the
+    outbox; returns the number of new revisions."""
     from alerts.decide.pipeline import apply_findings
     from alerts.decide.policy import load_notice_policy, load_policy
     from alerts.detect.deformation import segment_subjects
@@ -182,7 +193,7 @@ def queue_deformation_alerts(
     store = open_store(out, dsn=outbox_dsn(profile))
     try:
         outcomes = apply_findings(
-            store, findings, load_policy("deformation"),
+            store, findings, load_policy(policy),
             now=datetime.now(UTC).replace(microsecond=0),
             sinks=Routing.from_profile(profile.sinks),
             subjects=segment_subjects(segments), notice_policy=load_notice_policy(), out_dir=out,

@@ -216,6 +216,42 @@ def deformation_findings(evaluation: ReleaseEvaluation, rules: SegmentRules) -> 
     return out
 
 
+DISTORTION_KIND = "angular_distortion"
+DISTORTION_SUFFIX = "/distortion"
+
+
+def distortion_findings(evaluation: ReleaseEvaluation, rules: SegmentRules) -> list[Finding]:
+    """One angular-distortion finding per segment with figures (subject ``<segment>/distortion``).
+
+    Level 3 at or over the first limit (1/500), 4 at or over the second (1/150), else 0. DATA_GAP
+    segments are left out: the velocity findings already carry their gap.
+    """
+    safe, damage = rules.distortion_limits
+    out = []
+    for _, row in evaluation.segments.iterrows():
+        value = float(row["angular_distortion"])
+        if row["status"] == str(SubjectStatus.DATA_GAP) or not math.isfinite(value):
+            continue
+        level = 4 if value >= damage else 3 if value >= safe else 0
+        n_all = int(row["n_points"])
+        out.append(
+            Finding(
+                kind=DISTORTION_KIND,
+                subject_id=f"{row['segment_id']}{DISTORTION_SUFFIX}",
+                window_start=_utc(evaluation.window_start),
+                window_end=_utc(evaluation.window_end, end_of_day=True),
+                value=value,
+                units="1",
+                threshold=safe,
+                coverage=float(row["n_coherent"]) / n_all if n_all else 0.0,
+                level=level,
+                sources=evaluation.sources,
+                status=SubjectStatus.OK,
+            )
+        )
+    return out
+
+
 def segment_label(row: pd.Series) -> str:
     """``U-Bahn U3, km 1.200-1.300 (U3-013)``: line, chainage and id for people."""
     a, b = float(row["chainage_from_m"]) / 1000, float(row["chainage_to_m"]) / 1000
@@ -223,16 +259,23 @@ def segment_label(row: pd.Series) -> str:
 
 
 def segment_subjects(segments: gpd.GeoDataFrame) -> dict[str, SubjectInfo]:
-    """What work orders say about each segment: line, chainage, and the WGS84 line geometry."""
+    """What work orders say about each segment: line, chainage, and the WGS84 line geometry.
+
+    Keyed by segment id and by ``<segment id>/distortion`` (the differential-settlement subject).
+    """
     wgs84 = segments.to_crs("EPSG:4326")
-    return {
-        str(row["segment_id"]): SubjectInfo(
-            name=segment_label(row),
-            geometry=row.geometry.__geo_interface__,
+    out = {}
+    for _, row in wgs84.iterrows():
+        sid, geometry = str(row["segment_id"]), row.geometry.__geo_interface__
+        out[sid] = SubjectInfo(
+            name=segment_label(row), geometry=geometry, area_name=str(row["line_name"])
+        )
+        out[f"{sid}{DISTORTION_SUFFIX}"] = SubjectInfo(
+            name=f"{segment_label(row)}, differential settlement",
+            geometry=geometry,
             area_name=str(row["line_name"]),
         )
-        for _, row in wgs84.iterrows()
-    }
+    return out
 
 
 def releases_in_period(releases: Sequence[Release], start: date, end: date) -> list[Release]:
