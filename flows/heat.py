@@ -454,8 +454,44 @@ def decide_forecast(
     }
 
 
+def observed_heatwaves(inputs: HeatInputs, end: date, out_dir: Path) -> dict[str, Any] | None:
+    """Kyselý heatwaves of the station series up to ``end`` (QC drops reported), as a product."""
+    from alerts.products.staging import ProductStage
+    from eo.meteo import read_daily_csv
+    from indices.heatwave import kysely
+
+    if inputs.heat.weather.station is None:
+        return None
+    station = read_daily_csv(inputs.profile.resolve(inputs.heat.weather.station))
+    series = station.series("tmax_c")
+    series = series[series.index <= pd.Timestamp(end)]
+    doc = {
+        "source": station.source,
+        "until": end.isoformat(),
+        "kysely_heatwaves": [
+            [a.date().isoformat(), b.date().isoformat()] for a, b in kysely(series)
+        ],
+        "qc_dropped": [
+            {
+                "day": d.day.isoformat(),
+                "column": d.column,
+                "value": str(d.value),
+                "reason": d.reason,
+            }
+            for d in station.dropped
+        ],
+    }
+    with ProductStage(out_dir) as stage:
+        stage.stage_bytes(
+            f"heat/observed-{end.isoformat()}.json", json.dumps(doc, indent=2).encode()
+        )
+        stage.commit()
+    return doc
+
+
 def run_heat(inputs: HeatInputs, start: date, end: date, out_dir: Path) -> dict[str, Any]:
     """The whole heat run without Prefect (the flow wraps it); returns a JSON-ready summary."""
+    observed = observed_heatwaves(inputs, end, out_dir)
     result = analyse_lst(inputs, start, end)
     forecasts = read_forecasts(inputs)
     decisions = [
@@ -470,6 +506,7 @@ def run_heat(inputs: HeatInputs, start: date, end: date, out_dir: Path) -> dict[
         "ranking": [str(z) for z in ranked["zone_id"]],
         "hotspots": len(result.hotspots),
         "forecasts": decisions,
+        "observed": observed,
         "data_gap": not forecasts or all(d["status"] == "DATA_GAP" for d in decisions),
     }
 
@@ -507,6 +544,9 @@ def run_heat_cli(*, profile: str, start: date, end: date, out_dir: Path) -> int:
         raise
     print(f"heat: {state.name}: LST {summary['lst_status']}, {summary['hotspots']} hot-spot "
           f"polygon(s); districts first: {', '.join(summary['ranking'][:3]) or 'none'}")  # fmt: skip
+    if summary.get("observed"):
+        waves = summary["observed"]["kysely_heatwaves"]
+        print(f"  station: {len(waves)} Kysely heatwave(s) observed so far: {waves}")
     if not summary["forecasts"]:
         print("  note: no forecast issued in the period: no bulletin decision (DATA_GAP)")
     for d in summary["forecasts"]:

@@ -69,6 +69,15 @@ def test_planted_vulnerable_districts_are_listed_first(heat_run: HeatRun) -> Non
     assert "<td>1</td>" in first_row
 
 
+def test_observed_station_heatwaves_and_qc(heat_run: HeatRun) -> None:
+    observed = heat_run.summary["observed"]
+    expected = [
+        w for w in heat_run.truth["weather"]["station_heatwaves"] if w[1] <= END.isoformat()
+    ]
+    assert observed["kysely_heatwaves"] == expected
+    assert (heat_run.out / "heat" / f"observed-{END.isoformat()}.json").is_file()
+
+
 def test_no_bulletin_without_a_forecast_heatwave(heat_run: HeatRun) -> None:
     for issued in heat_run.truth["weather"]["forecasts_without_heatwave"]:
         if issued in heat_run.truth["weather"]["demo_run_forecasts"]:
