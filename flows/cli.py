@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import NoReturn
 
 from core.errors import GeospaceError, InvalidInputError
-from flows import cli_alerts
+from flows import cli_alerts, cli_layers
 from flows.runtime import (
     Terminated,
+    check_out_dir,
     install_signal_handlers,
     prepare_environment,
     start_watchdog,
@@ -43,6 +44,8 @@ def _date(text: str) -> date:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from flows.demo import run_demo
+
+    check_out_dir(args.out)  # a read-only or file --out: exit 2 before the build writes anything
 
     return run_demo(out_dir=args.out, small=args.small, build_only=args.build_only)
 
@@ -136,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.set_defaults(handler=_cmd_bench)
 
     cli_alerts.register(sub, _add_out)
+    cli_layers.register(sub, _add_out)
     return parser
 
 

@@ -87,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     except GeospaceError as err:
         print(f"relay: error: {' '.join(str(err).split())}", file=sys.stderr)
         return err.exit_code
+    except OSError as err:  # disk full, read-only folder, permissions: one line, exit 1
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"relay: error: {where}{err.strerror or err}", file=sys.stderr)
+        return 1
     print(json.dumps({k: v for k, v in stats.__dict__.items() if k != "errors"}))
     for sink in sinks.values():
         sink.close()

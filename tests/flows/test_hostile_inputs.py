@@ -458,3 +458,14 @@ def test_an_aoi_without_parks_says_so_in_manifest_and_output(
     assert manifest["not_evaluated"].startswith("no park of layers.parks")
     assert main(["alerts", "list", "--json", "--out", str(out)]) == 0
     assert capsys.readouterr().out.strip().startswith("[")
+
+
+def test_demo_refuses_an_out_that_is_a_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a_file = tmp_path / "out.txt"
+    a_file.write_text("x")
+    for out in (a_file, a_file / "below"):
+        rc = main(["demo", "--small", "--build-only", "--out", str(out)])
+        _one_line_error(capsys.readouterr().err, 2, rc, ("--out",))
+    assert a_file.read_text() == "x"
