@@ -83,6 +83,12 @@ def replay_demo_season(*, out_dir: Path, small: bool) -> int:
     report = ops.deliver(out_dir)
     print(f"delivered {report.get('sent', 0)} message(s) to {out_dir}/alerts/outbound.jsonl")
     for rev in ops.list_revisions(out_dir):
+        if rev["hazard"] == "heat" and rev["status"] == "pending_approval":
+            print(
+                f"  heat bulletin {rev['id']} (revision {rev['revision']} {rev['msg_type']}, level "
+                f"{rev['level']}) waits for approval: geospace alerts approve {rev['id']} --by NAME "
+                f"--out {out_dir}"
+            )
         if rev["hazard"] in ("irrigation", "deformation"):
             print(
                 f"  work order {rev['subject']}: revision {rev['revision']} {rev['msg_type']} "
