@@ -117,18 +117,38 @@ class SceneStack:
 
 
 def stac_source(profile: CityProfile, config: StacSourceConfig) -> StacSource:
-    """The :class:`StacSource` a profile entry describes, with the profile's allowlist and HTTP policy."""
+    """The :class:`StacSource` a profile entry describes, with the profile's allowlist and HTTP policy.
+
+    ``provider: sentinelhub`` gives an :class:`eo.sentinelhub.SentinelHubSource` (a StacSource
+    whose ``catalog`` is the service base URL; :func:`load_period` reads it through the Process
+    API); a remote ``planetary-computer`` source carries its ``sign_endpoint``.
+    """
     allowlist = Allowlist(hosts=frozenset(profile.allowlist.hosts), local_dirs=profile.local_dirs())
-    return StacSource(
-        catalog=profile.resolve(config.catalog),
-        provider=config.provider,
-        collection=config.collection,
-        allowlist=allowlist,
-        max_cloud_cover=config.max_cloud_cover * 100.0,
-        timeout_s=profile.http.timeout,
-        retries=profile.http.retries,
-        retry_after_max_s=profile.http.backoff_max,
-    )
+    common: dict[str, Any] = {
+        "catalog": profile.resolve(config.catalog),
+        "provider": config.provider,
+        "collection": config.collection,
+        "allowlist": allowlist,
+        "max_cloud_cover": config.max_cloud_cover * 100.0,
+        "timeout_s": profile.http.timeout,
+        "retries": profile.http.retries,
+        "retry_after_max_s": profile.http.backoff_max,
+    }
+    if config.provider == "sentinelhub":
+        from eo.sentinelhub import SentinelHubSource
+
+        allowlist.check_catalog(str(config.token_url))
+        return SentinelHubSource(
+            **common,
+            token_url=str(config.token_url),
+            client_id_env=config.client_id_env,
+            client_secret_env=config.client_secret_env,
+            mosaicking_order=config.mosaicking_order,
+        )
+    endpoint = config.signing_endpoint()
+    if endpoint is not None:
+        allowlist.check_catalog(endpoint)
+    return StacSource(**common, sign_endpoint=endpoint, sign_key_env=config.sign_key_env)
 
 
 def find_items(
@@ -219,7 +239,16 @@ def load_period(
     end: date,
     chunksize: int = 1024,
 ) -> SceneStack:
-    """Search, dedupe and load one period; an empty period gives ``SceneStack(cube=None)``."""
+    """Search, dedupe and load one period; an empty period gives ``SceneStack(cube=None)``.
+
+    A Sentinel Hub source (:class:`eo.sentinelhub.SentinelHubSource`) is read through its
+    Catalog and Process APIs instead, into the same stack.
+    """
+    from eo.sentinelhub import SentinelHubSource
+    from eo.sentinelhub import load_period as load_sentinelhub_period
+
+    if isinstance(source, SentinelHubSource):
+        return load_sentinelhub_period(source, grid, bbox_wgs84=bbox_wgs84, start=start, end=end)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DuplicateItemWarning)
         kept, dropped = find_items(source, bbox_wgs84=bbox_wgs84, start=start, end=end)

@@ -22,6 +22,7 @@ on the loggers of stackstac and rasterio, which log the URLs they open at DEBUG 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import time
@@ -246,9 +247,15 @@ class Signer:
         return SasToken(query=query, expires_at=_parse_expiry(body.get("msft:expiry"), url))
 
 
-def mark_items(items: Iterable[dict[str, Any]], endpoint: str) -> list[dict[str, Any]]:
-    """Copies of ``items`` marked to be signed through ``endpoint`` at read time (hrefs unchanged)."""
-    return [{**item, SIGNING_KEY: {"endpoint": endpoint}} for item in items]
+def mark_items(
+    items: Iterable[dict[str, Any]], endpoint: str, key_env: str | None = None
+) -> list[dict[str, Any]]:
+    """Copies of ``items`` marked to be signed through ``endpoint`` at read time (hrefs unchanged).
+
+    ``key_env`` names the environment variable of a subscription key (the name, never the key).
+    """
+    mark = {"endpoint": endpoint, **({"key_env": key_env} if key_env else {})}
+    return [{**item, SIGNING_KEY: mark} for item in items]
 
 
 def signer_for_items(
@@ -261,15 +268,21 @@ def signer_for_items(
     InvalidInputError
         Items are marked with different endpoints, or only some are marked.
     """
-    endpoints = {str(item[SIGNING_KEY]["endpoint"]) for item in items if SIGNING_KEY in item}
-    if not endpoints:
+    marks = {
+        (str(item[SIGNING_KEY]["endpoint"]), item[SIGNING_KEY].get("key_env"))
+        for item in items
+        if SIGNING_KEY in item
+    }
+    if not marks:
         return None
-    if len(endpoints) > 1 or any(SIGNING_KEY not in item for item in items):
+    if len(marks) > 1 or any(SIGNING_KEY not in item for item in items):
         raise InvalidInputError(
             "items to load mix signing endpoints (or signed and unsigned items); load each "
             "source's items separately"
         )
-    return Signer(endpoints.pop(), policy=policy)
+    endpoint, key_env = marks.pop()
+    key = os.environ.get(str(key_env)) if key_env else None
+    return Signer(endpoint, policy=policy, subscription_key=key or None)
 
 
 def strip_marks(item: dict[str, Any]) -> dict[str, Any]:

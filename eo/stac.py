@@ -68,6 +68,8 @@ class StacSource:
     sign_endpoint : str, optional
         SAS API whose tokens every asset href of this source needs (Planetary Computer); the items
         found are marked (:func:`eo.signing.mark_items`) and signed just before each read.
+    sign_key_env : str, optional
+        Environment variable holding a subscription key for the sign endpoint (name only).
     """
 
     catalog: str
@@ -80,6 +82,7 @@ class StacSource:
     backoff_factor_s: float = 0.5
     retry_after_max_s: float = 60.0
     sign_endpoint: str | None = None
+    sign_key_env: str | None = None
 
     def __post_init__(self) -> None:
         collection_spec(self.provider, self.collection)  # unknown pair: InvalidInputError
@@ -172,7 +175,7 @@ def search_items(
     if source.sign_endpoint:
         from eo.signing import mark_items
 
-        return mark_items(kept, source.sign_endpoint)
+        return mark_items(kept, source.sign_endpoint, source.sign_key_env)
     return kept
 
 
