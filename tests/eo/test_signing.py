@@ -197,3 +197,41 @@ def test_marked_items_get_a_signer_and_keep_their_unsigned_hrefs(
     cube = load_dn(marked, GRID, ["nir"], gdal=FAST, provider="planetary-computer").compute()
     np.testing.assert_array_equal(cube.isel(time=0, band=0).values, _expected("nir"))
     assert state.token_requests == 1
+
+
+def test_no_token_reaches_logs_manifests_or_the_scene_stack(
+    sign_server: tuple[ServerWithPlan, SignState],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from alerts.products.manifest import scenes_manifest
+    from eo.allowlist import Allowlist
+    from eo.scenes import load_reflectance
+    from eo.stac import StacSource
+
+    server, state = sign_server
+    state.clock.now = datetime.now(UTC).timestamp()
+    caplog.set_level(logging.DEBUG)
+    endpoint = f"{server.base_url}/api/sas/v1"
+    source = StacSource(
+        catalog="https://example.org/stac",
+        provider="earth-search",
+        collection="sentinel-2-l2a",
+        allowlist=Allowlist(frozenset(), http_hosts=frozenset({"127.0.0.1"})),
+        sign_endpoint=endpoint,
+    )
+    items = mark_items([_item(server)], endpoint)
+    stack = load_reflectance(
+        items, source, GRID, bands=("red", "nir", "scl"), chunksize=64, check_pixels=False
+    )
+    assert stack.cube is not None
+    stack.cube.load()
+    manifest = json.dumps(scenes_manifest([stack], stack.items), default=str)
+    attrs = json.dumps(
+        [stack.cube.attrs, *[v.attrs for v in stack.cube.data_vars.values()]], default=str
+    )
+    coords = " ".join(str(c.values) for c in stack.cube.coords.values())
+    assert state.token_requests >= 1 and state.issued
+    for sig in state.issued:
+        for text in (manifest, attrs, coords, caplog.text, repr(stack)):
+            assert sig not in text
+    assert "sig=" not in caplog.text.replace("sig=REDACTED", "")
