@@ -106,7 +106,7 @@ def run_releases(
     steps = known_event_steps(inputs.segments, inputs.config)
     chosen = releases_in_period(inputs.releases, start, end)
     written: list[str] = []
-    queued = 0
+    outcomes: list[Any] = []
     gaps = 0
     levels: dict[str, int] = {}
     for release in chosen:
@@ -140,12 +140,20 @@ def run_releases(
         gaps += all(str(f.status) == "DATA_GAP" for f in findings)
         for f in findings:
             levels[str(f.level)] = levels.get(str(f.level), 0) + 1
-        queued += queue_deformation_alerts(inputs.profile, findings, ev.segments, out)
-        queued += queue_deformation_alerts(
+        outcomes += queue_deformation_alerts(inputs.profile, findings, ev.segments, out)
+        outcomes += queue_deformation_alerts(
             inputs.profile, distortion_findings(ev, rules), ev.segments, out,
             policy="deformation_distortion",
         )  # fmt: skip
         log(f"release {release.name}: {len(findings)} segments, products in {written[-1]}")
+    queued = sum(o.revision_id is not None or o.gap_revision_id is not None for o in outcomes)
+    if chosen:
+        from flows.alerting import queue_run_digest
+
+        digest = queue_run_digest.fn(
+            inputs.profile, outcomes, start=start, end=end, out_dir=out, hazard="deformation"
+        )
+        queued += digest is not None
     return {
         "releases": [r.name for r in chosen],
         "products": written,
@@ -178,9 +186,9 @@ def queue_deformation_alerts(
     out: Path,
     *,
     policy: str = "deformation",
-) -> int:
+) -> list[Any]:
     """Findings through a deformation rule (velocity, or ``deformation_distortion``) into the
-    outbox; returns the number of new revisions."""
+    outbox; returns the outcomes (one per finding)."""
     from alerts.decide.pipeline import apply_findings
     from alerts.decide.policy import load_notice_policy, load_policy
     from alerts.detect.deformation import segment_subjects
@@ -189,7 +197,7 @@ def queue_deformation_alerts(
     from flows.alerting import outbox_dsn
 
     if not findings:
-        return 0
+        return []
     store = open_store(out, dsn=outbox_dsn(profile))
     try:
         outcomes = apply_findings(
@@ -200,7 +208,7 @@ def queue_deformation_alerts(
         )  # fmt: skip
     finally:
         store.close()
-    return sum(o.revision_id is not None for o in outcomes)
+    return list(outcomes)
 
 
 def deformation_flow() -> Any:
