@@ -161,3 +161,19 @@ def test_corrupt_forecast_is_a_clear_error_or_a_gap_never_a_bulletin(
     assert decision["notice_id"] is not None  # the operators hear of the gap
     assert not list((out / "alerts").rglob("*.xml"))  # no CAP bulletin built on missing data
     assert not (out / "heat" / "2022-07-18" / "bulletin.pdf").exists()
+
+
+def test_no_clear_lst_still_warns_the_whole_city_and_says_why(
+    demo_small: DemoLayout, tmp_path: Path
+) -> None:
+    # one day of Landsat before the end: no scene, so no hot-spot ranking; the forecast still says
+    # whether there is a heatwave, and the bulletin covers the whole area, saying why
+    profile = write_profile(tmp_path, Path(demo_small.root), "nolst", **{"heat.lst_window": "1 d"})
+    out = tmp_path / "out"
+    start = end = date(2022, 7, 18)
+    summary = run_heat(resolve_heat_inputs(profile, start, end, out), start, end, out)
+    assert summary["lst_status"] == "DATA_GAP" and summary["ranking"] == []
+    [decision] = summary["forecasts"]
+    assert decision["heatwave"] and decision["revision_status"] == "pending_approval"
+    [cap] = (out / "alerts" / "cap").glob("*.xml")
+    assert b"districts not ranked: no Landsat scene in the window" in cap.read_bytes()
