@@ -449,19 +449,23 @@ def join_points(
 ) -> NDArray[np.int64]:
     """For each point, the row position of the nearest segment within ``buffer_m`` (-1 if none).
 
-    Both frames must share a projected CRS in metres. One STRtree query; ties go to the first.
+    Both frames must share a projected CRS in metres. One STRtree ``dwithin`` query, then the
+    nearest candidate; ties go to the segment listed first.
     """
     if points.crs is None or segments.crs is None or points.crs != segments.crs:
         raise InvalidInputError(
             f"join_points: points ({points.crs}) and segments ({segments.crs}) must share a CRS; "
             "reproject one of them"
         )
-    tree = shapely.STRtree(np.asarray(segments.geometry.values))
-    pidx, sidx = tree.query_nearest(
-        np.asarray(points.geometry.values), max_distance=buffer_m, all_matches=False
-    )
+    lines = np.asarray(segments.geometry.values)
+    pts = np.asarray(points.geometry.values)
+    pidx, sidx = shapely.STRtree(lines).query(pts, predicate="dwithin", distance=buffer_m)
     out = np.full(len(points), -1, dtype=np.int64)
-    out[pidx] = sidx
+    if len(pidx):
+        dist = shapely.distance(pts[pidx], lines[sidx])
+        order = np.lexsort((sidx, dist, pidx))  # by point, then distance, then segment
+        first = np.r_[True, pidx[order][1:] != pidx[order][:-1]]
+        out[pidx[order][first]] = sidx[order][first]
     return out
 
 
@@ -558,8 +562,9 @@ def segment_figures(
         order = np.argsort(seg_of, kind="stable")
         segs, starts = np.unique(seg_of[order], return_index=True)
         rows_sorted = grp["row"].to_numpy()[order]
+        median = np.nanmedian if np.isnan(matrix).any() else np.median
         medians = np.vstack(
-            [np.nanmedian(matrix[part], axis=0) for part in np.split(rows_sorted, starts[1:])]
+            [median(matrix[part], axis=0) for part in np.split(rows_sorted, starts[1:])]
         )
         fits: dict[str, NDArray[np.float64]] = {
             name: np.full(len(segs), np.nan)
