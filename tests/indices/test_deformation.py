@@ -247,3 +247,18 @@ def test_known_event_step_is_fitted_for_the_segment_it_reaches() -> None:
     assert known.loc[0, "vertical_velocity"] == pytest.approx(-6.0, abs=1e-6)
     assert known.loc[0, "known_event_step_mm"] == pytest.approx(8.0 / 0.8, abs=1e-6)
     assert abs(plain.loc[0, "vertical_velocity"] - -6.0) > 1.0  # unexplained, the step biases it
+
+
+def test_distortion_of_every_segment_at_once_matches_one_by_one() -> None:
+    from indices.deformation import distortion_by_segment
+
+    rng = np.random.default_rng(3)
+    seg = rng.integers(0, 6, 400)
+    chain = rng.uniform(0, 100, 400)
+    settle = rng.normal(0, 20, 400)
+    seg[seg == 5] = 4  # segment 5 has no points
+    got = distortion_by_segment(seg, chain, settle, 6)
+    for k in range(5):
+        mine = seg == k
+        assert got[k] == pytest.approx(max_angular_distortion(chain[mine], settle[mine]))
+    assert math.isnan(got[5])
