@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -45,14 +46,15 @@ def _start(profile: Path, out: Path, home: Path) -> subprocess.Popen[bytes]:
     )
 
 
-def _wait_for_children(proc: subprocess.Popen[bytes], timeout_s: float = 90.0) -> None:
-    """Until the run has spawned a child besides the watchdog (Prefect's server)."""
+def _wait_mid_run(proc: subprocess.Popen[bytes], out: Path, timeout_s: float = 300.0) -> None:
+    """Until the run has Prefect's server as a child and has started writing a window."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and proc.poll() is None:
-        if len(_group(proc.pid)) >= 3:  # geospace, its watchdog, Prefect's server
+        # geospace, its watchdog, Prefect's server; and the first window's folder exists
+        if len(_group(proc.pid)) >= 3 and any(out.glob("vegetation/*")):
             return
-        time.sleep(0.2)
-    pytest.fail("geospace run never started a child process")
+        time.sleep(0.05)
+    pytest.fail(f"geospace run ended (code {proc.poll()}) before it could be killed mid-run")
 
 
 def _wait_group_gone(pgid: int, timeout_s: float = 15.0) -> list[int]:
@@ -62,27 +64,54 @@ def _wait_group_gone(pgid: int, timeout_s: float = 15.0) -> list[int]:
     return _group(pgid)
 
 
-@pytest.mark.parametrize(("sig", "code"), [(signal.SIGKILL, -9), (signal.SIGTERM, 143)])
-def test_killed_run_leaves_no_process_no_partial_product_and_reruns(
-    profile_copy: ProfileFactory, tmp_path: Path, sig: signal.Signals, code: int
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Test hygiene: whatever happened, nothing this test started keeps running."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
+def _no_partial_product(out: Path) -> None:
+    """Every window folder is complete (its manifest, written last, is there) or holds only
+    hidden staging files of the killed run."""
+    for folder in out.glob("vegetation/*"):
+        visible = [p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")]
+        assert not visible or (folder / "manifest.json").is_file(), sorted(visible)
+
+
+def test_killed_runs_leave_no_process_no_partial_product_and_rerun_cleanly(
+    profile_copy: ProfileFactory, tmp_path: Path
 ) -> None:
     profile = profile_copy("kill")
     out = tmp_path / "out"
-    proc = _start(profile, out, tmp_path / "home")
-    _wait_for_children(proc)
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == code, err.decode()
-    if sig == signal.SIGTERM:
+    for sig, code in ((signal.SIGKILL, -9), (signal.SIGTERM, 143)):
+        proc = _start(profile, out, tmp_path / "home")
+        try:
+            _wait_mid_run(proc, out)
+            proc.send_signal(sig)
+            _, err = proc.communicate(timeout=60)
+        except BaseException:
+            _kill_group(proc)  # the test failed: leave nothing running
+            raise
         text = err.decode()
-        assert "geospace: error: SIGTERM: stopped" in text and "Traceback" not in text, text
-    left = _wait_group_gone(proc.pid)
-    assert left == [], f"processes of the killed run still alive: {left}"
-    for manifest in out.glob("vegetation/*/manifest.json"):
-        assert manifest.stat().st_size > 0  # a window is complete (manifest last) or absent
+        assert proc.returncode == code, text
+        if sig == signal.SIGTERM:
+            assert "geospace: error: SIGTERM: stopped" in text and "Traceback" not in text, text
+        left = _wait_group_gone(proc.pid)
+        if left:
+            _kill_group(proc)
+        assert left == [], f"processes of the run killed by {sig.name} still alive: {left}"
+        _no_partial_product(out)
     rerun = _start(profile, out, tmp_path / "home")
-    _, err = rerun.communicate(timeout=300)
+    try:
+        _, err = rerun.communicate(timeout=600)
+    except BaseException:
+        _kill_group(rerun)
+        raise
     assert rerun.returncode == 0, err.decode()
-    assert _wait_group_gone(rerun.pid) == []
+    left = _wait_group_gone(rerun.pid)
+    if left:
+        _kill_group(rerun)
+    assert left == [], f"processes of the finished run still alive: {left}"
     assert list(out.rglob("*.tmp")) == [], "stale staging files were cleaned by the rerun"
-    assert list(out.glob("vegetation/*/manifest.json"))
+    assert len(list(out.glob("vegetation/*/manifest.json"))) == 2  # both windows of the period
