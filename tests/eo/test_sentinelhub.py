@@ -31,6 +31,7 @@ from eo.sentinelhub import (
     estimate_processing_units,
     evalscript,
     evalscript_bands,
+    grid_tiles,
     load_period,
     zone_statistics,
 )
@@ -525,3 +526,39 @@ def test_a_bad_request_is_refused_with_the_services_message(
     client = _client(source)
     with pytest.raises(InvalidInputError, match="evalscript missing"):
         client.post("/api/v1/process", {"input": {}}, what="process", pu=0.0)
+
+
+def test_large_grids_are_fetched_in_tiles_that_add_up_to_the_same_cube(
+    sh: tuple[ServerWithPlan, ShState],
+) -> None:
+    server, state = sh
+    source = _source(server)
+    whole = load_period(
+        source,
+        GRID,
+        bbox_wgs84=BBOX,
+        start=date(2024, 6, 10),
+        end=date(2024, 6, 10),
+        client=_client(source),
+    )
+    state.requests.clear()
+    tiled = load_period(
+        source,
+        GRID,
+        bbox_wgs84=BBOX,
+        start=date(2024, 6, 10),
+        end=date(2024, 6, 10),
+        client=_client(source),
+        max_px=64,
+    )
+    assert whole.cube is not None and tiled.cube is not None
+    for name in whole.cube.data_vars:
+        np.testing.assert_array_equal(tiled.cube[name].values, whole.cube[name].values)
+    sizes = [
+        (b["output"]["width"], b["output"]["height"])
+        for p, b in state.requests
+        if p == "/api/v1/process"
+    ]
+    assert len(sizes) == 6 and max(max(s) for s in sizes) <= 64  # 160 x 110 px in 3 x 2 tiles
+    tiles = grid_tiles(OutputGrid("EPSG:32633", 10.0, (0.0, 0.0, 22840.0, 29380.0)), 2048)
+    assert len(tiles) == 4 and sum(t[2].shape[0] * t[2].shape[1] for t in tiles) == 2284 * 2938
