@@ -562,3 +562,37 @@ def test_large_grids_are_fetched_in_tiles_that_add_up_to_the_same_cube(
     assert len(sizes) == 6 and max(max(s) for s in sizes) <= 64  # 160 x 110 px in 3 x 2 tiles
     tiles = grid_tiles(OutputGrid("EPSG:32633", 10.0, (0.0, 0.0, 22840.0, 29380.0)), 2048)
     assert len(tiles) == 4 and sum(t[2].shape[0] * t[2].shape[1] for t in tiles) == 2284 * 2938
+
+
+def test_per_district_statistics_agree_with_the_stac_path(
+    sh: tuple[ServerWithPlan, ShState],
+    products: list[Product],
+    range_server: ServerWithPlan,
+) -> None:
+    server, _ = sh
+    source = _source(server)
+    west, south, east, north = GRID.bounds
+    middle = 601013.0  # off the pixel phase: districts share a boundary through pixels
+    districts = gpd.GeoDataFrame(
+        {"id": ["1", "2"]},
+        geometry=[box(west, south, middle, north), box(middle, south, east, north)],
+        crs="EPSG:32633",
+    )
+    table = zone_statistics(
+        source,
+        districts,
+        start=date(2024, 6, 10),
+        end=date(2024, 6, 10),
+        bbox_wgs84=BBOX,
+        client=_client(source),
+        masked_scl=MASKED,
+    )
+    cube = _stac_cube(products, range_server, date(2024, 6, 10)).cube.isel(time=0)
+    clear = ~cube["scl"].isin(list(MASKED))
+    ndvi = ((cube["nir"] - cube["red"]) / (cube["nir"] + cube["red"])).where(clear)
+    ndvi = ndvi.rio.write_crs("EPSG:32633")
+    ndvi.name = "ndvi"
+    reference = zonal_weighted_mean(ndvi, districts, "id")
+    ours = table.set_index("zone")["mean"]
+    assert (ours - reference.reindex(ours.index)).abs().max() <= STATS_TOLERANCE
+    assert (table["sample_count"] > 5000).all()
