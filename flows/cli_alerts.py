@@ -14,12 +14,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from alerts.outbox import commands as ops
+from alerts.sinks.urls import check_sink_urls
 from core.errors import InvalidInputError
-from eo.allowlist import LOOPBACK_HOSTS
-from eo.http import redact_url
 
 AddOut = Callable[[argparse.ArgumentParser], None]
 
@@ -151,37 +149,8 @@ def _dispatch(args: argparse.Namespace) -> Any:
         hosts = frozenset(h.lower() for h in profile.allowlist.hosts)
         if config is None:
             config = {sink.key: sink.spec() for sink in profile.sinks}
-    _check_sink_urls(config or {}, hosts)
+    check_sink_urls(config or {}, hosts)
     return ops.deliver(out, sink_config=config, dsn=dsn)
-
-
-_LOOPBACK = LOOPBACK_HOSTS
-
-
-def _check_sink_urls(config: dict[str, Any], hosts: frozenset[str] | None) -> None:
-    """Sink URLs before anything is sent: https, or plain http to a loopback test server only;
-    with a profile, the host must be on its ``allowlist.hosts`` (loopback always allowed)."""
-    for name, spec in config.items():
-        for key in ("url", "endpoint"):
-            url = spec.get(key)
-            if not isinstance(url, str):
-                continue
-            parts = urlsplit(url)
-            host = (parts.hostname or "").lower()
-            if parts.scheme == "http" and host not in _LOOPBACK:
-                raise InvalidInputError(
-                    f"sinks.{name}.{key}: {redact_url(url)}: plain http to {host!r} would send "
-                    "alerts unencrypted; use the https URL (http only for 127.0.0.1 test servers)"
-                )
-            if parts.scheme not in ("http", "https"):
-                raise InvalidInputError(
-                    f"sinks.{name}.{key}: {redact_url(url)}: not an http(s) URL; give the https URL"
-                )
-            if hosts is not None and host not in hosts and host not in _LOOPBACK:
-                raise InvalidInputError(
-                    f"sinks.{name}.{key}: {redact_url(url)}: host {host!r} is not on the "
-                    f"profile's allowlist.hosts; add it there if you trust it"
-                )
 
 
 def _print_text(action: str, result: Any) -> None:

@@ -23,6 +23,7 @@ from alerts.outbox.relay import Backoff, check_relay_settings, run_relay
 from alerts.outbox.store import open_store
 from alerts.sinks import build_sinks
 from alerts.sinks.routing import Routing
+from alerts.sinks.urls import check_sink_urls
 from core.errors import GeospaceError, InvalidInputError
 
 
@@ -76,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_relay_settings(lease_s=args.lease, max_attempts=args.max_attempts, batch=args.batch)
         config = load_sink_config(args.sinks)
+        check_sink_urls(config or {})  # https only (http to loopback test servers)
         sinks = build_sinks(config, args.out)
         store = open_store(args.out, dsn=args.dsn or os.environ.get("GEOSPACE_OUTBOX_DSN"))
         store.routing = Routing.from_config(config) if config else None  # dead-row notices

@@ -115,3 +115,13 @@ def test_two_relays_with_a_lease_shorter_than_a_delivery_never_post_twice(
     sent = check.db.query("SELECT COUNT(*) AS n FROM outbox WHERE status = 'sent'")[0]["n"]
     check.close()
     assert sent == n
+
+
+def test_relay_refuses_plain_http_to_another_host(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sinks = '{"webhook": {"type": "webhook", "url": "http://alerts.example.org/hook"}}'
+    assert relay_main(["--out", str(tmp_path), "--sinks", sinks, "--once"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("relay: error: sinks.webhook.url:") and "plain http" in err
+    assert not (tmp_path / "alerts").exists(), "refused before the outbox is opened"
