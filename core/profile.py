@@ -397,6 +397,13 @@ class HeatWeatherConfig(_Strict):
     warnings_url: str = "https://warnungen.zamg.at/wsapp/api"
 
 
+class HeatBlocksConfig(_Strict):
+    """Finer units than districts (statistical blocks): polygons and their population by age."""
+
+    layer: LayerConfig
+    population: TableConfig
+
+
 class HeatConfig(_Strict):
     """Heat hotspots and bulletins for health services (DESIGN sections 4 and 5)."""
 
@@ -417,6 +424,9 @@ class HeatConfig(_Strict):
     ok_clear_fraction: Fraction = 0.9
     bulletin_districts: int = Field(default=5, ge=1, le=30)
     weather: HeatWeatherConfig
+    blocks: HeatBlocksConfig | None = Field(
+        default=None, description="finer units (blocks) ranked like districts, when configured"
+    )
 
     @property
     def hot_class(self) -> int:

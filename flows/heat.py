@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -52,7 +52,8 @@ class HeatInputs:
     reference: gpd.GeoDataFrame
     forecasts: tuple[tuple[date, Path], ...] | None  # None: the GeoSphere API
     name_field: str | None = None
-    warnings: list[str] = field(default_factory=list)
+    blocks: gpd.GeoDataFrame | None = None  # finer units (id in "zone_id", optional "name")
+    block_population: pd.DataFrame | None = None
 
 
 def _read_layer(path: str, what: str) -> gpd.GeoDataFrame:
@@ -134,10 +135,39 @@ def resolve_heat_inputs(profile: str | Path, start: date, end: date, out_dir: Pa
                 "(or write 'geosphere' for the GeoSphere data hub)"
             )
         forecasts = forecast_files(folder, start, end)
+    blocks, block_population = _blocks(prof, heat)
     return HeatInputs(
         profile=prof, heat=heat, aoi=area, districts=districts, population=population,
         reference=reference, forecasts=forecasts, name_field=prof.layers.districts.name_field,
+        blocks=blocks, block_population=block_population,
     )  # fmt: skip
+
+
+def _blocks(
+    prof: CityProfile, heat: HeatConfig
+) -> tuple[gpd.GeoDataFrame | None, pd.DataFrame | None]:
+    """The configured finer units and their population (``zone_id`` columns), or (None, None)."""
+    if heat.blocks is None:
+        return None, None
+    layer = heat.blocks.layer
+    blocks = _read_layer(prof.resolve(layer.path), "heat.blocks.layer").to_crs(prof.grid.crs)
+    if layer.id_field not in blocks.columns:
+        raise InvalidInputError(
+            f"heat.blocks.layer has no id field {layer.id_field!r}; its fields: {list(blocks.columns)}"
+        )
+    blocks = blocks.rename(columns={layer.id_field: "zone_id"})
+    blocks["zone_id"] = blocks["zone_id"].astype(str)
+    if layer.name_field and layer.name_field in blocks.columns:
+        blocks["name"] = blocks[layer.name_field].astype(str)
+    pop_path = Path(prof.resolve(heat.blocks.population.path))
+    if not pop_path.is_file():
+        raise InvalidInputError(f"heat.blocks.population {pop_path} does not exist")
+    population = pd.read_csv(pop_path).rename(columns={heat.blocks.population.id_field: "zone_id"})
+    if "zone_id" not in population.columns:
+        raise InvalidInputError(
+            f"heat.blocks.population {pop_path} has no id column {heat.blocks.population.id_field!r}"
+        )
+    return blocks[[c for c in ("zone_id", "name", "geometry") if c in blocks.columns]], population
 
 
 # --- the computation (plain functions; the Prefect flow below only sequences them) ----------------
@@ -157,6 +187,7 @@ class HotspotResult:
     status: str
     reason: str = ""
     map_png: bytes | None = None
+    blocks: pd.DataFrame | None = None  # the finer units' ranking, when configured
 
 
 def analyse_lst(inputs: HeatInputs, start: date, end: date) -> HotspotResult:
@@ -203,8 +234,23 @@ def analyse_lst(inputs: HeatInputs, start: date, end: date) -> HotspotResult:
     ranking = _with_names(ranking, inputs)
     polygons = hotspot_polygons(np.asarray(classes.values), grid.transform, grid.crs,
                                 min_class=heat.hot_class)  # fmt: skip
+    blocks = None
+    if inputs.blocks is not None and inputs.block_population is not None:
+        block_zones, block_ids = district_index(
+            inputs.blocks, "zone_id", grid.transform, grid.shape
+        )
+        block_table = district_heat_table(
+            values, np.asarray(classes.values), block_zones, block_ids, reference_k=ref_k,
+            hot_class=heat.hot_class, min_clear_fraction=heat.min_clear_fraction,
+            ok_clear_fraction=heat.ok_clear_fraction, min_pixels=4,
+        )  # fmt: skip
+        blocks = vulnerability_ranking(block_table, inputs.block_population)
+        if "name" in inputs.blocks.columns:
+            names = inputs.blocks[["zone_id", "name"]].drop_duplicates("zone_id")
+            blocks = blocks.drop(columns=[c for c in ("name",) if c in blocks.columns])
+            blocks = blocks.merge(names, on="zone_id", how="left")
     return HotspotResult(values, grid.transform, grid.crs, ranking, polygons,
-                         scenes.clear_fraction, ref_k - 273.15, "OK")  # fmt: skip
+                         scenes.clear_fraction, ref_k - 273.15, "OK", blocks=blocks)  # fmt: skip
 
 
 def _with_names(ranking: pd.DataFrame, inputs: HeatInputs) -> pd.DataFrame:
@@ -361,9 +407,12 @@ def write_bulletin_products(
                 forecast_rows=outlook.daily,
                 notes=notes,
                 instruction=str((revision or {}).get("instruction", "")),
+                block_rows=None if result.blocks is None else table_rows(result.blocks.head(10)),
             ),
         )
         stage.stage_bytes(f"{folder}/districts.csv", result.ranking.to_csv(index=False).encode())
+        if result.blocks is not None:
+            stage.stage_bytes(f"{folder}/blocks.csv", result.blocks.to_csv(index=False).encode())
         if not result.hotspots.empty:
             stage.stage_bytes(
                 f"{folder}/hotspots.geojson", result.hotspots.to_crs("EPSG:4326").to_json().encode()
@@ -499,7 +548,9 @@ def run_heat(inputs: HeatInputs, start: date, end: date, out_dir: Path) -> dict[
         for issued, forecast, warnings, source in sorted(forecasts, key=lambda f: f[0])
     ]
     ranked = result.ranking.dropna(subset=["rank"])
+    blocks = [] if result.blocks is None else result.blocks.dropna(subset=["rank"])["zone_id"]
     return {
+        "block_ranking": [str(b) for b in blocks],
         "lst_status": result.status,
         "lst_reason": result.reason,
         "scenes": result.scenes,
@@ -515,10 +566,13 @@ def heat_flow_impl(profile: str, start: date, end: date, out_dir: str,
                    inputs: HeatInputs | None = None) -> Any:  # fmt: skip
     from prefect.states import Completed
 
+    from flows.artifacts import publish_heat
+
     out = Path(out_dir)
     if inputs is None:
         inputs = resolve_heat_inputs(profile, start, end, out)
     summary = run_heat(inputs, start, end, out)
+    publish_heat(inputs.profile.name, summary)
     if summary["data_gap"]:
         return Completed(
             name="DATA_GAP", message="no forecast heat decision possible", data=summary
@@ -529,7 +583,9 @@ def heat_flow_impl(profile: str, start: date, end: date, out_dir: str,
 def _flow() -> Any:
     from prefect import flow
 
-    return flow(name="heat", log_prints=False)(heat_flow_impl)
+    from flows.dask_runtime import with_dask
+
+    return flow(name="heat", log_prints=False)(with_dask(heat_flow_impl))
 
 
 def run_heat_cli(*, profile: str, start: date, end: date, out_dir: Path) -> int:

@@ -45,6 +45,7 @@ from flows.vegetation_inputs import (
     evaluation_ends,
     not_evaluated_reason,
     prepare_run,
+    queue_not_evaluated_notice,
     resolve_inputs,
 )
 from indices.calendar import reference_periods, reference_span
@@ -275,8 +276,6 @@ def vegetation_flow(
     )
     series = season_time_series(inputs.parks, current)
     not_evaluated = not_evaluated_reason(inputs, current)  # never silence (issue 15)
-    if not_evaluated:
-        logger.warning("nothing evaluated: %s", not_evaluated)
     gaps = 0
     written: list[str] = []
     queued = 0
@@ -326,6 +325,12 @@ def vegetation_flow(
         out_dir=out,
     )
     queued += digest is not None
+    if not_evaluated:
+        logger.warning("nothing evaluated: %s", not_evaluated)
+        first_day = ends[0] - timedelta(days=window_days - 1)
+        queued += (
+            queue_not_evaluated_notice(inputs.profile, not_evaluated, first_day, out) is not None
+        )
     summary = {
         "windows": [str(e) for e in ends],
         "products": written,

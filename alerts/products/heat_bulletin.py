@@ -130,6 +130,14 @@ def _html_table(rows: list[dict[str, Any]], columns: Sequence[tuple[str, str]]) 
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _blocks_section(rows: list[dict[str, Any]] | None) -> str:
+    if not rows:
+        return ""
+    return "<h2>Blocks by older people living in hot spots (first 10)</h2>" + _html_table(
+        rows[:10], TABLE_COLUMNS
+    )
+
+
 FORECAST_COLUMNS = (
     ("date", "Date"),
     ("tmax_c", "Tmax (degC)"),
@@ -149,6 +157,7 @@ def bulletin_html(
     forecast_rows: Sequence[Mapping[str, Any]],
     notes: Sequence[str],
     instruction: str,
+    block_rows: list[dict[str, Any]] | None = None,
 ) -> bytes:
     """A self-contained HTML bulletin (no external resources: it loads offline)."""
     image = base64.b64encode(map_png).decode("ascii")
@@ -170,6 +179,7 @@ th {{ background: #f2f2f2; }} td:nth-child(2) {{ text-align: left; }}
  src="data:image/png;base64,{image}" style="max-width:100%">
 <h2>Districts by older people living in hot spots</h2>
 {_html_table(ranking_rows, TABLE_COLUMNS)}
+{_blocks_section(block_rows)}
 <h2>Forecast</h2>
 {_html_table([dict(r) for r in forecast_rows], FORECAST_COLUMNS)}
 <h2>Data</h2><ul>{notes_html}</ul>

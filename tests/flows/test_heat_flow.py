@@ -12,6 +12,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from lxml import etree
 from pyproj import Transformer
@@ -177,3 +178,43 @@ def test_no_clear_lst_still_warns_the_whole_city_and_says_why(
     assert decision["heatwave"] and decision["revision_status"] == "pending_approval"
     [cap] = (out / "alerts" / "cap").glob("*.xml")
     assert b"districts not ranked: no Landsat scene in the window" in cap.read_bytes()
+
+
+def test_blocks_when_configured_are_ranked_like_districts(
+    demo_small: DemoLayout, tmp_path: Path
+) -> None:
+    from shapely.geometry import box
+
+    cluster = json.loads(Path(demo_small.truth).read_text(encoding="utf-8"))["heat"]["landsat"]
+    districts = gpd.read_file(Path(demo_small.root) / "layers" / "districts.geojson")
+    minx, miny, maxx, maxy = districts.total_bounds
+    size = 500.0
+    cells = [
+        box(x, y, x + size, y + size)
+        for x in np.arange(minx, maxx, size)
+        for y in np.arange(miny, maxy, size)
+    ]
+    blocks = gpd.GeoDataFrame(
+        {"block_id": [f"b{i}" for i in range(len(cells))]}, geometry=cells, crs=districts.crs
+    )
+    blocks.to_file(tmp_path / "blocks.geojson", driver="GeoJSON")
+    # the same older population in every block: the ranking is then by exposure alone
+    pd.DataFrame({"block_id": blocks["block_id"], "age_65_plus": 300, "age_75_plus": 140}).to_csv(
+        tmp_path / "blocks.csv", index=False
+    )
+    profile = write_profile(tmp_path, Path(demo_small.root), "blocks", **{"heat.blocks": {
+        "layer": {"path": str(tmp_path / "blocks.geojson"), "id_field": "block_id"},
+        "population": {"path": str(tmp_path / "blocks.csv"), "id_field": "block_id"},
+    }})  # fmt: skip
+    out = tmp_path / "out"
+    start = end = date(2022, 7, 18)
+    summary = run_heat(resolve_heat_inputs(profile, start, end, out), start, end, out)
+    first = summary["block_ranking"][:3]
+    centres = [Point(x, y) for x, y in cluster["hotspot_cluster"]["centres_xy"]]
+    holding = {
+        bid for bid, geom in zip(blocks["block_id"], blocks.geometry, strict=True)
+        if any(geom.contains(c) for c in centres)
+    }  # fmt: skip
+    assert holding & set(first), f"blocks {holding} with a planted centre not among {first}"
+    assert (out / "heat" / "2022-07-18" / "blocks.csv").is_file()
+    assert "Blocks by older people" in (out / "heat" / "2022-07-18" / "bulletin.html").read_text()
