@@ -168,10 +168,13 @@ def deformation_flow_fn(profile: str, start: date, end: date, out_dir: str = "ou
     from prefect import get_run_logger
     from prefect.states import Completed
 
+    from flows.artifacts import publish_deformation
+
     logger = get_run_logger()
     out = Path(out_dir)
     inputs = resolve_deformation_inputs(profile, out)
     summary = run_releases(inputs, start, end, out, log=logger.info)
+    publish_deformation(inputs.profile.name, summary["products"])
     if not summary["releases"]:
         return Completed(name="DATA_GAP", message="no release in the period", data=summary)
     if summary["all_data_gap_releases"] == len(summary["releases"]):
@@ -215,7 +218,9 @@ def deformation_flow() -> Any:
     """The Prefect flow ``deformation`` (Prefect is imported only when a run starts)."""
     from prefect import flow
 
-    return flow(name="deformation", log_prints=False)(deformation_flow_fn)
+    from flows.dask_runtime import with_dask
+
+    return flow(name="deformation", log_prints=False)(with_dask(deformation_flow_fn))
 
 
 def run_deformation_cli(*, profile: str, start: date, end: date, out_dir: Path) -> int:

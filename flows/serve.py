@@ -1,14 +1,20 @@
 """``geospace serve``: the flows on their schedules on one machine (Prefect's ``serve``).
 
-The same schedules are declared for a Prefect server with work pools in ``infra/prefect.yaml``.
-Weekly irrigation priority (Mondays 06:00 in the profile's timezone, Europe/Vienna for Vienna,
-April-October) on the trailing window that ends the day before, and the outbox relay every minute.
+The same schedules are declared for a Prefect server with work pools in ``infra/prefect.yaml``
+(a test checks they agree): weekly irrigation priority (Mondays 06:00, April-October) on the
+trailing window that ends the day before, a daily heat decision (07:30, May-September) on the
+forecasts issued that day, a monthly deformation check (the 3rd, 05:00) for EGMS releases published
+since, and the outbox relay every minute. Cron schedules are read in the profile's timezone
+(Europe/Vienna for Vienna).
+
 A scheduled run derives its window from its scheduled time, read in the profile's timezone (no
-watermark state); reruns are harmless because revisions are keyed.
+watermark state): a run that starts late, or a missed run triggered after an outage, evaluates the
+window of its own schedule, and the outbox key makes a repeated window queue nothing twice.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +31,35 @@ from flows.vegetation_inputs import resolve_inputs
 
 VEGETATION_WEEKLY_CRON = "0 6 * 4-10 1"
 """Mondays 06:00, April to October (as ``infra/prefect.yaml``), in the profile's timezone."""
+HEAT_DAILY_CRON = "30 7 * 5-9 *"
+"""Every day 07:30, May to September: after the morning forecast, before the working day."""
+DEFORMATION_MONTHLY_CRON = "0 5 3 * *"
+"""The 3rd of every month 05:00: picks up an EGMS release published in the month before."""
 RELAY_INTERVAL_S = 60
+DEFORMATION_FIRST_DAY = date(2015, 1, 1)
+"""EGMS series start in 2015 (Sentinel-1): a monthly run considers every release since."""
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """One served deployment: its name suffix and cron, or interval in seconds."""
+
+    suffix: str
+    cron: str | None = None
+    interval_s: int | None = None
+
+
+SCHEDULES = (
+    ScheduleSpec("vegetation-weekly", cron=VEGETATION_WEEKLY_CRON),
+    ScheduleSpec("heat-daily", cron=HEAT_DAILY_CRON),
+    ScheduleSpec("deformation-monthly", cron=DEFORMATION_MONTHLY_CRON),
+    ScheduleSpec("outbox-delivery", interval_s=RELAY_INTERVAL_S),
+)
+
+
+def scheduled_day(scheduled: datetime | None, today: date, timezone: str = "UTC") -> date:
+    """The calendar day of the scheduled time in ``timezone`` (``today`` for a manual run)."""
+    return scheduled.astimezone(ZoneInfo(timezone)).date() if scheduled is not None else today
 
 
 def window_end_for(scheduled: datetime | None, today: date, timezone: str = "UTC") -> date:
@@ -34,8 +68,11 @@ def window_end_for(scheduled: datetime | None, today: date, timezone: str = "UTC
     Derived from the scheduled time, read in ``timezone`` (the profile's), not from the wall clock
     or a stored watermark, so a late or repeated run evaluates the same window.
     """
-    day = scheduled.astimezone(ZoneInfo(timezone)).date() if scheduled is not None else today
-    return day - timedelta(days=1)
+    return scheduled_day(scheduled, today, timezone) - timedelta(days=1)
+
+
+def _today(timezone: str) -> date:
+    return datetime.now(ZoneInfo(timezone)).date()
 
 
 @flow(name="vegetation-weekly")
@@ -47,25 +84,91 @@ def vegetation_weekly(profile: str, out_dir: str = "out") -> Any:
     """
     inputs = resolve_inputs(profile, Path(out_dir))
     tz = inputs.profile.timezone
-    end = window_end_for(flow_run.scheduled_start_time, datetime.now(ZoneInfo(tz)).date(), tz)
+    end = window_end_for(flow_run.scheduled_start_time, _today(tz), tz)
     return vegetation_flow(profile=profile, start=end, end=end, out_dir=out_dir, inputs=inputs)
 
 
+@flow(name="heat-daily")
+def heat_daily(profile: str, out_dir: str = "out") -> Any:
+    """The heat flow on the forecasts issued on the scheduled day (profile's timezone)."""
+    from flows.heat import _flow as heat_flow
+
+    tz = load_profile(profile, out_dir=Path(out_dir)).timezone
+    day = scheduled_day(flow_run.scheduled_start_time, _today(tz), tz)
+    return heat_flow()(profile=profile, start=day, end=day, out_dir=out_dir)
+
+
+@flow(name="deformation-monthly")
+def deformation_monthly(profile: str, out_dir: str = "out") -> Any:
+    """The deformation flow on every EGMS release ending before the scheduled day.
+
+    Each release is evaluated once; a release already evaluated queues no new revision.
+    """
+    from flows.deformation import deformation_flow
+
+    tz = load_profile(profile, out_dir=Path(out_dir)).timezone
+    end = window_end_for(flow_run.scheduled_start_time, _today(tz), tz)
+    return deformation_flow()(
+        profile=profile, start=DEFORMATION_FIRST_DAY, end=end, out_dir=out_dir
+    )
+
+
+SCHEDULED_FLOWS: dict[str, Any] = {
+    "vegetation-weekly": vegetation_weekly,
+    "heat-daily": heat_daily,
+    "deformation-monthly": deformation_monthly,
+}
+
+
 def deployments(profile_ref: str, profile: CityProfile, out_dir: Path) -> list[Any]:
-    """The served deployments: the weekly vegetation run (profile's timezone) and the relay."""
-    weekly = vegetation_weekly.to_deployment(
-        name=f"{profile.name}-vegetation-weekly",
-        schedule=Cron(VEGETATION_WEEKLY_CRON, timezone=profile.timezone),
-        parameters={"profile": profile_ref, "out_dir": str(out_dir)},
-    )
-    relay = delivery_flow.to_deployment(
-        name="outbox-delivery", interval=RELAY_INTERVAL_S, parameters={"out": str(out_dir)}
-    )
-    return [weekly, relay]
+    """The served deployments of :data:`SCHEDULES`: cron in the profile's timezone, the relay."""
+    served: list[Any] = []
+    tags = [f"profile:{profile.name}", *(f"host:{h}" for h in profile.allowlist.hosts)]
+    for spec in SCHEDULES:
+        if spec.cron is not None:
+            served.append(
+                SCHEDULED_FLOWS[spec.suffix].to_deployment(
+                    name=f"{profile.name}-{spec.suffix}",
+                    schedule=Cron(spec.cron, timezone=profile.timezone),
+                    parameters={"profile": profile_ref, "out_dir": str(out_dir)},
+                    tags=tags,
+                )
+            )
+        else:
+            served.append(
+                delivery_flow.to_deployment(
+                    name=spec.suffix,
+                    interval=spec.interval_s,
+                    parameters={"out": str(out_dir)},
+                    tags=["delivery"],
+                )
+            )
+    return served
+
+
+def describe(served: list[Any]) -> list[str]:
+    """One line per served deployment: its name and schedule (cron and zone, or interval)."""
+    lines = []
+    for deployment in served:
+        for entry in deployment.schedules or ():
+            schedule = entry.schedule
+            if getattr(schedule, "cron", None):
+                when = f"cron '{schedule.cron}' {schedule.timezone}"
+            else:
+                when = f"every {schedule.interval.total_seconds():.0f} s"
+            lines.append(f"{deployment.flow_name}/{deployment.name}: {when}")
+    return lines
 
 
 def serve_flows(*, profile: str, out_dir: Path) -> int:
-    """Serve the scheduled deployments until interrupted."""
+    """Print the schedules, then serve the deployments until SIGINT/SIGTERM (CLI: 130/143)."""
+    import sys
+
     resolved = load_profile(profile, out_dir=out_dir)
-    serve(*deployments(profile, resolved, out_dir))
+    served = deployments(profile, resolved, out_dir)
+    print(f"serving {len(served)} deployment(s) of profile {resolved.name}; stop with Ctrl-C:")
+    for line in describe(served):
+        print(f"  {line}")
+    sys.stdout.flush()
+    serve(*served, print_starting_message=False)
     return 0

@@ -40,6 +40,8 @@ from eo.grid import OutputGrid, grid_template
 from eo.scenes import SceneStack, load_period
 from eo.stac import StacSource
 from flows.alerting import queue_irrigation_alerts, queue_run_digest
+from flows.artifacts import publish_vegetation
+from flows.dask_runtime import with_dask
 from flows.vegetation_inputs import (
     VegetationInputs,
     evaluation_ends,
@@ -245,6 +247,7 @@ def write_products(
 
 
 @flow(name="vegetation", log_prints=False)
+@with_dask
 def vegetation_flow(
     profile: str,
     start: date,
@@ -331,6 +334,7 @@ def vegetation_flow(
         queued += (
             queue_not_evaluated_notice(inputs.profile, not_evaluated, first_day, out) is not None
         )
+    publish_vegetation(inputs.profile.name, written)
     summary = {
         "windows": [str(e) for e in ends],
         "products": written,

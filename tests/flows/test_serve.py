@@ -37,17 +37,21 @@ def test_served_schedules_match_infra_and_carry_the_profiles_timezone(tmp_path: 
     infra = yaml.safe_load(
         (Path(__file__).parents[2] / "infra" / "prefect.yaml").read_text(encoding="utf-8")
     )
-    declared = {d["name"]: d["schedules"][0] for d in infra["deployments"]}
+    declared = {d["name"]: d["schedules"][0] for d in infra["deployments"] if d.get("schedules")}
     profile = load_profile("vienna", out_dir=tmp_path)
-    weekly, relay = deployments("vienna", profile, tmp_path)
-    (schedule,) = weekly.schedules
-    assert weekly.name == "vienna-vegetation-weekly"
-    assert schedule.schedule.cron == declared[weekly.name]["cron"]
-    assert schedule.schedule.timezone == profile.timezone == declared[weekly.name]["timezone"]
-    assert weekly.parameters == {"profile": "vienna", "out_dir": str(tmp_path)}
-    (relay_schedule,) = relay.schedules
-    interval = relay_schedule.schedule.interval
-    assert interval.total_seconds() == declared[relay.name]["interval"]
+    served = deployments("vienna", profile, tmp_path)
+    # every scheduled deployment of the file for this profile is served, and nothing else
+    assert {d.name for d in served} == set(declared)
+    for deployment in served:
+        (schedule,) = deployment.schedules
+        want = declared[deployment.name]
+        if "cron" in want:
+            assert schedule.schedule.cron == want["cron"]
+            assert schedule.schedule.timezone == profile.timezone == want["timezone"]
+            assert deployment.parameters == {"profile": "vienna", "out_dir": str(tmp_path)}
+        else:
+            assert schedule.schedule.interval.total_seconds() == want["interval"]
+            assert deployment.parameters == {"out": str(tmp_path)}
 
 
 def test_weekly_run_resolves_its_inputs_once_and_hands_them_to_the_flow(
