@@ -38,6 +38,9 @@ from core.errors import GeospaceError, InvalidInputError
 from core.profile import CityProfile, HeatConfig, load_profile
 
 SUBJECT_SUFFIX = "heat-bulletin"
+REPLAY_AFTER = timedelta(days=1)
+"""A forecast issued longer ago than this is a replay: the outbox clock is set to its issue time.
+A live forecast (the daily run) leaves the outbox on the wall clock."""
 
 
 @dataclass(frozen=True)
@@ -463,7 +466,8 @@ def decide_forecast(
     top_ids, geometry, area_name = bulletin_area(result, inputs, inputs.heat.bulletin_districts)
     sources = (source, *result.scenes)
     finding = bulletin_finding(outlook, subject_id, sources=sources, timezone=prof.timezone)
-    set_as_of(out_dir, issued)
+    if datetime.now(UTC).replace(tzinfo=None) - issued > REPLAY_AFTER:
+        set_as_of(out_dir, issued)  # a replay: the outbox reads the replayed time from now on
     now = issued.replace(tzinfo=UTC)
     policy = load_policy("heat")
     routing = Routing.from_profile(prof.sinks)

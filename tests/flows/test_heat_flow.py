@@ -218,3 +218,23 @@ def test_blocks_when_configured_are_ranked_like_districts(
     assert holding & set(first), f"blocks {holding} with a planted centre not among {first}"
     assert (out / "heat" / "2022-07-18" / "blocks.csv").is_file()
     assert "Blocks by older people" in (out / "heat" / "2022-07-18" / "bulletin.html").read_text()
+
+
+def test_a_live_forecast_leaves_the_outbox_on_the_wall_clock(
+    heat_run: HeatRun, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from eo.meteo import daily_from_frame
+    from flows.heat import decide_forecast
+
+    inputs = resolve_heat_inputs(heat_run.profile, START, END, tmp_path)
+    result = analyse_lst(inputs, START, END)
+    issued = datetime.now(UTC).replace(tzinfo=None, microsecond=0) - timedelta(hours=1)
+    days = [(issued.date() + timedelta(days=i)).isoformat() for i in range(1, 5)]
+    frame = pd.DataFrame({"date": days, "tmax_c": 35.0, "tmin_c": 22.0, "felt_tmax_c": 37.0})
+    decision = decide_forecast(
+        inputs, result, issued, daily_from_frame(frame, "live"), None, "live", tmp_path
+    )
+    assert decision["revision_status"] == "pending_approval"
+    assert not (tmp_path / "alerts" / "clock.json").exists()
