@@ -114,12 +114,23 @@ def products(tmp_path_factory: pytest.TempPathFactory) -> list[Product]:
     return out
 
 
-@pytest.fixture
-def sh(products: list[Product]) -> Iterator[tuple[ServerWithPlan, ShState]]:
-    state = ShState(client_id=ENV["SH_CLIENT_ID"], client_secret=SECRET, products=products)
-    server = start_sentinelhub(state)
-    yield server, state
+@pytest.fixture(scope="module")
+def sh_server(products: list[Product]) -> Iterator[ServerWithPlan]:
+    server = start_sentinelhub(ShState(ENV["SH_CLIENT_ID"], SECRET, products))
+    yield server
     server.stop()
+
+
+@pytest.fixture
+def sh(
+    sh_server: ServerWithPlan, products: list[Product]
+) -> Iterator[tuple[ServerWithPlan, ShState]]:
+    """The module's server with a fresh state (tokens, request log) and no faults."""
+    state = ShState(client_id=ENV["SH_CLIENT_ID"], client_secret=SECRET, products=products)
+    sh_server.settings["state"] = state
+    sh_server.plan.clear()
+    yield sh_server, state
+    sh_server.plan.clear()
 
 
 def _source(server: ServerWithPlan, **kw: Any) -> SentinelHubSource:

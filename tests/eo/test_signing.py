@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,21 +32,32 @@ GRID = OutputGrid("EPSG:32633", 10.0, (600200.0, 5338400.0, 601200.0, 5339600.0)
 ACCOUNT, CONTAINER = "sentinel2l2a01", "sentinel2-l2"
 
 
-@pytest.fixture
-def sign_server(tmp_path: Path) -> Iterator[tuple[ServerWithPlan, SignState]]:
-    state = SignState(clock=Clock())
-    server = start_sign_server(tmp_path, state)
-    yield server, state
+@pytest.fixture(scope="module")
+def sign_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerWithPlan]:
+    server = start_sign_server(tmp_path_factory.mktemp("blobs"), SignState(clock=Clock()))
+    yield server
     server.stop()
 
 
-def _item(server: ServerWithPlan, prefix: str = "") -> dict[str, Any]:
+@pytest.fixture
+def sign_server(sign_store: ServerWithPlan) -> Iterator[tuple[ServerWithPlan, SignState]]:
+    """The module's sign endpoint + store with a fresh clock and token log, no faults."""
+    state = SignState(clock=Clock())
+    sign_store.settings["state"] = state
+    sign_store.plan.clear()
+    yield sign_store, state
+    sign_store.plan.clear()
+
+
+def _item(server: ServerWithPlan) -> dict[str, Any]:
+    """The tile's COGs under a fresh folder of the store (GDAL caches by URL) and its item."""
     root: Path = server.settings["root"]
+    prefix = uuid.uuid4().hex
     write_tile(root / ACCOUNT / CONTAINER / prefix, "", "A")
     assets = {}
     for band in ("red", "nir", "scl"):
         res = 20.0 if band == "scl" else 10.0
-        href = f"{server.base_url}/{ACCOUNT}/{CONTAINER}/{prefix}/A/{band}.tif".replace("//A", "/A")
+        href = f"{server.base_url}/{ACCOUNT}/{CONTAINER}/{prefix}/A/{band}.tif"
         assets[band] = (
             href,
             Affine(res, 0.0, TILES["A"][1], 0.0, -res, TOP),

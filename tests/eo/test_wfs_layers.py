@@ -40,11 +40,20 @@ def layers() -> dict[str, gpd.GeoDataFrame]:
     return wfs_layers()
 
 
-@pytest.fixture
-def wfs(layers: dict[str, gpd.GeoDataFrame]) -> Iterator[ServerWithPlan]:
+@pytest.fixture(scope="module")
+def wfs_server(layers: dict[str, gpd.GeoDataFrame]) -> Iterator[ServerWithPlan]:
     server = start_wfs(layers)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def wfs(wfs_server: ServerWithPlan) -> Iterator[ServerWithPlan]:
+    """The module's WFS with no faults and an empty log of layers served."""
+    wfs_server.plan.clear()
+    wfs_server.settings["served"] = []
+    yield wfs_server
+    wfs_server.plan.clear()
 
 
 def _inside_vienna(frame: gpd.GeoDataFrame) -> bool:
