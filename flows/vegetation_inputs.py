@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import warnings
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import geopandas as gpd
 
 from alerts.outbox.commands import ensure_outbox
+from alerts.outbox.store import open_store
 from alerts.products.staging import clean_stale_staging
 from core.errors import InvalidInputError
 from core.profile import CityProfile, load_profile
@@ -94,6 +95,44 @@ def not_evaluated_reason(inputs: VegetationInputs, current: SceneStack) -> str |
             f"{first_id}: {why}); see rejected_items in the manifest"
         )
     return None
+
+
+def queue_not_evaluated_notice(
+    profile: CityProfile, reason: str, first_day: date, out_dir: Path
+) -> int | None:
+    """ONE operator notice (DATA_GAP topic, about the whole parks layer) saying why nothing was
+    evaluated; its key is the layer and the run's first day, so a rerun queues nothing new.
+    Returns the new revision id, or None when it was queued before or no sink takes notices."""
+    from alerts.decide.notices import NoticeTopic, gap_key, notice_revision, notice_subject
+    from alerts.decide.policy import load_notice_policy
+    from alerts.decide.revisions import SubjectInfo
+    from alerts.model import RevisionKind
+    from alerts.sinks.routing import Routing
+
+    layer = f"{profile.name}:all-parks"
+    start = datetime.combine(first_day, time.min, UTC)
+    revision = notice_revision(
+        key=gap_key("irrigation", layer, start),
+        number=1,
+        kind=RevisionKind.NOTICE,
+        topic=NoticeTopic.DATA_GAP,
+        about_hazard="irrigation",
+        subject_id=notice_subject("irrigation", layer),
+        event_start=start,
+        now=datetime.now(UTC).replace(microsecond=0),
+        summary=f"Nothing evaluated for {profile.title}: {reason}",
+        payload={"not_evaluated": reason},
+        notice_policy=load_notice_policy(),
+        subject=SubjectInfo(name=f"all parks of {profile.title}"),
+    )
+    sinks = Routing.from_profile(profile.sinks).sinks_for(revision)
+    if not sinks:
+        return None
+    store = open_store(out_dir, dsn=_outbox_dsn(profile))
+    try:
+        return store.add_revision(revision, sinks)
+    finally:
+        store.close()
 
 
 def check_local_items(inputs: VegetationInputs, ends: list[date]) -> int:

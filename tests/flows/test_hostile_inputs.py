@@ -457,7 +457,21 @@ def test_an_aoi_without_parks_says_so_in_manifest_and_output(
     manifest = json.loads((out / "vegetation" / "2022-08-30" / "manifest.json").read_text())
     assert manifest["not_evaluated"].startswith("no park of layers.parks")
     assert main(["alerts", "list", "--json", "--out", str(out)]) == 0
-    assert capsys.readouterr().out.strip().startswith("[")
+    notices = [
+        r
+        for r in json.loads(capsys.readouterr().out)
+        if r["hazard"] == "notice" and "all-parks" in r["subject"]
+    ]
+    assert len(notices) == 1, "one operator notice says why nothing was evaluated"
+    assert main(["alerts", "show", str(notices[0]["id"]), "--json", "--out", str(out)]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["payload"]["payload"]["not_evaluated"] == manifest["not_evaluated"]
+    # a rerun of the same period queues no second notice
+    assert main([*argv, "--start", "2022-08-30", "--end", "2022-08-30"]) == 0
+    capsys.readouterr()
+    assert main(["alerts", "list", "--json", "--out", str(out)]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    assert [r["id"] for r in listing if "all-parks" in r["subject"]] == [notices[0]["id"]]
 
 
 def test_demo_refuses_an_out_that_is_a_file(
