@@ -109,7 +109,8 @@ def queue_not_evaluated_notice(
     from alerts.model import RevisionKind
     from alerts.sinks.routing import Routing
 
-    layer = f"{profile.name}:all-parks"
+    # Its own subject: distinct from the every-park DATA_GAP event of flows.alerting.
+    layer = f"{profile.name}:all-parks:not-evaluated"
     start = datetime.combine(first_day, time.min, UTC)
     revision = notice_revision(
         key=gap_key("irrigation", layer, start),
