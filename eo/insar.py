@@ -155,6 +155,9 @@ def _check_header(
 def _numeric(chunk: pd.DataFrame, columns: Sequence[str], source: str, first_row: int) -> None:
     """Convert ``columns`` of ``chunk`` to float in place; refuse text that is not a number."""
     for col in columns:
+        if pd.api.types.is_numeric_dtype(chunk[col].dtype):  # parsed as numbers already
+            chunk[col] = chunk[col].astype("float64")
+            continue
         values = pd.to_numeric(chunk[col], errors="coerce")
         bad = values.isna() & chunk[col].notna()
         if bad.any():

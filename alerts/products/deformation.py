@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
@@ -108,15 +109,23 @@ def render_network_png(segments: gpd.GeoDataFrame, title: str) -> bytes:
     ax = fig.add_subplot(1, 1, 1)
     norm = Normalize(-VELOCITY_RANGE, VELOCITY_RANGE)
     cmap = colormaps["RdBu"]
-    alerts = [alert_of(r) for _, r in segments.iterrows()]
-    for (_, row), alert in zip(segments.iterrows(), alerts, strict=True):
-        xs, ys = row.geometry.xy
-        if alert == "DATA_GAP":
-            ax.plot(xs, ys, color="0.6", lw=2.0, ls="--")
-            continue
-        if alert in ("watch", "warning"):
-            ax.plot(xs, ys, color="black" if alert == "warning" else "orange", lw=6.0, alpha=0.8)
-        ax.plot(xs, ys, color=cmap(norm(float(row["vertical_velocity"]))), lw=3.0)
+    alerts = np.array([alert_of(r) for _, r in segments.iterrows()])
+    paths = [np.asarray(g.coords) for g in segments.geometry]
+    velocity = segments["vertical_velocity"].to_numpy(dtype="float64")
+
+    def draw(mask: np.ndarray, **style: Any) -> None:
+        if mask.any():
+            ax.add_collection(
+                LineCollection([p for p, m in zip(paths, mask, strict=True) if m], **style)
+            )
+
+    draw(alerts == "DATA_GAP", colors="0.6", linewidths=2.0, linestyles="--")
+    draw(alerts == "watch", colors="orange", linewidths=6.0, alpha=0.8)
+    draw(alerts == "warning", colors="black", linewidths=6.0, alpha=0.8)
+    measured = alerts != "DATA_GAP"
+    draw(measured, colors="0.45", linewidths=4.0)  # a grey edge: stable ground is near white
+    draw(measured, colors=cmap(norm(velocity[measured])), linewidths=2.6)
+    ax.autoscale_view()
     sm = colormaps["RdBu"]
     mappable = ax.scatter([], [], c=[], cmap=sm, norm=norm)
     fig.colorbar(

@@ -13,7 +13,7 @@ so persistence across releases has to match by location. Planted (and listed in 
 
 Everything else is stable ground: per-point vertical velocity N(0, 0.5) mm/yr, a 1.5 mm annual
 cycle, 1.5 mm noise per epoch. LOS = up * los_up (no east motion). Points lie along each corridor
-(about one per 10 m and geometry, up to 25 m off the line) and scattered over the city.
+(about one per 10 m and geometry, up to 25 m off the line) and, one per 25 ha, over the city.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def _sample_points(
             ys.append(shapely.get_y(pts) + dx / norm * off)
             kinds.append(np.zeros(n, dtype=bool))
     minx, miny, maxx, maxy = boundary.bounds
-    n_bg = int((maxx - minx) * (maxy - miny) / 40_000.0)  # one per 4 ha: buildings around
+    n_bg = int((maxx - minx) * (maxy - miny) / 250_000.0)  # one per 25 ha: buildings around
     xs.append(rng.uniform(minx, maxx, n_bg))
     ys.append(rng.uniform(miny, maxy, n_bg))
     kinds.append(np.ones(n_bg, dtype=bool))
