@@ -91,12 +91,29 @@ CREATE TABLE findings (
 );
 """
 
+
+_CLAIM_INDEXES = """
+CREATE INDEX outbox_head ON outbox (sink, subject_key, id) WHERE status IN ('queued', 'dead');
+CREATE INDEX outbox_queued ON outbox (id) WHERE status = 'queued';
+CREATE INDEX outbox_leased ON outbox (status, lease_until) WHERE lease_until IS NOT NULL;
+"""
+"""Version 2: partial indexes that keep the relay's claim independent of the backlog (issue 10).
+
+``outbox_queued`` walks queued rows in id order (the claim stops at its LIMIT), ``outbox_head``
+answers "is this row the oldest queued-or-dead row of its (sink, subject)" with one index probe,
+``outbox_leased`` finds expired leases without reading every queued row. Both backends support
+partial indexes; the claim query's predicates repeat the index predicates word for word so that
+SQLite's planner can use them.
+"""
+
 SQLITE: tuple[tuple[int, str], ...] = (
     (1, _COMMON_TABLES.format(real="REAL", pk="INTEGER PRIMARY KEY AUTOINCREMENT")),
+    (2, _CLAIM_INDEXES),
 )
 
 POSTGRES: tuple[tuple[int, str], ...] = (
     (1, _COMMON_TABLES.format(real="DOUBLE PRECISION", pk="BIGSERIAL PRIMARY KEY")),
+    (2, _CLAIM_INDEXES),
 )
 
 SCHEMA_VERSION_TABLE = (

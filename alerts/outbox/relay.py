@@ -26,6 +26,7 @@ from alerts.outbox.queue import (
     complete,
     health,
     purge_sent,
+    refresh_planner_statistics,
     renew_lease,
 )
 from alerts.outbox.store import OutboxStore
@@ -223,6 +224,7 @@ def run_relay(
     check_relay_settings(lease_s=lease_s, max_attempts=max_attempts, batch=batch)
     backoff = backoff or Backoff()
     owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    refresh_planner_statistics(store)  # a backlog left by an outage: claims stay index walks
     keeper = _LeaseKeeper(store, owner, lease_s)
     try:
         return _relay_loop(

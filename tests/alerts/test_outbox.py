@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from alerts.outbox import admin
+from alerts.outbox import admin, migrations
 from alerts.outbox.db import connect_sqlite, migrate
 from alerts.outbox.store import OutboxStore, default_path, open_store, revision_fields
 from core.errors import InvalidInputError
@@ -118,9 +118,12 @@ def test_sqlite_pragmas_and_default_path(tmp_path: Path) -> None:
 
 def test_migrations_are_versioned_and_rerunnable(tmp_path: Path) -> None:
     db = connect_sqlite(tmp_path / "o.sqlite")
-    assert migrate(db) == 1
-    assert migrate(db) == 1
-    assert db.query("SELECT version FROM schema_version") == [{"version": 1}]
+    latest = migrations.SQLITE[-1][0]
+    assert migrate(db) == latest
+    assert migrate(db) == latest
+    assert db.query("SELECT version FROM schema_version ORDER BY version") == [
+        {"version": v} for v, _ in migrations.SQLITE
+    ]
     db.execute("INSERT INTO schema_version (version, applied_at) VALUES (99, 'future')")
     with pytest.raises(InvalidInputError, match="newer"):
         migrate(db)
