@@ -19,6 +19,7 @@ One choice per flow run, made from the environment when the run starts (never at
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -121,6 +122,9 @@ def with_dask(fn: Callable[P, R]) -> Callable[P, R]:
             _log_choice(chosen)
             return fn(*args, **kwargs)
 
+    # Prefect builds the flow's parameter model from the signature; the flow modules use
+    # ``from __future__ import annotations``, so resolve the names (``date``) in fn's module.
+    wrapper.__signature__ = inspect.signature(fn, eval_str=True)  # type: ignore[attr-defined]
     return wrapper
 
 
