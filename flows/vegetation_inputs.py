@@ -24,6 +24,7 @@ from eo.aoi import AOI, grid_for_aoi, load_aoi
 from eo.grid import OutputGrid
 from eo.layers import read_layer
 from eo.scenes import VEGETATION_BANDS, SceneStack, find_items, stac_source
+from eo.sentinelhub import Credentials, SentinelHubSource
 from eo.stac import StacSource
 from flows.runtime import check_out_dir
 from indices.calendar import check_supported, evaluation_ends, reference_periods
@@ -201,4 +202,6 @@ def resolve_inputs(profile: str | Path, out_dir: Path, aoi: Path | None = None) 
     parks = parks[parks.intersects(area.to_crs(prof.grid.crs))].reset_index(drop=True)
     source = stac_source(prof, prof.sources.sentinel2)
     source.allowlist.check_catalog(source.catalog)  # off the allowlist: AllowlistError, exit 2
+    if isinstance(source, SentinelHubSource):  # credentials unset: CredentialsError, exit 2
+        Credentials.from_env(source.client_id_env, source.client_secret_env)
     return VegetationInputs(profile=prof, aoi=area, grid=grid, parks=parks, source=source)
