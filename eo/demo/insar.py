@@ -18,6 +18,7 @@ cycle, 1.5 mm noise per epoch. LOS = up * los_up (no east motion). Points lie al
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -131,7 +132,11 @@ def release_frame(
     key: str,
     seed: int,
 ) -> pd.DataFrame:
-    """One EGMS-format table (columns as the 2019-2023 L2b release names them)."""
+    """One EGMS-format table (columns as the 2019-2023 L2b release names them).
+
+    The attribute columns are the frame; the LOS displacement (points x dates, mm) and the
+    ``YYYYMMDD`` date names are in ``attrs["los_mm"]`` and ``attrs["dates"]``.
+    """
     rng = np.random.default_rng([seed, first_year, 0 if key == "asc" else 1])
     geom = GEOMETRIES[key]
     pts = _sample_points(corridors, boundary, rng)
@@ -191,8 +196,22 @@ def release_frame(
             "seasonality_std": 0.2,
         }
     )
-    series = pd.DataFrame(los, columns=[d.strftime("%Y%m%d") for d in dates])
-    return pd.concat([frame, series], axis=1)
+    frame.attrs["los_mm"] = los
+    frame.attrs["dates"] = [d.strftime("%Y%m%d") for d in dates]
+    return frame
+
+
+def write_release_csv(frame: pd.DataFrame, target: Path) -> None:
+    """The attribute columns, then one ``YYYYMMDD`` column per date (mm, 0.1 mm), atomically."""
+    head = frame.to_csv(index=False, lineterminator="\n").splitlines()
+    block = io.StringIO()
+    np.savetxt(block, frame.attrs["los_mm"], fmt="%.1f", delimiter=",")
+    body = block.getvalue().splitlines()
+    lines = [head[0] + "," + ",".join(frame.attrs["dates"])]
+    lines += [a + "," + b for a, b in zip(head[1:], body, strict=True)]
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    os.replace(tmp, target)
 
 
 def release_name(first_year: int, last_year: int, key: str) -> str:
@@ -212,9 +231,7 @@ def write_demo_insar(
         for key in GEOMETRIES:
             frame = release_frame(lines, area, first, last, key, seed)
             target = folder / release_name(first, last, key)
-            tmp = target.with_name(f".{target.name}.tmp")
-            frame.to_csv(tmp, index=False, float_format="%.2f")
-            os.replace(tmp, target)
+            write_release_csv(frame, target)
             files.append({"file": target.name, "points": len(frame), "geometry": key})
 
     def site(s: Site, **extra: Any) -> dict[str, Any]:
