@@ -16,6 +16,7 @@ from alerts.decide.rules import Action, SubjectInfo, decide, load_policy
 from alerts.formats.xmltext import ControlCharactersRemovedWarning
 from alerts.model import Revision, RevisionStatus
 from core.errors import InvalidInputError
+from core.status import CoverageRule
 from tests.conftest import shared_file
 
 from .conftest import HOSTILE, HOSTILE_CLEAN, SQUARE, T0
@@ -69,7 +70,8 @@ def test_notice_validates_and_is_restricted(schema: etree.XMLSchema) -> None:
     from alerts.model import Finding
 
     gap = Finding("irrigation_priority", "p1", T0, T0 + timedelta(days=14), 0.5, "1", 0.2, 0.1)
-    d = decide([gap], None, None, load_policy("irrigation"), T0)
+    policy = load_policy("irrigation").with_coverage(CoverageRule(0.6, 0.9, 2))  # the profile's
+    d = decide([gap], None, None, policy, T0)
     assert d.action == Action.NOTICE and d.revision is not None
     xml = to_xml(d.revision)
     schema.assertValid(etree.fromstring(xml))
