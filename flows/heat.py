@@ -28,7 +28,7 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 import geopandas as gpd
 import numpy as np
@@ -589,7 +589,11 @@ def _flow() -> Any:
 
     from flows.dask_runtime import with_dask
 
-    return flow(name="heat", log_prints=False)(with_dask(heat_flow_impl))
+    body = with_dask(heat_flow_impl)
+    # Prefect validates parameters from the annotations; resolve them here, in this module (the
+    # wrapper lives in flows.dask_runtime, where ``date`` and ``HeatInputs`` are unknown names).
+    body.__annotations__ = get_type_hints(heat_flow_impl)
+    return flow(name="heat", log_prints=False)(body)
 
 
 def run_heat_cli(*, profile: str, start: date, end: date, out_dir: Path) -> int:

@@ -238,3 +238,15 @@ def test_a_live_forecast_leaves_the_outbox_on_the_wall_clock(
     )
     assert decision["revision_status"] == "pending_approval"
     assert not (tmp_path / "alerts" / "clock.json").exists()
+
+
+def test_geospace_run_heat_through_prefect(
+    demo_small: DemoLayout, tmp_path: Path, prefect_server: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    profile = write_profile(tmp_path, Path(demo_small.root), "cli")
+    out = tmp_path / "out"
+    rc = main(["run", "heat", "--profile", str(profile), "--out", str(out),
+               "--start", "2022-07-18", "--end", "2022-07-18"])  # fmt: skip
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "heat: Completed" in printed and "geospace alerts approve" in printed
