@@ -247,3 +247,32 @@ def test_no_token_reaches_logs_manifests_or_the_scene_stack(
         for text in (manifest, attrs, coords, caplog.text, repr(stack)):
             assert sig not in text
     assert "sig=" not in caplog.text.replace("sig=REDACTED", "")
+
+
+def test_a_signed_source_marks_what_it_finds_and_keeps_hrefs_unsigned(rustac_api: Any) -> None:
+    from datetime import date
+
+    from eo.allowlist import Allowlist
+    from eo.stac import StacSource, search_items
+    from tests.servers.scene import OVERLAP_UTM
+    from tests.servers.stac_factory import wgs84_bbox
+
+    endpoint = "https://planetarycomputer.microsoft.com/api/sas/v1"
+    source = StacSource(
+        catalog=rustac_api.url,
+        provider="earth-search",
+        collection="sentinel-2-l2a",
+        allowlist=Allowlist(frozenset(), http_hosts=frozenset({"127.0.0.1"})),
+        retries=1,
+        timeout_s=5.0,
+        sign_endpoint=endpoint,
+        sign_key_env="GEOSPACE_TEST_PC_KEY",
+    )
+    bbox = tuple(wgs84_bbox(OVERLAP_UTM))
+    items = search_items(source, bbox_wgs84=bbox, start=date(2024, 6, 10), end=date(2024, 6, 10))
+    assert items
+    for item in items:
+        assert item[SIGNING_KEY] == {"endpoint": endpoint, "key_env": "GEOSPACE_TEST_PC_KEY"}
+        assert all("?" not in asset["href"] for asset in item["assets"].values())
+    signer = signer_for_items(items)
+    assert signer is not None and signer.endpoint == endpoint
