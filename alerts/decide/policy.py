@@ -115,7 +115,9 @@ def _where(source: str, field: str) -> str:
 
 def _require(raw: Mapping[str, Any], key: str, source: str) -> Any:
     if key not in raw or raw[key] is None:
-        raise InvalidInputError(f"{_where(source, key)} is missing; add it (see alerts/decide/policy.py)")
+        raise InvalidInputError(
+            f"{_where(source, key)} is missing; add it (see alerts/decide/policy.py)"
+        )
     return raw[key]
 
 
