@@ -306,7 +306,10 @@ class SentinelHubClient:
         refreshed = False
         why = "no answer"
         truncated = False
-        for attempt in range(self.source.retries + 1):
+        # attempts = 1 + retries; the one token refresh after a 401 is not counted as a retry
+        for attempt in range(self.source.retries + 2):
+            if attempt > self.source.retries + int(refreshed):
+                break
             headers = {"Authorization": f"Bearer {self.access_token()}"}
             self.requests += 1
             try:

@@ -426,6 +426,19 @@ def test_a_revoked_token_is_refreshed_once_then_refused(
         source, GRID, bbox_wgs84=BBOX, start=date(2021, 6, 12), end=date(2021, 6, 12), client=client
     )
     assert stack.cube is not None and state.token_requests == 2
+    no_retries = _source(server, retries=0)
+    state.revoke_next = 1  # the refresh is not a retry: it works with retries=0 too
+    assert (
+        load_period(
+            no_retries,
+            GRID,
+            bbox_wgs84=BBOX,
+            start=date(2021, 6, 12),
+            end=date(2021, 6, 12),
+            client=_client(no_retries),
+        ).cube
+        is not None
+    )
     state.revoke_next = 2
     with pytest.raises(CredentialsError, match="refused a fresh token"):
         load_period(
