@@ -14,6 +14,8 @@ corridor layer (declared CRS, lines, inside the AOI) and the source folder.
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -90,8 +92,15 @@ def run_releases(
     end: date,
     out: Path,
     log: Callable[[str], None] = lambda _: None,
+    *,
+    force: bool = False,
 ) -> dict[str, Any]:
-    """Evaluate, write and queue every release of the period (no Prefect); return a summary."""
+    """Evaluate, write and queue every release of the period (no Prefect); return a summary.
+
+    A release already evaluated with the same files, rules and period (its ``evaluated.json``,
+    written after its revisions are queued) is skipped unless ``force``: the monthly check runs
+    each release once. A forced rerun rewrites the products and queues nothing new (keyed).
+    """
     from alerts.detect.deformation import (
         deformation_findings,
         distortion_findings,
@@ -109,7 +118,14 @@ def run_releases(
     outcomes: list[Any] = []
     gaps = 0
     levels: dict[str, int] = {}
+    skipped: list[str] = []
     for release in chosen:
+        folder = out / "deformation" / release.name
+        stamp = _fingerprint(release, inputs, start, end)
+        if not force and _evaluated(folder) == stamp:
+            skipped.append(release.name)
+            log(f"release {release.name}: already evaluated with these files and rules, skipped")
+            continue
         ev = evaluate_release(release, inputs.segments, rules, steps, start=start, end=end)
         info = {
             "profile": inputs.profile.name,
@@ -145,9 +161,10 @@ def run_releases(
             inputs.profile, distortion_findings(ev, rules), ev.segments, out,
             policy="deformation_distortion",
         )  # fmt: skip
+        _write_json(folder / EVALUATED, stamp)
         log(f"release {release.name}: {len(findings)} segments, products in {written[-1]}")
     queued = sum(o.revision_id is not None or o.gap_revision_id is not None for o in outcomes)
-    if chosen:
+    if len(skipped) < len(chosen):
         from flows.alerting import queue_run_digest
 
         digest = queue_run_digest.fn(
@@ -156,11 +173,45 @@ def run_releases(
         queued += digest is not None
     return {
         "releases": [r.name for r in chosen],
+        "skipped": skipped,
         "products": written,
         "revisions_queued": queued,
         "finding_levels": levels,
         "all_data_gap_releases": gaps,
     }
+
+
+EVALUATED = "evaluated.json"
+"""Written into a release's product folder once its revisions are queued."""
+
+
+def _fingerprint(
+    release: Release, inputs: DeformationInputs, start: date, end: date
+) -> dict[str, Any]:
+    """What an evaluation depends on: files (name, size), rules, segments and the period used."""
+    first = max(start, date(release.first_year, 1, 1))
+    last = min(end, date(release.last_year, 12, 31))
+    return {
+        "release": release.name,
+        "files": [[p.name, p.stat().st_size] for p in release.files],
+        "deformation": inputs.config.model_dump(mode="json"),
+        "segments": len(inputs.segments),
+        "period": [first.isoformat(), last.isoformat()],
+    }
+
+
+def _evaluated(folder: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((folder / EVALUATED).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def deformation_flow_fn(profile: str, start: date, end: date, out_dir: str = "out") -> Any:
@@ -177,9 +228,13 @@ def deformation_flow_fn(profile: str, start: date, end: date, out_dir: str = "ou
     publish_deformation(inputs.profile.name, summary["products"])
     if not summary["releases"]:
         return Completed(name="DATA_GAP", message="no release in the period", data=summary)
-    if summary["all_data_gap_releases"] == len(summary["releases"]):
+    evaluated = len(summary["releases"]) - len(summary["skipped"])
+    if evaluated and summary["all_data_gap_releases"] == evaluated:
         return Completed(name="DATA_GAP", message="no segment has enough points", data=summary)
-    return Completed(message=f"{len(summary['releases'])} release(s) evaluated", data=summary)
+    return Completed(
+        message=f"{evaluated} release(s) evaluated, {len(summary['skipped'])} already done",
+        data=summary,
+    )
 
 
 def queue_deformation_alerts(
@@ -240,6 +295,8 @@ def run_deformation_cli(*, profile: str, start: date, end: date, out_dir: Path) 
     )
     for folder in summary["products"]:
         print(f"  {folder}")
+    for name in summary["skipped"]:
+        print(f"  {name}: already evaluated with these files and rules (nothing to do)")
     print(
         f"alerts: {summary['revisions_queued']} new revision(s) in the outbox under {out_dir}/alerts"
     )

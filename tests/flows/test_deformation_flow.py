@@ -150,8 +150,10 @@ def test_products_of_each_release(run: Run) -> None:
 def test_rerun_adds_nothing(run: Run) -> None:
     before = ops.list_revisions(run.out)
     inputs = resolve_deformation_inputs("vienna-demo", run.out)
-    summary = run_releases(inputs, START, END, run.out)
-    assert summary["revisions_queued"] == 0
+    again = run_releases(inputs, START, END, run.out)  # the next monthly check: nothing new
+    assert again["skipped"] == run.truth["releases"] and again["revisions_queued"] == 0
+    forced = run_releases(inputs, START, END, run.out, force=True)  # evaluated again: keyed
+    assert forced["skipped"] == [] and forced["revisions_queued"] == 0
     assert ops.list_revisions(run.out) == before
 
 
