@@ -118,15 +118,24 @@ def _held_by_ticket(
 def open_gap_event(store: OutboxStore, gap_subject: str) -> tuple[Event | None, Revision | None]:
     """The open DATA_GAP event of a notice subject (``"<hazard>/<id>"``) and its last revision.
 
-    An open notice event that is not a DATA_GAP event (a per-window notice written before gaps
-    were events) is closed as superseded, so it never stands for a gap.
+    Open dead-row notice events of the same subject are left alone; an open notice event of no
+    known topic (a per-window notice written before gaps were events) is closed as superseded,
+    so it never stands for a gap.
     """
-    event = _event_of(store, NOTICE_HAZARD, gap_subject)
-    last = latest_revision(store, event.alert_key) if event else None
-    if event is not None and (last is None or last.payload.get("notice") != NoticeTopic.DATA_GAP):
-        store.close_event(event.alert_key, "superseded: not a data-gap event")
-        return None, None
-    return event, last
+    rows = store.db.query(
+        "SELECT alert_key, event_start FROM events WHERE hazard = ? AND subject_id = ?"
+        " AND status = 'open' ORDER BY created_at DESC",
+        (NOTICE_HAZARD, gap_subject),
+    )
+    for row in rows:
+        last = latest_revision(store, str(row["alert_key"]))
+        topic = last.payload.get("notice") if last is not None else None
+        if last is not None and topic == NoticeTopic.DATA_GAP:
+            start = datetime.fromisoformat(str(row["event_start"]))
+            return Event(last.alert_key, NOTICE_HAZARD, gap_subject, start), last
+        if topic not in (NoticeTopic.DELIVERY_FAILED, NoticeTopic.DIGEST):
+            store.close_event(str(row["alert_key"]), "superseded: not a data-gap event")
+    return None, None
 
 
 def apply_findings(

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from alerts.outbox import admin
+from alerts.outbox.notices import clear_delivered_dead_notices
 from alerts.outbox.queue import health as _health
 from alerts.outbox.relay import Backoff, run_relay
 from alerts.outbox.store import OutboxStore, open_store, revision_fields
@@ -122,7 +123,8 @@ def deliver(
 
     A revision whose row goes dead gets one operator notice (hazard ``notice``) queued unless
     ``dead_notices`` is False; notices themselves never get notices. The notice goes to the sinks
-    that accept notices under ``routing`` (default: the ``accepts`` of ``sink_config``).
+    that accept notices under ``routing`` (default: the ``accepts`` of ``sink_config``), and is
+    cleared (a Cancel, ``dead_notices_cleared``) once its revision was delivered after a retry.
     After the pass, every Open311 sink's open tickets are read back
     (:func:`alerts.sinks.open311.sync_status`): a ticket the crew closed closes its event
     (``tickets_closed`` lists their alert keys; a sync failure is reported in ``errors``, the
@@ -148,6 +150,7 @@ def deliver(
                     sink.close()
         report = {k: v for k, v in stats.__dict__.items()}
         report["tickets_closed"] = closed
+        report["dead_notices_cleared"] = clear_delivered_dead_notices(store) if dead_notices else 0
         report["health"] = _health(store).to_dict()
     return report
 

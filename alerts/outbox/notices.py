@@ -15,7 +15,9 @@ dead-row event, not one per attempt or per sink. The notice is built by the one 
 (:func:`alerts.decide.notices.notice_revision`). Given the profile's routing, it goes to the sinks
 that accept notices (the operators'); without routing, to the sinks the dead revision was
 addressed to. Its ordering key is its own subject (``notice/<hazard>/<subject_id>``), so the dead
-row does not block it. A dead notice never yields a notice about the notice (no loops).
+row does not block it. A dead notice never yields a notice about the notice (no loops). The notice
+is an event: when the revision it is about is delivered after all (``geospace alerts retry``), the
+next ``geospace deliver`` clears it (:func:`clear_delivered_dead_notices`, a Cancel).
 """
 
 from __future__ import annotations
@@ -30,7 +32,13 @@ from alerts.model import NOTICE_HAZARD, Revision, RevisionKind
 from alerts.outbox.store import OutboxStore
 from alerts.sinks.routing import Routing
 
-__all__ = ["DEAD_NOTICE_VALID_FOR", "dead_notice", "dead_notice_key", "queue_dead_notices"]
+__all__ = [
+    "DEAD_NOTICE_VALID_FOR",
+    "clear_delivered_dead_notices",
+    "dead_notice",
+    "dead_notice_key",
+    "queue_dead_notices",
+]
 
 DEAD_NOTICE_VALID_FOR = timedelta(days=7)
 RULE_VERSION = "relay-dead-notice-1"
@@ -114,8 +122,72 @@ def queue_dead_notices(
         ]
         notice = dead_notice(row, sinks, store.clock())
         targets = routing.sinks_for(notice) if routing is not None else sinks
-        new_id = store.add_revision(notice, targets)
-        if new_id is not None:  # nothing follows a dead-row notice: its event is not left open
-            store.close_event(notice.alert_key, "notice sent")
-            added += 1
+        added += store.add_revision(notice, targets) is not None
     return added
+
+
+def clear_delivered_dead_notices(store: OutboxStore, routing: Routing | None = None) -> int:
+    """Clear every dead-row notice event whose revision was delivered after all (an operator ran
+    ``geospace alerts retry`` and the sink took it): revision 2 of the notice, a Cancel, and the
+    event closes. Returns how many were cleared; a second call clears nothing more.
+
+    With ``routing`` (default: the store's), the clear goes to the sinks that accept notices;
+    else to the sinks of the notice itself.
+    """
+    routing = routing if routing is not None else store.routing
+    cleared = 0
+    for event in store.db.query(
+        "SELECT alert_key FROM events WHERE hazard = ? AND status = 'open'", (NOTICE_HAZARD,)
+    ):
+        last = _latest(store, str(event["alert_key"]))
+        if last is None or last.payload.get("notice") != NoticeTopic.DELIVERY_FAILED:
+            continue
+        dead_id = int(last.payload["dead_revision_id"])
+        state = store.db.query("SELECT status FROM revisions WHERE id = ?", (dead_id,))
+        if not state or state[0]["status"] != "sent":
+            continue
+        clear = _resolved(last, store.clock())
+        if routing is not None:
+            targets = list(routing.sinks_for(clear))
+        else:
+            targets = [str(r["sink"]) for r in store.db.query(
+                "SELECT DISTINCT o.sink FROM outbox o JOIN revisions r ON r.id = o.revision_id"
+                " WHERE r.message_key = ? ORDER BY o.sink", (last.message_key,),
+            )]  # fmt: skip
+        with store.db.transaction():
+            cleared += store.add_revision(clear, targets) is not None
+            store.close_event(last.alert_key, "delivered after retry")
+    return cleared
+
+
+def _latest(store: OutboxStore, alert_key: str) -> Revision | None:
+    rows = store.db.query(
+        "SELECT payload FROM revisions WHERE alert_key = ? ORDER BY revision DESC LIMIT 1",
+        (alert_key,),
+    )
+    return Revision.from_dict(json.loads(str(rows[0]["payload"]))) if rows else None
+
+
+def _resolved(last: Revision, now: float) -> Revision:
+    """The Cancel of a dead-row notice event: the revision it was about is delivered."""
+    when = datetime.fromtimestamp(now, UTC).replace(microsecond=0)
+    about = last.payload
+    summary = (
+        f"Delivery of {last.subject_id} (revision id {about['dead_revision_id']}, message_key "
+        f"{about['dead_message_key']}) succeeded after a retry; the delivery failure is resolved."
+    )
+    return notice_revision(
+        key=last.alert_key,
+        number=last.revision + 1,
+        kind=RevisionKind.CLEAR,
+        topic=NoticeTopic.DELIVERY_FAILED,
+        about_hazard=str(about.get("about_hazard", "")),
+        subject_id=last.subject_id,
+        event_start=last.event_start,
+        now=when,
+        summary=summary,
+        payload={k: about[k] for k in ("about_subject", "dead_revision_id", "dead_message_key")},
+        level=last.level,
+        previous=last,
+        rule_version=RULE_VERSION,
+    )

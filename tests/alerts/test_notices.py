@@ -133,3 +133,24 @@ def test_deliver_queues_the_notice_and_alerts_list_shows_it(
         ("deformation", "good", "sent"),
         ("notice", "deformation/bad", "sent"),
     ]
+
+
+def test_a_dead_row_notice_is_cleared_once_its_revision_is_delivered_after_a_retry(
+    tmp_path: Path,
+) -> None:
+    """The dead-row notice is an event: opened when the row dies, cleared (Cancel) by the first
+    ``deliver`` after the retried revision went out; later passes add nothing."""
+    ops.enqueue(tmp_path, [make_revision("bad")])
+    refusing, fixed = Refuses(), RecordingSink()
+    first = ops.deliver(tmp_path, {"files": refusing}, backoff=Backoff(0.0, 0.0), max_attempts=1)
+    assert first["dead"] == 1 and first["dead_notices_cleared"] == 0
+    (rev_id,) = [r["id"] for r in ops.list_revisions(tmp_path) if r["hazard"] == "deformation"]
+    ops.retry(tmp_path, rev_id)  # the operator fixed the sink and retries
+    second = ops.deliver(tmp_path, {"files": fixed}, backoff=Backoff(0.0, 0.0))
+    assert second["dead_notices_cleared"] == 1
+    for _ in range(2):
+        assert ops.deliver(tmp_path, {"files": fixed})["dead_notices_cleared"] == 0
+    notices = [r for r in ops.list_revisions(tmp_path) if r["hazard"] == "notice"]
+    assert [(n["revision"], n["msg_type"]) for n in notices] == [(1, "Alert"), (2, "Cancel")]
+    assert len({n["alert_key"] for n in notices}) == 1
+    assert [m.msg_type for m in fixed.raw if m.hazard == "notice"] == ["Cancel"]
