@@ -24,7 +24,7 @@ from eo.allowlist import Allowlist
 from eo.collections import provider_of_hosts
 from eo.gdal_env import GdalHttpSettings, stackstac_gdal_env
 from eo.grid import OutputGrid
-from eo.http import redact_text, redact_url
+from eo.http import HttpPolicy, redact_text, redact_url
 from eo.stac_items import Item, solar_day
 
 _UNAVAILABLE_RE = re.compile(
@@ -133,8 +133,15 @@ def load_dn(
     from eo.signing import reader_for, signer_for_items, strip_marks
 
     settings = gdal or GdalHttpSettings()
-    if signer is None:
-        signer = signer_for_items(items)
+    if signer is None:  # marked items: token requests as patient as the asset reads
+        signer = signer_for_items(
+            items,
+            HttpPolicy(
+                timeout_s=settings.timeout_s,
+                retries=settings.max_retry,
+                backoff_factor_s=settings.retry_delay_s,
+            ),
+        )
     items = [strip_marks(item) for item in items]
     labels = {"provider": provider or _infer_provider(items), "collection": _collection(items)}
     cube = stackstac.stack(
