@@ -39,6 +39,8 @@ from core.profile import CityProfile, HeatConfig, load_profile
 
 SUBJECT_SUFFIX = "heat-bulletin"
 REPLAY_AFTER = timedelta(days=1)
+HOTSPOT_MIN_PIXELS = 12
+"""Smallest hot-spot polygon in 30 m pixels (about 1 ha): smaller clusters are noise for a bulletin."""
 """A forecast issued longer ago than this is a replay: the outbox clock is set to its issue time.
 A live forecast (the daily run) leaves the outbox on the wall clock."""
 
@@ -233,10 +235,12 @@ def analyse_lst(inputs: HeatInputs, start: date, end: date) -> HotspotResult:
         hot_class=heat.hot_class, min_clear_fraction=heat.min_clear_fraction,
         ok_clear_fraction=heat.ok_clear_fraction,
     )  # fmt: skip
-    ranking = vulnerability_ranking(table, inputs.population)
+    ranking = vulnerability_ranking(
+        table, inputs.population, areas_km2=_areas(inputs.districts, id_field)
+    )
     ranking = _with_names(ranking, inputs)
     polygons = hotspot_polygons(np.asarray(classes.values), grid.transform, grid.crs,
-                                min_class=heat.hot_class)  # fmt: skip
+                                min_class=heat.hot_class, min_pixels=HOTSPOT_MIN_PIXELS)  # fmt: skip
     blocks = None
     if inputs.blocks is not None and inputs.block_population is not None:
         block_zones, block_ids = district_index(
@@ -247,13 +251,22 @@ def analyse_lst(inputs: HeatInputs, start: date, end: date) -> HotspotResult:
             hot_class=heat.hot_class, min_clear_fraction=heat.min_clear_fraction,
             ok_clear_fraction=heat.ok_clear_fraction, min_pixels=4,
         )  # fmt: skip
-        blocks = vulnerability_ranking(block_table, inputs.block_population)
+        blocks = vulnerability_ranking(
+            block_table, inputs.block_population, areas_km2=_areas(inputs.blocks, "zone_id")
+        )
         if "name" in inputs.blocks.columns:
             names = inputs.blocks[["zone_id", "name"]].drop_duplicates("zone_id")
             blocks = blocks.drop(columns=[c for c in ("name",) if c in blocks.columns])
             blocks = blocks.merge(names, on="zone_id", how="left")
     return HotspotResult(values, grid.transform, grid.crs, ranking, polygons,
                          scenes.clear_fraction, ref_k - 273.15, "OK", blocks=blocks)  # fmt: skip
+
+
+def _areas(zones: gpd.GeoDataFrame, id_field: str) -> pd.Series:
+    """Polygon area (km2) by zone id, in the grid's projected CRS."""
+    return pd.Series(
+        (zones.geometry.area / 1e6).to_numpy(), index=zones[id_field].astype(str).to_numpy()
+    )
 
 
 def _with_names(ranking: pd.DataFrame, inputs: HeatInputs) -> pd.DataFrame:

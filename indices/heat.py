@@ -197,23 +197,31 @@ def hotspot_polygons(
 
 
 def vulnerability_ranking(
-    heat: pd.DataFrame, population: pd.DataFrame, *, id_field: str = "zone_id"
+    heat: pd.DataFrame, population: pd.DataFrame, *, areas_km2: pd.Series | None = None
 ) -> pd.DataFrame:
-    """Rank districts by older people living in hot spots.
+    """Rank districts by the density of older people in hot spots, weighted by the heat island.
+
+    score = (people 65+ + people 75+) / area (persons/km2) x hot share x max(SUHI, 0) (K): where
+    many old people live close together, in hot spots, in the hottest surroundings. A density,
+    not a count, so a large district is not first for its size alone; the counts of older people
+    in hot spots (``exposed_65_plus``, ``exposed_75_plus``) are reported beside it.
 
     Parameters
     ----------
     heat : pandas.DataFrame
         :func:`district_heat_table` output.
     population : pandas.DataFrame
-        ``zone_id``, ``age_65_plus``, ``age_75_plus`` (persons), optionally ``total``.
+        ``zone_id``, ``age_65_plus``, ``age_75_plus`` (persons), optionally ``total`` and
+        ``area_km2`` (the whole district's area, which wins over ``areas_km2``).
+    areas_km2 : pandas.Series, optional
+        District area by zone id (km2), e.g. from the polygons, where the table has none.
 
     Returns
     -------
     pandas.DataFrame
         ``heat`` joined with population, plus ``exposed_65_plus``, ``exposed_75_plus`` (persons),
-        ``score`` (exposed 65+ plus exposed 75+) and ``rank`` (1 = first; none for DATA_GAP),
-        sorted by rank, DATA_GAP districts last.
+        ``density_65_75_per_km2``, ``score`` and ``rank`` (1 = first; none for DATA_GAP or an
+        unknown area), sorted by rank, DATA_GAP districts last.
     """
     needed = {"zone_id", "age_65_plus", "age_75_plus"}
     missing = needed - set(population.columns)
@@ -231,7 +239,15 @@ def vulnerability_ranking(
     share = joined["hot_share"].where(~gap, 0.0).fillna(0.0)
     joined["exposed_65_plus"] = (share * joined["age_65_plus"].fillna(0)).round(0)
     joined["exposed_75_plus"] = (share * joined["age_75_plus"].fillna(0)).round(0)
-    joined["score"] = joined["exposed_65_plus"] + joined["exposed_75_plus"]
+    area = joined["area_km2"] if "area_km2" in joined.columns else pd.Series(np.nan, joined.index)
+    if areas_km2 is not None:
+        by_id = {str(k): float(v) for k, v in areas_km2.items()}
+        area = area.fillna(joined["zone_id"].map(by_id))
+    area = area.where(area > 0)
+    older = joined["age_65_plus"].fillna(0) + joined["age_75_plus"].fillna(0)
+    joined["density_65_75_per_km2"] = (older / area).round(1)
+    suhi = joined["suhi_k"].clip(lower=0.0).fillna(0.0) if "suhi_k" in joined.columns else 1.0
+    joined["score"] = (joined["density_65_75_per_km2"] * share * suhi).round(1)
     joined.loc[gap, "score"] = np.nan
     ordered = joined.sort_values(
         ["score", "hot_share", "zone_id"], ascending=[False, False, True], na_position="last"

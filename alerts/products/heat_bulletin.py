@@ -37,6 +37,8 @@ TABLE_COLUMNS = (
     ("age_65_plus", "Aged 65+"),
     ("age_75_plus", "Aged 75+"),
     ("exposed_65_plus", "65+ in hot spots"),
+    ("density_65_75_per_km2", "65+ and 75+ per km2"),
+    ("score", "Score"),
     ("status", "Status"),
 )
 

@@ -8,8 +8,8 @@ phase). Everything is synthetic and labelled so.
 
 Surface temperature is rendered from the demo layers: built-up ground warm with an urban heat
 island centred on the old town, parks and gardens cooler, water coolest, smooth noise, a per-scene
-offset, and the **planted hotspot cluster**: +:data:`CLUSTER_K` K in discs inside the planted
-districts (dense inner districts), recorded in ``truth.json``. One scene is mostly cloudy: cloud
+offset, and the **planted hotspot cluster**: the planted districts (dense inner districts) +:data:`DISTRICT_K` K
+throughout and +:data:`CLUSTER_K` K more in a disc inside each, recorded in ``truth.json``. One scene is mostly cloudy: cloud
 tops are cold (about 265 K) and flagged in QA_PIXEL (cloud, dilated cloud, shadow), so a loader
 that honours QA_PIXEL gets nothing from those pixels.
 """
@@ -37,6 +37,7 @@ from eo.landsat import ST_OFFSET_K, ST_SCALE_K
 LANDSAT_COLLECTION = "landsat-c2-l2"
 LST_RESOLUTION_M = 30.0
 CLUSTER_K = 7.0
+DISTRICT_K = 4.0  # the planted districts are warmer throughout (dense, sealed, few trees)
 CLUSTER_RADIUS_M = 420.0
 PLANTED_DISTRICTS = (5, 6)  # Margareten, Mariahilf: dense inner districts
 SYNTHETIC_LANDSAT = "synthetic, imitating USGS Landsat Collection 2 Level-2; no real Landsat data"
@@ -125,6 +126,9 @@ def base_lst(
     water = _burn(layers["water"], transform, shape) if "water" in layers else np.zeros(shape, bool)
     lst[water] = 296.0 + 0.3 * rng.standard_normal(int(water.sum()))
     discs = cluster_discs(layers["districts"])
+    districts = layers["districts"]
+    planted = districts[districts["district_id"].astype(int).isin([d for d, _ in discs])]
+    lst[_burn(planted, transform, shape) & ~water] += DISTRICT_K
     for _, point in discs:
         d = np.hypot(gx - point.x, gy - point.y)
         lst += CLUSTER_K * np.clip(1.2 - d / CLUSTER_RADIUS_M, 0.0, 1.0).clip(max=1.0) * ~water
@@ -303,6 +307,7 @@ def write_demo_landsat(
             "centres_xy": [[round(p.x, 1), round(p.y, 1)] for _, p in discs],
             "radius_m": CLUSTER_RADIUS_M,
             "excess_k": CLUSTER_K,
+            "district_excess_k": DISTRICT_K,
         },
     }
 

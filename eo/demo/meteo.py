@@ -6,7 +6,7 @@ Files under the demo city folder::
                                             station, with QC flags and two Kyselý heatwaves
     weather/forecasts/forecast_<day>.csv    daily forecasts issued on <day> 06:00 UTC (date,
                                             tmax_c, tmin_c, felt_tmax_c, issued)
-    heat/population_by_age.csv              district_id, total, age_65_plus, age_75_plus
+    heat/population_by_age.csv              district_id, total, age_65_plus, age_75_plus, area_km2
 
 Forecasts: 2022-06-20 (hot days but no heatwave: nights below 20 degC), 2022-07-18 (a Vienna health
 heatwave 07-20..07-23, felt maximum about 36-37 degC), 2022-07-19 (the same heatwave, longer and
@@ -114,6 +114,7 @@ def population_by_age(population: pd.DataFrame) -> pd.DataFrame:
             "total": population["total"],
             "age_65_plus": population["age_65_plus"],
             "age_75_plus": (population["age_65_plus"] * AGE_75_SHARE_OF_65).round(-1).astype(int),
+            **({"area_km2": population["area_km2"]} if "area_km2" in population.columns else {}),
         }
     )
 

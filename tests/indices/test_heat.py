@@ -74,19 +74,28 @@ def test_district_table_suhi_hot_share_and_status() -> None:
     assert c["status"] == "DATA_GAP"
 
 
-def test_vulnerability_ranking_puts_exposed_older_people_first_and_gaps_last() -> None:
+def test_vulnerability_ranking_is_a_density_weighted_by_the_heat_island() -> None:
     heat = pd.DataFrame({
-        "zone_id": ["1", "2", "3", "4"], "hot_share": [0.2, 0.5, 0.5, 0.9],
-        "status": ["OK", "OK", "DEGRADED", "DATA_GAP"],
+        "zone_id": ["1", "2", "3", "4"], "hot_share": [0.5, 0.5, 1.0, 0.9],
+        "suhi_k": [4.0, 4.0, -1.0, 6.0], "status": ["OK", "OK", "DEGRADED", "DATA_GAP"],
     })  # fmt: skip
     population = pd.DataFrame({
         "zone_id": [1, 2, 3, 4], "age_65_plus": [20000, 8000, 4000, 90000],
-        "age_75_plus": [9000, 4000, 2000, 40000],
+        "age_75_plus": [9000, 4000, 2000, 40000], "area_km2": [30.0, 2.0, 1.0, 40.0],
     })  # fmt: skip
     ranked = vulnerability_ranking(heat, population)
+    # 2: 12000/2 km2 * 0.5 * 4 K = 12000; 1: 29000/30 * 0.5 * 4 = 1933.3; 3: cooler than the
+    # reference (SUHI < 0 counts 0): score 0; 4: DATA_GAP, unranked, last
     assert list(ranked["zone_id"]) == ["2", "1", "3", "4"]
-    assert ranked.iloc[0]["exposed_65_plus"] == 4000 and ranked.iloc[0]["score"] == 6000
+    assert ranked.iloc[0]["score"] == pytest.approx(12000.0)
+    assert ranked.iloc[1]["score"] == pytest.approx(1933.3, abs=0.2)
+    assert ranked.iloc[0]["exposed_65_plus"] == 4000  # the count is reported beside the score
     assert list(ranked["rank"][:3]) == [1, 2, 3] and pd.isna(ranked.iloc[3]["rank"])
+    # areas from the polygons where the table has none
+    no_area = population.drop(columns="area_km2")
+    areas = pd.Series({"1": 30.0, "2": 2.0, "3": 1.0, "4": 40.0})
+    again = vulnerability_ranking(heat, no_area, areas_km2=areas)
+    assert list(again["score"][:2]) == list(ranked["score"][:2])
     with pytest.raises(InvalidInputError, match="age_75_plus"):
         vulnerability_ranking(heat, population.drop(columns="age_75_plus"))
 
