@@ -9,8 +9,7 @@ Levels a finding carries (DESIGN section 4; the rule ``alerts/policies/deformati
 decides what opens a work order): 0 none (also DATA_GAP and insignificant velocities), 2 watch
 (``|v| >= watch`` and ``|v| / sigma >= 3``), 3 warning (``|v| >= warning``), 4 severe (twice the
 warning). The value is the segment's vertical velocity in mm/yr (ascending + descending decomposed
-where both exist, else the LOS projected to vertical); the coverage is the share of the segment's
-points that pass the coherence filter.
+where both exist, else the LOS projected to vertical); the coverage is :func:`point_coverage`.
 """
 
 from __future__ import annotations
@@ -177,6 +176,15 @@ def _empty_points() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="float64") for c in cols})
 
 
+def point_coverage(n_coherent: int, rules: SegmentRules) -> float:
+    """Coverage of a segment: its coherent points against twice the minimum, at most 1.
+
+    With the default 5 points: under 5 is a DATA_GAP (the detector's gate; coverage < 50 %),
+    5-9 points DEGRADED (50-90 %, certainty one step lower), 10 or more full coverage.
+    """
+    return min(1.0, n_coherent / (2.0 * rules.min_points))
+
+
 def finding_level(row: pd.Series, rules: SegmentRules) -> int:
     """0 none / DATA_GAP, 2 watch, 3 warning, 4 severe (``|v| >= 2 x warning``)."""
     if row["status"] == str(SubjectStatus.DATA_GAP) or row["gate"] == "none":
@@ -195,8 +203,7 @@ def deformation_findings(evaluation: ReleaseEvaluation, rules: SegmentRules) -> 
     out = []
     for _, row in evaluation.segments.iterrows():
         gap = row["status"] == str(SubjectStatus.DATA_GAP)
-        n_all = int(row["n_points"])
-        coverage = float(row["n_coherent"]) / n_all if n_all else 0.0
+        coverage = point_coverage(int(row["n_coherent"]), rules)
         value = math.nan if gap else float(row["vertical_velocity"])
         out.append(
             Finding(
@@ -233,7 +240,6 @@ def distortion_findings(evaluation: ReleaseEvaluation, rules: SegmentRules) -> l
         if row["status"] == str(SubjectStatus.DATA_GAP) or not math.isfinite(value):
             continue
         level = 4 if value >= damage else 3 if value >= safe else 0
-        n_all = int(row["n_points"])
         out.append(
             Finding(
                 kind=DISTORTION_KIND,
@@ -243,7 +249,7 @@ def distortion_findings(evaluation: ReleaseEvaluation, rules: SegmentRules) -> l
                 value=value,
                 units="1",
                 threshold=safe,
-                coverage=float(row["n_coherent"]) / n_all if n_all else 0.0,
+                coverage=point_coverage(int(row["n_coherent"]), rules),
                 level=level,
                 sources=evaluation.sources,
                 status=SubjectStatus.OK,

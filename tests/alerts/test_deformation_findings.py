@@ -64,7 +64,7 @@ def test_finding_levels_values_and_windows() -> None:
     assert [found[s].level for s in ("U3-001", "U3-002", "U3-003", "U3-004")] == [2, 3, 4, 0]
     assert found["U3-002"].value == -6.5 and found["U3-002"].units == "mm yr-1"
     assert found["U3-004"].status == "DATA_GAP" and math.isnan(found["U3-004"].value)
-    assert found["U3-002"].coverage == pytest.approx(0.9)
+    assert found["U3-002"].coverage == 1.0  # 18 coherent points: at least 10
     assert found["U3-002"].window_start == datetime(2018, 1, 3, tzinfo=UTC)
     assert found["U3-002"].sources[0].endswith("2018_2022_1.csv")
 
@@ -116,3 +116,13 @@ def test_subjects_name_line_and_chainage() -> None:
     assert subjects["U3-002/distortion"].name.endswith("differential settlement")
     lon, lat = subjects["U3-002"].geometry["coordinates"][0]  # type: ignore[index]
     assert 5 < lon < 30 and 40 < lat < 60
+
+
+def test_coverage_counts_coherent_points_so_few_points_lower_the_certainty() -> None:
+    from alerts.decide.rules import coverage_status
+    from alerts.detect.deformation import point_coverage
+
+    policy = load_policy("deformation")
+    assert [point_coverage(n, RULES) for n in (4, 5, 7, 10, 40)] == [0.4, 0.5, 0.7, 1.0, 1.0]
+    assert str(coverage_status(point_coverage(5, RULES), policy)) == "DEGRADED"
+    assert str(coverage_status(point_coverage(10, RULES), policy)) == "OK"
