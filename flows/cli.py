@@ -145,9 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     from core.profile import load_profile
-    from flows.serve import serve_flows
 
     load_profile(args.profile, out_dir=args.out)  # invalid profile: exit 2 before serving
+    args.out.mkdir(parents=True, exist_ok=True)  # Prefect's home (OUT/.prefect) lives in it
+    from flows.serve import serve_flows
+
     return serve_flows(profile=args.profile, out_dir=args.out)
 
 

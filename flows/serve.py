@@ -170,5 +170,5 @@ def serve_flows(*, profile: str, out_dir: Path) -> int:
     for line in describe(served):
         print(f"  {line}")
     sys.stdout.flush()
-    serve(*served, print_starting_message=False)
+    serve(*served)  # prints "Your deployments are being served" once they are registered
     return 0
