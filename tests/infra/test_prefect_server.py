@@ -43,6 +43,9 @@ def register_and_run(env: dict[str, str], tmp_path: Path) -> None:
     for tag, limit in doc["definitions"]["concurrency_limits"].items():
         prefect_cli(env, "concurrency-limit", "create", tag, str(limit))
     prefect_cli(env, "deploy", "--all", "--prefect-file", str(local_prefect_yaml(tmp_path)))
+    prefect_cli(
+        env, "automation", "create", "--from-file", str(PREFECT_YAML.with_name("automations.yaml"))
+    )
 
     stored = {d["name"]: d for d in api(env, "POST", "/deployments/filter", json={})}
     assert set(stored) == {d["name"] for d in doc["deployments"]}
@@ -64,6 +67,10 @@ def register_and_run(env: dict[str, str], tmp_path: Path) -> None:
         for c in api(env, "POST", "/concurrency_limits/filter", json={})
     }
     assert limits == doc["definitions"]["concurrency_limits"]
+    automations = api(env, "POST", "/automations/filter", json={})
+    zombie = {a["name"]: a for a in automations}["geospace-zombie-flow-runs"]
+    assert zombie["trigger"]["posture"] == "Proactive" and zombie["enabled"]
+    assert zombie["actions"][0]["type"] == "change-flow-run-state"
 
     # A cheap run through the API: the delivery flow on an empty outbox in tmp_path.
     from alerts.outbox.store import open_store
