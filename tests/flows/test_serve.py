@@ -74,3 +74,41 @@ def test_weekly_run_resolves_its_inputs_once_and_hands_them_to_the_flow(
     (run,) = runs
     assert run["inputs"] is inputs and run["start"] == run["end"]
     assert run["profile"] == "vienna" and run["out_dir"] == str(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("wrapper", "module", "factory", "want"),
+    [
+        # heat: the forecasts issued on the scheduled day (Vienna), one day
+        ("heat_daily", "flows.heat", "_flow", (date(2022, 7, 18), date(2022, 7, 18))),
+        # deformation: every release since EGMS began, ending before the scheduled day
+        ("deformation_monthly", "flows.deformation", "deformation_flow",
+         (date(2015, 1, 1), date(2022, 7, 17))),
+    ],
+)  # fmt: skip
+def test_daily_and_monthly_runs_take_their_window_from_the_scheduled_time(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    wrapper: str,
+    module: str,
+    factory: str,
+    want: tuple[date, date],
+) -> None:
+    import importlib
+
+    import flows.serve as serve_module
+
+    calls: list[dict[str, Any]] = []
+    # 2022-07-17 23:30 UTC is 2022-07-18 01:30 in Vienna: the Vienna day counts
+    scheduled = datetime(2022, 7, 17, 23, 30, tzinfo=UTC)
+    monkeypatch.setattr(serve_module, "flow_run", SimpleNamespace(scheduled_start_time=scheduled))
+    monkeypatch.setattr(
+        serve_module, "load_profile", lambda *a, **k: SimpleNamespace(timezone="Europe/Vienna")
+    )
+    monkeypatch.setattr(
+        importlib.import_module(module), factory, lambda: lambda **kw: calls.append(kw)
+    )
+    getattr(serve_module, wrapper).fn(profile="vienna", out_dir=str(tmp_path))
+    (call,) = calls
+    assert (call["start"], call["end"]) == want
+    assert call["profile"] == "vienna" and call["out_dir"] == str(tmp_path)
