@@ -6,10 +6,13 @@ import hashlib
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from core.errors import InvalidInputError
+from core.profile import load_profile
+from flows.artifacts import PARK_COLUMNS, artifact_key, ranked_parks, table_rows
 from flows.dask_runtime import DaskChoice, choose, dask_scheduler, local_workers
 from tests.flows.conftest import ProfileFactory
 
@@ -96,3 +99,21 @@ def test_distributed_run_equals_local_run_bit_for_bit(
         assert cluster.scheduler.transition_counter > before, "no task reached the cluster"
     window = f"vegetation/{END}"
     assert _digest(remote / window) == _digest(local / window)
+    # the runs published the ranked park table of the window as a Prefect artifact
+    assert _artifact_rows(artifact_key("vegetation", load_profile(profile).name)) == table_rows(
+        ranked_parks(remote / window), PARK_COLUMNS
+    )
+
+
+def _artifact_rows(key: str) -> Any:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    with get_client(sync_client=True) as client:
+        (latest,) = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])), limit=1,
+            sort=ArtifactSort.CREATED_DESC,
+        )  # fmt: skip
+    data = latest.data
+    return json.loads(data) if isinstance(data, str) else data
