@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -114,6 +115,89 @@ class SceneStack:
                 [s.harmonisation for s in full if s.harmonisation is not None]
             ),
         )
+
+
+def decode_once(stack: SceneStack, folder: Path) -> SceneStack:
+    """The same stack with every scene read, decoded, harmonised and mosaicked once, into ``folder``.
+
+    The lazy cube re-reads and re-decodes its COGs every time a graph touches them: each weekly
+    window, each reference window and the time series did so again (issue 10). This computes the
+    cube once, chunk by chunk (memory stays at a few chunks), into one uncompressed ``.npy`` file
+    per variable, and returns a cube whose Dask chunks are memory-mapped views of those files:
+    the values are the same bytes, windows read them at page-cache speed, and memory stays bounded
+    by the operating system (the files, not the process, hold the season). ``folder`` must outlive
+    every use of the returned cube (the flow owns it and removes it at its end).
+    """
+    import dask
+    import dask.array as da
+
+    cube = stack.cube
+    if cube is None or not any(dask.is_dask_collection(v) for v in cube.data_vars.values()):
+        return stack
+    if _cluster_client():
+        return stack  # workers elsewhere cannot map this machine's files: stay lazy there
+    folder.mkdir(parents=True, exist_ok=True)
+    names = [str(n) for n in cube.data_vars]
+    targets = []
+    for name in names:
+        var = cube[name]
+        targets.append(
+            np.lib.format.open_memmap(
+                folder / f"{name}.npy", mode="w+", dtype=var.dtype, shape=var.shape
+            )
+        )
+    da.store([da.asarray(cube[n].data) for n in names], targets, lock=False)
+    variables = {}
+    for name, target in zip(names, targets, strict=True):
+        target.flush()
+        var = cube[name]
+        chunks = decoded_chunks(var.shape, var.dtype.itemsize)
+        mapped = np.load(folder / f"{name}.npy", mmap_mode="r")
+        variables[name] = var.copy(
+            data=da.from_array(mapped, chunks=chunks, name=f"decoded-{name}-{folder.name}")
+        )
+    decoded = xr.Dataset(variables, attrs=dict(cube.attrs))
+    return SceneStack(
+        cube=decoded,
+        items=stack.items,
+        day_items=stack.day_items,
+        dropped=stack.dropped,
+        baselines=stack.baselines,
+        harmonisation=stack.harmonisation,
+        rejected=stack.rejected,
+    )
+
+
+DECODED_CHUNK_BYTES = 64 * 2**20
+"""Target size of one chunk of a decoded variable (all its days over a square of pixels)."""
+
+
+def decoded_chunks(
+    shape: tuple[int, ...], itemsize: int, budget: int = DECODED_CHUNK_BYTES
+) -> tuple[int, ...]:
+    """Chunks of a decoded (time, y, x) variable: every day in one chunk, squares of ``budget`` bytes.
+
+    A median needs every observation of a pixel, so time is never split; the square edge (a
+    multiple of 256 pixels, at least 256) keeps a chunk near ``budget`` however many days a season
+    holds, so memory per worker thread stays bounded while the task count stays small.
+    """
+    time, ny, nx = shape[0], shape[-2], shape[-1]
+    edge = int((budget / max(1, time * itemsize)) ** 0.5) // 256 * 256
+    edge = max(256, edge)
+    return (time, *shape[1:-2], min(ny, edge), min(nx, edge))
+
+
+def _cluster_client() -> bool:
+    """True when a ``distributed`` client is the scheduler of the current context."""
+    try:
+        from distributed import default_client
+    except ImportError:
+        return False
+    try:
+        default_client()
+    except ValueError:
+        return False
+    return True
 
 
 def stac_source(profile: CityProfile, config: StacSourceConfig) -> StacSource:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any, overload
 
+import dask.array as da
 import numpy as np
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
@@ -292,23 +293,35 @@ def mosaic_by_solar_day(cube: xr.DataArray | xr.Dataset) -> xr.DataArray | xr.Da
         return out
     order = np.lexsort((cube["id"].values.astype(str), cube["time"].values))
     cube = cube.isel(time=order)
-    days = np.unique(cube["solar_day"].values)
-    steps = [
-        _first_valid(cube.isel(time=np.flatnonzero(cube["solar_day"].values == d))) for d in days
-    ]
-    result = xr.concat(steps, dim="time", coords="minimal", compat="override", join="exact")
+    solar = cube["solar_day"].values
+    days = np.unique(solar)
+    # On the bare arrays, not through xarray: a season has hundreds of (day, item) layers and
+    # xarray's per-operation coordinate bookkeeping cost more than the graph it built (issue 10).
+    axis = cube.get_axis_num("time")
+    data = cube.data
+    steps = [_first_valid(data, np.flatnonzero(solar == d), axis) for d in days]
+    stack = da.stack(steps, axis=axis) if _is_dask(data) else np.stack(steps, axis=axis)
+    coords = {name: c for name, c in cube.coords.items() if "time" not in c.dims}
+    result = xr.DataArray(stack, dims=cube.dims, coords=coords, name=cube.name)
     result = result.assign_coords(time=days.astype("datetime64[ns]"))
     result.attrs = dict(cube.attrs)
     return result
 
 
-def _first_valid(day: xr.DataArray) -> xr.DataArray:
-    per_time = [name for name, c in day.coords.items() if "time" in c.dims]
-    day = day.drop_vars(per_time)
-    invalid = 0 if np.issubdtype(day.dtype, np.integer) else None
-    out = day.isel(time=0)
-    for index in range(1, day.sizes["time"]):
-        layer = day.isel(time=index)
-        missing = out.isnull() if invalid is None else out == invalid
-        out = xr.where(missing, layer, out, keep_attrs=True)
+def _is_dask(data: Any) -> bool:
+    return isinstance(data, da.Array)
+
+
+def _first_valid(data: Any, index: np.ndarray, axis: int) -> Any:
+    """First valid value over the layers ``index`` of ``data`` along ``axis`` (NaN or 0 invalid)."""
+    lib: Any = da if _is_dask(data) else np
+    integer = np.issubdtype(data.dtype, np.integer)
+
+    def layer(i: int) -> Any:
+        return data[(slice(None),) * axis + (int(i),)]
+
+    out = layer(index[0])
+    for i in index[1:]:
+        missing = (out == 0) if integer else lib.isnan(out)
+        out = lib.where(missing, layer(i), out)
     return out

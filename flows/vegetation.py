@@ -12,6 +12,8 @@ flow ends ``Completed(name="DATA_GAP")`` (DESIGN section 5).
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -37,7 +39,7 @@ from alerts.products.manifest import vegetation_manifest_info
 from core.errors import SourceUnavailableError
 from core.profile import VegetationConfig
 from eo.grid import OutputGrid, grid_template
-from eo.scenes import SceneStack, load_period
+from eo.scenes import SceneStack, decode_once, load_period
 from eo.stac import StacSource
 from flows.alerting import queue_irrigation_alerts, queue_run_digest
 from flows.artifacts import publish_vegetation
@@ -81,14 +83,23 @@ def load_scenes(
     *,
     veg: VegetationConfig,
     reference_days: int,
+    scratch: Path | None = None,
 ) -> tuple[SceneStack, SceneStack]:
-    """The season's scenes (first window's first day .. last end) and the reference years' weeks."""
+    """The season's scenes (first window's first day .. last end) and the reference years' weeks.
+
+    ``scratch``: a folder the caller removes after the run; every scene is then decoded once into
+    it (:func:`eo.scenes.decode_once`) and every window and the time series read those bytes.
+    Without it the stacks stay lazy (each use reads the COGs again).
+    """
     window = int(veg.window)
     first = ends[0] - timedelta(days=window - 1)
     current = load_period(source, grid, bbox_wgs84=bbox, start=first, end=ends[-1])
     periods = reference_periods(ends, window, reference_days, veg.reference_years)
     references = [load_period(source, grid, bbox_wgs84=bbox, start=a, end=b) for a, b in periods]
-    return current, SceneStack.concat(references)
+    reference = SceneStack.concat(references)
+    if scratch is None:
+        return current, reference
+    return decode_once(current, scratch / "current"), decode_once(reference, scratch / "reference")
 
 
 @dataclass(frozen=True)
@@ -261,14 +272,24 @@ def vegetation_flow(
     ``inputs``: the run's inputs when the caller already resolved and checked them (the CLI does,
     before Prefect starts); a scheduled run passes only names and resolves them here, once.
     """
-    logger = get_run_logger()
     out = Path(out_dir)
     if inputs is None:
         inputs = resolve_inputs(profile, out, Path(aoi) if aoi else None)
+    ends = evaluation_ends(start, end, int(inputs.profile.vegetation.cadence))
+    # Scenes are decoded once into a scratch folder of the run (TMPDIR), removed at the end.
+    scratch = Path(tempfile.mkdtemp(prefix="geospace-scenes-"))
+    try:
+        return _season(inputs, ends, out, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _season(inputs: VegetationInputs, ends: list[date], out: Path, scratch: Path) -> State[Any]:
+    """The body of :func:`vegetation_flow` once its inputs and window ends are known."""
+    logger = get_run_logger()
     # The profile stops here: tasks get the sub-configs and resolved values they need.
     veg = inputs.profile.vegetation
     reference_days = inputs.profile.reference_days()
-    ends = evaluation_ends(start, end, int(veg.cadence))
     current, reference = load_scenes(
         inputs.source,
         inputs.grid,
@@ -276,6 +297,7 @@ def vegetation_flow(
         ends,
         veg=veg,
         reference_days=reference_days,
+        scratch=scratch,
     )
     series = season_time_series(inputs.parks, current)
     not_evaluated = not_evaluated_reason(inputs, current)  # never silence (issue 15)
