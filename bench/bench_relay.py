@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import tempfile
 import time
 import uuid
@@ -49,7 +50,7 @@ def revisions(n: int, subjects: int) -> list[dict[str, Any]]:
     return out
 
 
-def measure(label: str, store: OutboxStore, sink: Any, n: int, batch: int) -> None:
+def measure(label: str, store: OutboxStore, sink: Any, n: int, batch: int) -> dict[str, Any]:
     revs = revisions(n, subjects=max(1, n // 4))
     t0 = time.perf_counter()
     for start in range(0, n, 1000):
@@ -60,27 +61,40 @@ def measure(label: str, store: OutboxStore, sink: Any, n: int, batch: int) -> No
     assert health(store).queue_depth == 0
     print(f"{label:<34} produce {n / (t1 - t0):8.0f} rev/s   relay {stats.sent / (t2 - t1):8.0f} "
           f"rev/s   ({stats.sent} sent in {t2 - t1:.1f} s, batch {batch})")  # fmt: skip
+    return {"backlog": n, "produce_per_s": round(n / (t1 - t0)),
+            "relay_per_s": round(stats.sent / (t2 - t1)), "relay_s": round(t2 - t1, 2)}  # fmt: skip
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--n", type=int, default=20000)
+    p.add_argument("--n", type=int, default=None, help="one backlog (default: --backlogs)")
+    p.add_argument("--backlogs", type=int, nargs="*", default=[1000, 10000, 100000])
+    p.add_argument("--quick", action="store_true", help="backlogs 10^3 and 10^4 only")
     p.add_argument("--batch", type=int, default=200)
     p.add_argument("--skip-pg", action="store_true")
     p.add_argument("--skip-amqp", action="store_true")
-    p.add_argument("--out", type=Path, help="accepted for `make bench`; the relay runs in temp dirs")
+    p.add_argument(
+        "--out", type=Path, help="writes bench_relay.json there (the relay runs in temp dirs)"
+    )
     args = p.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        store = open_store(tmp)
-        measure("SQLite synchronous=FULL, null sink", store, NullSink(), args.n, args.batch)
-        store.close()
-    if not args.skip_pg:
-        bench_pg(args.n, args.batch)
+    backlogs = [args.n] if args.n else ([1000, 10000] if args.quick else args.backlogs)
+    results: dict[str, list[dict[str, Any]]] = {"sqlite": [], "postgres": [], "rabbitmq": []}
+    for n in backlogs:
+        with tempfile.TemporaryDirectory() as tmp:
+            store = open_store(tmp)
+            label = f"SQLite synchronous=FULL, null sink, {n}"
+            results["sqlite"].append(measure(label, store, NullSink(), n, args.batch))
+            store.close()
+        if not args.skip_pg:
+            results["postgres"].append(bench_pg(n, args.batch))
     if not args.skip_amqp:
-        bench_amqp(min(args.n, 5000), args.batch)
+        results["rabbitmq"].append(bench_amqp(min(backlogs[0], 5000), args.batch))
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "bench_relay.json").write_text(json.dumps(results, indent=1) + "\n", "utf-8")
 
 
-def bench_pg(n: int, batch: int) -> None:
+def bench_pg(n: int, batch: int) -> dict[str, Any]:
     import psycopg
 
     name = f"geospace_bench_{uuid.uuid4().hex[:8]}"
@@ -89,14 +103,15 @@ def bench_pg(n: int, batch: int) -> None:
         conn.execute(f"CREATE DATABASE {name}")
     try:
         store = open_store(dsn=f"host=127.0.0.1 user=postgres dbname={name}")
-        measure("PostgreSQL, null sink", store, NullSink(), n, batch)
+        result = measure(f"PostgreSQL, null sink, {n}", store, NullSink(), n, batch)
         store.close()
+        return result
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-def bench_amqp(n: int, batch: int) -> None:
+def bench_amqp(n: int, batch: int) -> dict[str, Any]:
     import pika
 
     from alerts.sinks.rabbitmq import RabbitMQSink
@@ -105,8 +120,9 @@ def bench_amqp(n: int, batch: int) -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             store = open_store(tmp)
-            measure("SQLite -> RabbitMQ (confirms)", store, sink, n, batch)
+            result = measure("SQLite -> RabbitMQ (confirms)", store, sink, n, batch)
             store.close()
+            return result
     finally:
         sink.close()
         conn = pika.BlockingConnection(pika.URLParameters(AMQP))

@@ -135,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="run the benchmarks of a source checkout (bench/)")
     bench.add_argument("only", nargs="*", help="benchmark names (default: all)")
+    bench.add_argument("--quick", action="store_true", help="small settings, under 5 minutes")
     _add_out(bench)
     bench.set_defaults(handler=_cmd_bench)
 
@@ -163,6 +164,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
             "found next to this installation: run it from a clone (make bench)"
         )
     command = [sys.executable, str(script), "--out", str(args.out / "bench"), *args.only]
+    if args.quick:
+        command.append("--quick")
     return subprocess.run(command, check=False).returncode
 
 

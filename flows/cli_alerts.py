@@ -15,7 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from alerts.outbox import commands as ops
 from alerts.sinks.urls import check_sink_urls
 from core.errors import InvalidInputError
 
@@ -125,6 +124,10 @@ def _sink_config(text: str | None) -> dict[str, Any] | None:
 
 
 def _dispatch(args: argparse.Namespace) -> Any:
+    # Imported here: the operator commands pull in the product writers (geopandas, matplotlib);
+    # every other `geospace` command would pay for them at start (issue 10).
+    from alerts.outbox import commands as ops
+
     out = args.out
     dsn = args.dsn or os.environ.get("GEOSPACE_OUTBOX_DSN")
     action = args.action

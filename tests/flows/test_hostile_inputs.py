@@ -407,12 +407,12 @@ def test_environment_failures_are_one_line_with_their_code(
     code: int,
     needles: tuple[str, ...],
 ) -> None:
-    from flows import cli_alerts
+    from alerts.outbox import commands  # imported by the command when it runs
 
     def fail(*args: object, **kwargs: object) -> object:
         raise error
 
-    monkeypatch.setattr(cli_alerts.ops, "list_revisions", fail)
+    monkeypatch.setattr(commands, "list_revisions", fail)
     rc = main(["alerts", "list", "--out", str(tmp_path)])
     _one_line_error(capsys.readouterr().err, code, rc, needles)
 
