@@ -18,7 +18,7 @@ import xarray as xr
 from core.errors import InvalidInputError
 from eo.sentinel2 import scl_mask, scl_mask_description
 from indices.calendar import reference_span
-from indices.composite import clear_median, reference_median, window
+from indices.composite import clear_median, reference_median, reference_windows, window
 from indices.vegetation import evi, ndmi, ndvi
 
 SPECTRAL = ("blue", "red", "nir", "nir08", "swir16")
@@ -142,11 +142,14 @@ def window_composites(
         ref = xr.full_like(now, float("nan"))
     else:
         ref_days, ref_end = reference_span(end, days, reference_days)
-        clear_ref = clear_sky(reference)
+        # Select the reference windows' days first: masks and indices are per day, and a cube
+        # whose chunks hold every day (eo.scenes.decode_once) would otherwise compute them all.
+        ref_cube = reference_windows(reference, ref_end, ref_days, years)
+        clear_ref = clear_sky(ref_cube)
         ref = xr.Dataset(
             {
                 k: reference_median(v, clear_ref, ref_end, ref_days, years, min_years=min_years)
-                for k, v in vegetation_indices(reference).items()
+                for k, v in vegetation_indices(ref_cube).items()
             }
         )
     stamps = now_cube["time"].values.astype("datetime64[D]").astype(date)
