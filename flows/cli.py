@@ -183,6 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(args_in)
     except SystemExit as exc:  # argparse printed its one line (or --help): keep its code
         return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+    saved_environment = dict(os.environ)
     try:
         if args.command in ("run", "demo") and args.out.exists() and not args.out.is_dir():
             raise InvalidInputError(
@@ -198,6 +199,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except BaseException as err:  # every way out: one line, the documented code
         return _report(err, debug=debug)
+    finally:
+        if argv is not None:
+            # Called in-process (tests, notebooks): leave the environment as it was found, so
+            # one call's PREFECT_HOME (under its --out) never steers the next call's Prefect.
+            os.environ.clear()
+            os.environ.update(saved_environment)
 
 
 def _report(err: BaseException, *, debug: bool) -> int:

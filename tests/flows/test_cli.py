@@ -7,6 +7,7 @@ small demo city; invalid input is caught before Prefect starts, so these tests n
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -212,3 +213,13 @@ def test_console_script_exit_code_is_2_for_invalid_input(
         check=False,
     )
     _assert_refused(done.returncode, done.stderr, out, "not on the allowlist")
+
+
+def test_in_process_call_leaves_the_environment_as_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``main([...])`` sets Prefect's home under --out for its own run only, never for the next."""
+    monkeypatch.delenv("PREFECT_HOME", raising=False)
+    before = dict(os.environ)
+    assert main(["alerts", "list", "--out", str(tmp_path / "never-ran")]) == 2
+    assert dict(os.environ) == before
