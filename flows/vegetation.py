@@ -202,7 +202,8 @@ def season_time_series(parks: gpd.GeoDataFrame, current: SceneStack) -> pd.DataF
     # A few solar days per pass: the season cube of a whole city does not fit in memory at once.
     for first in range(0, current.cube.sizes["time"], SERIES_DAYS_PER_PASS):
         part = current.cube.isel(time=slice(first, first + SERIES_DAYS_PER_PASS))
-        clear = clear_sky(part)
+        # Computed once per pass: both indices use it (dilation is the costly part of the mask).
+        (clear,) = dask.persist(clear_sky(part))
         for name, cube in vegetation_indices(part).items():
             if name == "evi":
                 continue
