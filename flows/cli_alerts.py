@@ -146,12 +146,12 @@ def _dispatch(args: argparse.Namespace) -> Any:
     config = _sink_config(args.sinks)
     hosts: frozenset[str] | None = None
     if args.profile is not None:
+        from alerts.sinks import profile_sinks
         from core.profile import load_profile
 
-        profile = load_profile(args.profile, out_dir=out)
-        hosts = frozenset(h.lower() for h in profile.allowlist.hosts)
+        profile_config, hosts = profile_sinks(load_profile(args.profile, out_dir=out))
         if config is None:
-            config = {sink.key: sink.spec() for sink in profile.sinks}
+            config = profile_config
     check_sink_urls(config or {}, hosts)
     return ops.deliver(out, sink_config=config, dsn=dsn)
 

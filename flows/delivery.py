@@ -19,9 +19,10 @@ def delivery_flow(
     out: str = "out",
     sinks: dict[str, dict[str, Any]] | None = None,
     dsn: str | None = None,
-    lease_s: float = 60.0,
-    max_attempts: int = 8,
+    lease_s: float | None = None,
+    max_attempts: int | None = None,
     batch: int = 100,
+    profile: str | None = None,
 ) -> dict[str, Any]:
     """Drain what is ready in the outbox into the configured sinks; return counts and health.
 
@@ -34,13 +35,33 @@ def delivery_flow(
     dsn : str, optional
         PostgreSQL outbox DSN (default ``GEOSPACE_OUTBOX_DSN``, read when the flow runs).
     lease_s, max_attempts, batch
-        Relay settings (seconds, count, rows per claim).
+        Relay settings (seconds, count, rows per claim); lease and attempts default to the
+        profile's ``outbox`` section, else 60 s and 8.
+    profile : str, optional
+        City profile (name or path): its sinks (when ``sinks`` is not given), their allowed
+        hosts, its outbox DSN variable and relay settings. A served city passes it, so its
+        Open311 and broker rows are drained too, not only the files sink.
     """
     from alerts.outbox.commands import deliver
+    from alerts.sinks.urls import check_sink_urls
 
+    hosts: frozenset[str] | None = None
+    if profile is not None:
+        from alerts.sinks import profile_sinks
+        from core.profile import load_profile
+
+        city = load_profile(profile, out_dir=Path(out))
+        profile_config, hosts = profile_sinks(city)
+        sinks = profile_config if sinks is None else sinks
+        if dsn is None and city.outbox.dsn_env:
+            dsn = os.environ.get(city.outbox.dsn_env)
+        lease_s = city.outbox.lease if lease_s is None else lease_s
+        max_attempts = city.outbox.max_attempts if max_attempts is None else max_attempts
+    check_sink_urls(sinks or {}, hosts)
     report = deliver(
         Path(out), sink_config=sinks, dsn=dsn or os.environ.get("GEOSPACE_OUTBOX_DSN"),
-        lease_s=lease_s, max_attempts=max_attempts, batch=batch,
+        lease_s=60.0 if lease_s is None else lease_s,
+        max_attempts=8 if max_attempts is None else max_attempts, batch=batch,
     )  # fmt: skip
     health = report["health"]
     try:

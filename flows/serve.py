@@ -139,7 +139,7 @@ def deployments(profile_ref: str, profile: CityProfile, out_dir: Path) -> list[A
                 delivery_flow.to_deployment(
                     name=spec.suffix,
                     interval=spec.interval_s,
-                    parameters={"out": str(out_dir)},
+                    parameters={"out": str(out_dir), "profile": profile_ref},
                     tags=["delivery"],
                 )
             )

@@ -20,6 +20,7 @@ from alerts.sinks.base import (
     TransientSinkError,
 )
 from core.errors import InvalidInputError
+from core.profile import CityProfile
 
 KINDS = ("files", "webhook", "rabbitmq", "redis", "open311")
 
@@ -84,3 +85,14 @@ __all__ = [
     "build_sink",
     "build_sinks",
 ]
+
+
+def profile_sinks(profile: CityProfile) -> tuple[dict[str, dict[str, Any]], frozenset[str]]:
+    """A profile's sinks as relay configuration (``{name: spec}``) and the hosts they may reach.
+
+    ``geospace deliver --profile`` and the scheduled delivery flow both drain with this, so a
+    served city delivers to every sink of its profile (Open311, RabbitMQ, ...), not only files.
+    """
+    config = {sink.key: sink.spec() for sink in profile.sinks}
+    return config, frozenset(h.lower() for h in profile.allowlist.hosts)
+

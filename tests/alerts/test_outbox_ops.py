@@ -85,3 +85,31 @@ def test_delivery_flow_function_drains_the_outbox(tmp_path: Path) -> None:
     ops.enqueue(tmp_path, [make_revision("seg-2", 1)])
     report = delivery_flow.fn(out=str(tmp_path))
     assert report["sent"] == 1 and report["health"]["queue_depth"] == 0
+
+
+def test_delivery_flow_with_a_profile_drains_every_sink_of_the_profile(tmp_path: Path) -> None:
+    """A served city passes its profile: rows of all its sinks are delivered, not only 'files'."""
+    import yaml
+
+    from core.profile import PACKAGED_PROFILES
+    from flows.delivery import delivery_flow
+
+    doc = yaml.safe_load((PACKAGED_PROFILES / "vienna-demo.yaml").read_text(encoding="utf-8"))
+    doc["data_root"] = str(tmp_path)
+    doc["sinks"] = [
+        {"kind": "files", "name": "operators", "path": str(tmp_path / "operators.jsonl")},
+        {"kind": "files", "name": "orders", "path": str(tmp_path / "orders.jsonl")},
+    ]
+    profile = tmp_path / "city.yaml"
+    profile.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    out = tmp_path / "out"
+    ops.enqueue(out, [make_revision("seg-2", 1)], sinks=("orders",))
+    ops.enqueue(out, [make_revision("seg-3", 1)], sinks=("operators",))
+
+    without = delivery_flow.fn(out=str(out))  # the files sink only: nothing of these two
+    assert without["sent"] == 0 and without["health"]["queue_depth"] == 2
+    report = delivery_flow.fn(out=str(out), profile=str(profile))
+    assert report["sent"] == 2 and report["health"]["queue_depth"] == 0
+    for name, subject in (("orders", "seg-2"), ("operators", "seg-3")):
+        lines = (tmp_path / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
+        assert [json.loads(line)["subject_id"] for line in lines] == [subject]

@@ -91,7 +91,9 @@ def test_each_kind_reaches_only_its_sinks_under_the_vienna_profile() -> None:
     assert delivery_kind(heat) == DeliveryKind.BULLETIN
     assert routing.sinks_for(heat) == ("rabbitmq",)
     assert routing.sinks_for(irrigation) == ("open311",)
-    assert routing.sinks_for(deformation) == ()  # the maintenance queue is a commented hook
+    assert routing.sinks_for(deformation) == ("maintenance-open311",)
+    # No product's message reaches nobody: each hazard's work orders or bulletins have a sink.
+    assert all(routing.sinks_for(r) for r in (heat, deformation, irrigation))
 
 
 def test_a_sink_without_accepts_takes_everything() -> None:

@@ -51,7 +51,7 @@ def test_served_schedules_match_infra_and_carry_the_profiles_timezone(tmp_path: 
             assert deployment.parameters == {"profile": "vienna", "out_dir": str(tmp_path)}
         else:
             assert schedule.schedule.interval.total_seconds() == want["interval"]
-            assert deployment.parameters == {"out": str(tmp_path)}
+            assert deployment.parameters == {"out": str(tmp_path), "profile": "vienna"}
 
 
 def test_weekly_run_resolves_its_inputs_once_and_hands_them_to_the_flow(
