@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -380,6 +381,25 @@ class OutboxConfig(_Strict):
     dsn_env: str | None = None
     lease: PositiveSeconds = 30.0
     max_attempts: int = Field(default=8, ge=1)
+
+    def dsn(self) -> str | None:
+        """The PostgreSQL DSN from the variable ``dsn_env`` names; None for the SQLite default.
+
+        Raises
+        ------
+        InvalidInputError
+            ``dsn_env`` names a variable that is not set (exit 2): a city configured for
+            PostgreSQL must never fall back to a local SQLite outbox unnoticed.
+        """
+        if self.dsn_env is None:
+            return None
+        dsn = os.environ.get(self.dsn_env)
+        if not dsn:
+            raise InvalidInputError(
+                f"outbox.dsn_env: ${self.dsn_env}: not set; export the PostgreSQL DSN in it or "
+                "remove outbox.dsn_env to use SQLite under --out"
+            )
+        return dsn
 
 
 class HeatWeatherConfig(_Strict):

@@ -10,7 +10,6 @@ profile (``vegetation.coverage_rule()``), the same one the park status was decid
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -28,25 +27,11 @@ from alerts.detect.irrigation_policy import load_priority_policy
 from alerts.model import Finding
 from alerts.outbox.store import OutboxStore, open_store
 from alerts.sinks.routing import Routing
-from core.errors import InvalidInputError
 from core.profile import CityProfile
 from core.status import SubjectStatus
 
 IRRIGATION = "irrigation"
 
-
-def outbox_dsn(profile: CityProfile) -> str | None:
-    """The PostgreSQL DSN the profile points at, or None for the SQLite default."""
-    name = profile.outbox.dsn_env
-    if name is None:
-        return None
-    dsn = os.environ.get(name)
-    if not dsn:
-        raise InvalidInputError(
-            f"profile {profile.name}: outbox.dsn_env names ${name}, which is not set; export the "
-            "PostgreSQL DSN in it or remove outbox.dsn_env to use SQLite under --out"
-        )
-    return dsn
 
 
 def irrigation_policy(profile: CityProfile) -> Policy:
@@ -132,7 +117,7 @@ def queue_irrigation_alerts(
         return []
     now = datetime.now(UTC).replace(microsecond=0)
     routing = Routing.from_profile(profile.sinks)
-    store = open_store(out_dir, dsn=outbox_dsn(profile))
+    store = open_store(out_dir, dsn=profile.outbox.dsn())
     try:
         layer = _layer_gap(store, profile, findings, policy, routing, now)
         if all(f.status == SubjectStatus.DATA_GAP for f in findings):
@@ -181,7 +166,7 @@ def queue_run_digest(
         work_orders=work_orders, open_gaps=[s for s, is_open in open_now.items() if is_open],
         now=now, notice_policy=load_notice_policy(),
     )  # fmt: skip
-    store = open_store(out_dir, dsn=outbox_dsn(profile))
+    store = open_store(out_dir, dsn=profile.outbox.dsn())
     try:
         new_id = store.add_revision(digest, Routing.from_profile(profile.sinks).sinks_for(digest))
         if new_id is not None:  # a digest has no follow-up: its event does not stay open

@@ -252,11 +252,10 @@ def queue_deformation_alerts(
     from alerts.detect.deformation import segment_subjects
     from alerts.outbox.store import open_store
     from alerts.sinks.routing import Routing
-    from flows.alerting import outbox_dsn
 
     if not findings:
         return []
-    store = open_store(out, dsn=outbox_dsn(profile))
+    store = open_store(out, dsn=profile.outbox.dsn())
     try:
         outcomes = apply_findings(
             store, findings, load_policy(policy),

@@ -53,8 +53,7 @@ def delivery_flow(
         city = load_profile(profile, out_dir=Path(out))
         profile_config, hosts = profile_sinks(city)
         sinks = profile_config if sinks is None else sinks
-        if dsn is None and city.outbox.dsn_env:
-            dsn = os.environ.get(city.outbox.dsn_env)
+        dsn = city.outbox.dsn() if dsn is None else dsn
         lease_s = city.outbox.lease if lease_s is None else lease_s
         max_attempts = city.outbox.max_attempts if max_attempts is None else max_attempts
     check_sink_urls(sinks or {}, hosts)

@@ -471,7 +471,6 @@ def decide_forecast(
     from alerts.outbox.asof import set_as_of
     from alerts.outbox.store import open_store
     from alerts.sinks.routing import Routing
-    from flows.alerting import outbox_dsn
 
     prof = inputs.profile
     outlook = heat_outlook(forecast, issued=issued, warnings=warnings, timezone=prof.timezone)
@@ -485,7 +484,7 @@ def decide_forecast(
     policy = load_policy("heat")
     routing = Routing.from_profile(prof.sinks)
     info = SubjectInfo(name=f"{prof.title} heat", geometry=geometry, area_name=area_name)
-    store = open_store(out_dir, dsn=outbox_dsn(prof))
+    store = open_store(out_dir, dsn=prof.outbox.dsn())
     try:
         outcome = apply_findings(store, [finding], policy, now=now, sinks=routing,
                                  subjects={subject_id: info}, out_dir=out_dir)[0]  # fmt: skip

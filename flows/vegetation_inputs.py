@@ -7,7 +7,6 @@ anything under ``--out`` (DESIGN sections 5 and 8). This module does not import 
 
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -66,19 +65,6 @@ def check_period(profile: CityProfile, start: date, end: date) -> list[date]:
     return ends
 
 
-def _outbox_dsn(profile: CityProfile) -> str | None:
-    """The profile's PostgreSQL DSN (as flows.alerting reads it) without importing Prefect."""
-    name = profile.outbox.dsn_env
-    if name is None:
-        return None
-    dsn = os.environ.get(name)
-    if not dsn:
-        raise InvalidInputError(
-            f"outbox.dsn_env: ${name}: not set; export the PostgreSQL DSN in it or remove "
-            "outbox.dsn_env to use SQLite under --out"
-        )
-    return dsn
-
 
 def not_evaluated_reason(inputs: VegetationInputs, current: SceneStack) -> str | None:
     """Why no park can be evaluated for a reason other than clouds, or None (issue 15: never
@@ -130,7 +116,7 @@ def queue_not_evaluated_notice(
     sinks = Routing.from_profile(profile.sinks).sinks_for(revision)
     if not sinks:
         return None
-    store = open_store(out_dir, dsn=_outbox_dsn(profile))
+    store = open_store(out_dir, dsn=profile.outbox.dsn())
     try:
         return store.add_revision(revision, sinks)
     finally:
@@ -178,7 +164,7 @@ def prepare_run(
     inputs = resolve_inputs(profile, out_dir, aoi)
     ends = check_period(inputs.profile, start, end)
     check_local_items(inputs, ends)
-    dsn = _outbox_dsn(inputs.profile)
+    dsn = inputs.profile.outbox.dsn()
     out_dir.mkdir(parents=True, exist_ok=True)
     ensure_outbox(out_dir, dsn=dsn)
     clean_stale_staging(out_dir)

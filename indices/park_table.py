@@ -40,6 +40,7 @@ __all__ = [
     "GapReason",
     "gap_reasons",
     "park_status",
+    "row_float",
 ]
 
 
@@ -82,7 +83,8 @@ class GapReason(StrEnum):
     NOTHING_USABLE = "nothing_usable"  # seen, but no index value (e.g. masked composite)
 
 
-def _float(row: Mapping[str, object], key: str) -> float:
+def row_float(row: Mapping[str, object], key: str) -> float:
+    """A float from a table row; NaN where the column is absent, None, NA or not a number."""
     raw = row.get(key)
     if raw is None or raw is pd.NA:
         return math.nan
@@ -99,21 +101,21 @@ def gap_reasons(row: Mapping[str, object], rule: CoverageRule) -> tuple[GapReaso
     ``rule.minimum`` (or NaN), it has fewer than ``rule.min_dates`` clear dates, or its NDVI now or
     reference median is NaN.
     """
-    clear = _float(row, Col.CLEAR_FRACTION)
+    clear = row_float(row, Col.CLEAR_FRACTION)
     if math.isnan(clear) or clear <= 0:
         return (GapReason.NO_CLEAR,)
     reasons: list[GapReason] = []
     if clear < rule.minimum:
         reasons.append(GapReason.FEW_CLEAR)
-    dates = _float(row, Col.CLEAR_DATES)
+    dates = row_float(row, Col.CLEAR_DATES)
     if not math.isnan(dates) and dates < rule.min_dates:
         reasons.append(GapReason.FEW_DATES)
-    ref_cover = _float(row, Col.REFERENCE_FRACTION) if Col.REFERENCE_FRACTION in row else math.nan
+    ref_cover = row_float(row, Col.REFERENCE_FRACTION) if Col.REFERENCE_FRACTION in row else math.nan
     if not math.isnan(ref_cover) and ref_cover < rule.minimum:
         reasons.append(GapReason.THIN_REFERENCE)
-    elif Col.NDVI_REF in row and math.isnan(_float(row, Col.NDVI_REF)):
+    elif Col.NDVI_REF in row and math.isnan(row_float(row, Col.NDVI_REF)):
         reasons.append(GapReason.NO_REFERENCE)
-    if not reasons and Col.NDVI_NOW in row and math.isnan(_float(row, Col.NDVI_NOW)):
+    if not reasons and Col.NDVI_NOW in row and math.isnan(row_float(row, Col.NDVI_NOW)):
         reasons.append(GapReason.NOTHING_USABLE)
     return tuple(reasons)
 

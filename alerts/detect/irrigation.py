@@ -38,7 +38,7 @@ from alerts.detect.irrigation_policy import (
 from alerts.detect.irrigation_text import WHY, number, plural
 from core.errors import InvalidInputError
 from core.status import CoverageRule, SubjectStatus
-from indices.park_table import Col, GapReason, gap_reasons
+from indices.park_table import Col, GapReason, gap_reasons, row_float
 
 __all__ = [
     "CLASS_LABELS",
@@ -62,16 +62,6 @@ _STATUSES = {s.value for s in SubjectStatus}
 _DRIVERS = ("moisture", "greenness", "stressed_share", "heat")
 
 
-def _value(row: Mapping[str, object], key: str) -> float:
-    """A float from a row; NaN where the column is absent, None, NA or not a number."""
-    raw = row.get(key)
-    if raw is None or raw is pd.NA:
-        return math.nan
-    try:
-        return float(raw)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return math.nan
-
 
 def _component(value: float, full: float) -> float:
     """Stress component ``clip(value / full, 0, 1)``; NaN stays NaN."""
@@ -82,15 +72,15 @@ def _components(row: Mapping[str, object], policy: IrrigationPolicy) -> dict[str
     """Stress components (0..1 or NaN) of one park: moisture, greenness, stressed_share, heat."""
     f = policy.full_stress
     green = [
-        _component(_value(row, Col.NDVI_ANOMALY), f["ndvi_anomaly"]),
-        _component(_value(row, Col.EVI_ANOMALY), f["evi_anomaly"]),
+        _component(row_float(row, Col.NDVI_ANOMALY), f["ndvi_anomaly"]),
+        _component(row_float(row, Col.EVI_ANOMALY), f["evi_anomaly"]),
     ]
     known_green = [g for g in green if not math.isnan(g)]
     return {
-        "moisture": _component(_value(row, Col.NDMI_ANOMALY), f["ndmi_anomaly"]),
+        "moisture": _component(row_float(row, Col.NDMI_ANOMALY), f["ndmi_anomaly"]),
         "greenness": float(np.mean(known_green)) if known_green else math.nan,
-        "stressed_share": _component(_value(row, Col.STRESSED_SHARE), f["stressed_share"]),
-        "heat": _component(_value(row, Col.HEAT_EXPOSURE), f["heat_exposure"]),
+        "stressed_share": _component(row_float(row, Col.STRESSED_SHARE), f["stressed_share"]),
+        "heat": _component(row_float(row, Col.HEAT_EXPOSURE), f["heat_exposure"]),
     }
 
 
@@ -126,15 +116,15 @@ def _driver_phrase(driver: str, row: Mapping[str, object], reference: str, lang:
     """Human phrase for one driver, quoting the park's own value."""
     words = WHY[lang]
     if driver == "moisture":
-        return _anomaly_phrase(words["moisture"], _value(row, Col.NDMI_ANOMALY), reference, lang)
+        return _anomaly_phrase(words["moisture"], row_float(row, Col.NDMI_ANOMALY), reference, lang)
     if driver == "greenness":
-        ndvi, evi = _value(row, Col.NDVI_ANOMALY), _value(row, Col.EVI_ANOMALY)
+        ndvi, evi = row_float(row, Col.NDVI_ANOMALY), row_float(row, Col.EVI_ANOMALY)
         if math.isnan(ndvi) or (not math.isnan(evi) and evi < ndvi):
             return _anomaly_phrase(words["greenness_evi"], evi, reference, lang)
         return _anomaly_phrase(words["greenness_ndvi"], ndvi, reference, lang)
     if driver == "stressed_share":
-        return words["stressed"].format(pct=f"{_value(row, Col.STRESSED_SHARE) * 100:.0f}")
-    return words["heat"].format(value=number(_value(row, Col.HEAT_EXPOSURE), lang))
+        return words["stressed"].format(pct=f"{row_float(row, Col.STRESSED_SHARE) * 100:.0f}")
+    return words["heat"].format(value=number(row_float(row, Col.HEAT_EXPOSURE), lang))
 
 
 def _why_ranked(
@@ -152,7 +142,7 @@ def _why_ranked(
         main = max(_DRIVERS, key=lambda k: (contributions.get(k, -1.0), -_DRIVERS.index(k)))
         why = _driver_phrase(main, row, reference, lang)
     if row.get(Col.STATUS) == SubjectStatus.DEGRADED:
-        seen = math.floor(_value(row, Col.CLEAR_FRACTION) * 100)
+        seen = math.floor(row_float(row, Col.CLEAR_FRACTION) * 100)
         why += WHY[lang]["partly_seen"].format(pct=seen)
     return why
 
@@ -166,15 +156,15 @@ def _why_gap(row: Mapping[str, object], rule: CoverageRule, reference: str, lang
         if reason == GapReason.NO_CLEAR:
             return words["no_clear"]
         if reason == GapReason.FEW_CLEAR:
-            pct = math.floor(_value(row, Col.CLEAR_FRACTION) * 100)
+            pct = math.floor(row_float(row, Col.CLEAR_FRACTION) * 100)
             phrases.append(words["few_clear"].format(pct=pct, minimum=minimum))
         elif reason == GapReason.FEW_DATES:
-            n = int(_value(row, Col.CLEAR_DATES))
+            n = int(row_float(row, Col.CLEAR_DATES))
             phrases.append(
                 words["few_dates"].format(n=n, plural=plural(n, lang), minimum=rule.min_dates)
             )
         elif reason == GapReason.THIN_REFERENCE:
-            pct = math.floor(_value(row, Col.REFERENCE_FRACTION) * 100)
+            pct = math.floor(row_float(row, Col.REFERENCE_FRACTION) * 100)
             phrases.append(
                 words["thin_reference"].format(reference=reference, pct=pct, minimum=minimum)
             )
