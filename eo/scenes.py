@@ -160,7 +160,7 @@ def decode_once(stack: SceneStack, folder: Path) -> SceneStack:
         target.flush()
         var = cube[name]
         chunks = decoded_chunks(var.shape, var.dtype.itemsize)
-        mapped = np.load(folder / f"{name}.npy", mmap_mode="r")
+        mapped = _MappedArray(np.load(folder / f"{name}.npy", mmap_mode="r"))
         variables[name] = var.copy(
             data=da.from_array(mapped, chunks=chunks, name=f"decoded-{name}-{folder.name}")
         )
@@ -174,6 +174,20 @@ def decode_once(stack: SceneStack, folder: Path) -> SceneStack:
         harmonisation=stack.harmonisation,
         rejected=stack.rejected,
     )
+
+
+class _MappedArray:
+    """A memory-mapped array Dask reads chunk by chunk (``da.from_array`` copies a NumPy array,
+    memmap included, into its graph at once: the whole season in anonymous memory)."""
+
+    def __init__(self, mapped: np.ndarray) -> None:
+        self._mapped = mapped
+        self.shape = mapped.shape
+        self.dtype = mapped.dtype
+        self.ndim = mapped.ndim
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        return np.array(self._mapped[key])
 
 
 DECODE_DAYS_PER_PASS = 4
