@@ -8,7 +8,9 @@ import json
 import os
 import shutil
 import sqlite3
-from collections.abc import Callable
+import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -133,21 +135,39 @@ def test_paths_of_the_wrong_kind_are_refused(
     assert not (tmp_path / "o1").exists()
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+@contextmanager
+def _read_only_folder(path: Path) -> Iterator[Path]:
+    """An empty folder nobody may write into: a read-only tmpfs for root (root ignores mode
+    bits, but not a read-only file system), mode 0500 for anyone else."""
+    path.mkdir()
+    if os.geteuid() != 0:
+        path.chmod(0o500)
+        try:
+            yield path
+        finally:
+            path.chmod(0o700)
+        return
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(path)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if mounted.returncode != 0:
+        pytest.skip(f"root without a read-only mount ({mounted.stderr.strip()}): cannot lock a folder")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", str(path)], check=False)
+
+
 def test_read_only_out_is_refused_before_work(
     profile_copy: ProfileFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     profile = profile_copy("ro")
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o500)
-    try:
+    with _read_only_folder(tmp_path / "locked") as locked:
         for out in (locked, locked / "new"):
             rc = main(["run", "vegetation", "--profile", str(profile), "--out", str(out), *PERIOD])
             _one_line_error(capsys.readouterr().err, 2, rc, ("--out", "not writable"))
         assert list(locked.iterdir()) == []
-    finally:
-        locked.chmod(0o700)
 
 
 def test_read_only_commands_never_create_an_outbox(
