@@ -13,10 +13,11 @@ import os
 import signal
 import sys
 import traceback
+import warnings
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from core.errors import GeospaceError, InvalidInputError
 from flows import cli_alerts, cli_layers
@@ -207,6 +208,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.environ.update(saved_environment)
 
 
+def _ignore_unraisable(unraisable: Any) -> None:
+    """Drop exceptions raised in ``__del__`` during shutdown after a signal stop."""
+
+
 def _report(err: BaseException, *, debug: bool) -> int:
     """Print one ``geospace: error:`` line for ``err`` (with ``debug`` the traceback first)."""
     if isinstance(err, SystemExit):
@@ -228,6 +233,11 @@ def _report(err: BaseException, *, debug: bool) -> int:
             "left); rerun the same command to complete it"
         )
         code = 128 + signum
+        if not debug:
+            # The stop interrupted whatever was running (Prefect's runner, its event loop): what
+            # the half-built objects say while the interpreter tears them down is not news.
+            sys.unraisablehook = _ignore_unraisable
+            warnings.simplefilter("ignore")
     elif isinstance(err, OSError):
         where = f"{err.filename}: " if err.filename else ""
         message = (

@@ -81,7 +81,9 @@ def register_and_run(env: dict[str, str], tmp_path: Path) -> None:
     deployment = stored["outbox-delivery"]
     run = api(
         env, "POST", f"/deployments/{deployment['id']}/create_flow_run",
-        json={"parameters": {"out": str(out)}},
+        # profile None: the file's city (vienna) keeps its outbox in PostgreSQL through
+        # $GEOSPACE_OUTBOX_DSN, which this cheap run does not set (the SQLite outbox in tmp_path).
+        json={"parameters": {"out": str(out), "profile": None}},
     )  # fmt: skip
     worker = subprocess.Popen(
         [str(PREFECT), "worker", "start", "--pool", pool, "--run-once"],
