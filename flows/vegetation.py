@@ -46,13 +46,12 @@ from flows.artifacts import publish_vegetation
 from flows.dask_runtime import with_dask
 from flows.vegetation_inputs import (
     VegetationInputs,
-    evaluation_ends,
     not_evaluated_reason,
     prepare_run,
     queue_not_evaluated_notice,
     resolve_inputs,
 )
-from indices.calendar import reference_periods, reference_span
+from indices.calendar import evaluation_ends, reference_periods, reference_span
 from indices.composite import anomaly, reference_windows
 from indices.season import (
     INDICES,
