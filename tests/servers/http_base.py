@@ -36,8 +36,13 @@ class FaultyHandler(BaseHTTPRequestHandler):
         stopped = fault is not None and fault.kind == "delay"
         if stopped and self.server.plan.stopping.wait(fault.delay_s):  # type: ignore[union-attr]
             return
-        status = self.serve(method, truncate=fault is not None and fault.kind == "truncate")
-        self.server.plan.record(method, self.path, status)
+        self.serve(method, truncate=fault is not None and fault.kind == "truncate")
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        # Logged when the status line is sent, before the body: a client that has read the
+        # answer always finds it in the log (recording after the write raced the test thread).
+        self.server.plan.record(self.command, self.path, code)
+        super().send_response(code, message)
 
     def _range_start(self) -> int | None:
         value = self.headers.get("Range", "")
@@ -57,7 +62,6 @@ class FaultyHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if method != "HEAD":
             self.wfile.write(body)
-        self.server.plan.record(method, self.path, fault.status)
 
     def _drain_body(self, method: str) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
