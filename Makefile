@@ -7,7 +7,7 @@ UV_VERSION := 0.13.9
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup demo demo-small test lint bench lock clean
+.PHONY: setup browser demo demo-small test lint bench lock clean
 
 setup: $(VENV)/.installed
 
@@ -29,7 +29,12 @@ lint: setup
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: setup lint
+# The browser tests (dashboard and HTML maps) drive Debian's Chromium; install it when it is missing.
+browser:
+	@command -v chromium >/dev/null || { echo "installing Debian's chromium for the browser tests"; \
+	  apt-get install -y -q chromium >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }; }
+
+test: setup lint browser
 	$(BIN)/python -m pytest -p no:cacheprovider
 
 bench: setup
