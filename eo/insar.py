@@ -299,11 +299,71 @@ def read_point_csv(
     return points
 
 
-def read_mintpy_velocity(path: str | Path, *, dataset: str = "velocity") -> gpd.GeoDataFrame:
-    """A MintPy ``velocity.h5`` as points in EPSG:3035 with ``mean_velocity`` in mm/yr.
+_MINTPY_SCALE = {"m/year": 1000.0, "m/yr": 1000.0, "cm/year": 10.0, "cm/yr": 10.0,
+                 "mm/year": 1.0, "mm/yr": 1.0}  # fmt: skip
+"""Millimetres per year in one unit of a MintPy ``UNIT`` attribute (MintPy writes ``m/year``)."""
 
-    MintPy stores m/yr on a grid described by the file attributes (``X_FIRST``, ``X_STEP``,
-    ``Y_FIRST``, ``Y_STEP``, ``EPSG`` or geographic degrees); NaN cells are dropped.
+
+def _h5_attrs(node: Any) -> dict[str, Any]:
+    return {str(k): (v.decode() if isinstance(v, bytes) else v) for k, v in node.attrs.items()}
+
+
+def _h5_grid(h5: Any, name: str, source: str, shape: tuple[int, ...]) -> np.ndarray:
+    if name not in h5:
+        raise InvalidInputError(f"{source}: no dataset {name!r}; found {sorted(h5)}")
+    values = np.asarray(h5[name][()], dtype="float64")
+    if values.shape != shape:
+        raise InvalidInputError(
+            f"{source}: dataset {name!r} has shape {values.shape}, expected {shape} (the "
+            "velocity grid's); give the file of the same processing"
+        )
+    return values
+
+
+def _mintpy_crs(attrs: dict[str, Any], source: str) -> str:
+    """The CRS of a geocoded MintPy grid: ``EPSG``, else ``UTM_ZONE``, else degrees = WGS84."""
+    if str(attrs.get("EPSG", "")).strip() not in ("", "None"):
+        return f"EPSG:{int(float(attrs['EPSG']))}"
+    zone = str(attrs.get("UTM_ZONE", "")).strip().upper()
+    if zone:
+        match = re.fullmatch(r"(\d{1,2})([NS])", zone)
+        if match is None:
+            raise InvalidInputError(f"{source}: UTM_ZONE {zone!r} is not like '33N' or '60S'")
+        return f"EPSG:{(32600 if match.group(2) == 'N' else 32700) + int(match.group(1))}"
+    if str(attrs.get("X_UNIT", "degrees")).lower().startswith("deg"):
+        return "EPSG:4326"
+    raise InvalidInputError(
+        f"{source}: coordinates in {attrs.get('X_UNIT')!r} but neither EPSG nor UTM_ZONE is set; "
+        "add the EPSG attribute (MintPy writes it for projected geocoded files)"
+    )
+
+
+def read_mintpy_velocity(
+    path: str | Path,
+    *,
+    dataset: str = "velocity",
+    geometry: str | Path | None = None,
+    aoi: Any = None,
+) -> gpd.GeoDataFrame:
+    """A MintPy velocity file (``velocity.h5``, ``geo_velocity.h5``) as points in EPSG:3035.
+
+    MintPy's layout (``timeseries2velocity.py``): root datasets ``velocity`` and, when estimated,
+    ``velocityStd``, in the unit of the root attribute ``UNIT`` (``m/year``; LOS, positive towards
+    the satellite, relative to the reference point ``REF_LAT``/``REF_LON``). A geocoded file
+    places its grid by ``X_FIRST``/``Y_FIRST`` (the upper-left corner of the first pixel, so a
+    pixel's centre is ``X_FIRST + (col + 0.5) * X_STEP``) and ``X_STEP``/``Y_STEP``, in the CRS of
+    ``EPSG`` (or ``UTM_ZONE``; degrees without either are WGS84). A file in radar coordinates has
+    no such attributes: its pixels are placed by the ``latitude``/``longitude`` datasets of the same
+    file or of ``geometry`` (MintPy's ``inputs/geometryRadar.h5``).
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per valid pixel (NaN and ``NO_DATA_VALUE`` dropped): ``pid`` (``r<row>c<col>``),
+        ``row``, ``col``, ``mean_velocity`` and, if present, ``mean_velocity_std`` in mm/yr,
+        ``easting``/``northing`` (EPSG:3035) and the point geometry; ``attrs`` hold ``source``,
+        ``units``, ``reference`` (REF_LAT/REF_LON when given), ``start_date``/``end_date`` and the
+        file's CRS. ``aoi`` filters like :func:`read_egms`.
     """
     try:
         import h5py
@@ -312,28 +372,95 @@ def read_mintpy_velocity(path: str | Path, *, dataset: str = "velocity") -> gpd.
             "reading MintPy HDF5 needs h5py; install it (pip install h5py) or export the "
             "velocity to CSV and use read_point_csv"
         ) from err
-    with h5py.File(path, "r") as h5:
-        if dataset not in h5:
-            raise InvalidInputError(f"{path}: no dataset {dataset!r}; found {sorted(h5)}")
-        values = np.asarray(h5[dataset][()], dtype="float64")
-        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in h5.attrs.items()}
+    path = Path(path)
+    source = str(path)
+    region = _aoi_geometry(aoi)
+    if not path.is_file():
+        raise InvalidInputError(f"MintPy file {path} does not exist; give the path of velocity.h5")
     try:
-        x0, dx = float(attrs["X_FIRST"]), float(attrs["X_STEP"])
-        y0, dy = float(attrs["Y_FIRST"]), float(attrs["Y_STEP"])
-    except KeyError as err:
+        h5 = h5py.File(path, "r")
+    except OSError as err:
+        raise InvalidInputError(f"{source}: not a readable HDF5 file ({err})") from err
+    with h5:
+        if dataset not in h5:
+            raise InvalidInputError(
+                f"{source}: no dataset {dataset!r} (found {sorted(h5)}); a MintPy velocity file "
+                "holds 'velocity' (and 'velocityStd'); name the dataset with dataset="
+            )
+        values = np.asarray(h5[dataset][()], dtype="float64")
+        if values.ndim != 2:
+            raise InvalidInputError(
+                f"{source}: dataset {dataset!r} has {values.ndim} dimensions; a velocity grid has 2"
+            )
+        attrs = _h5_attrs(h5)
+        std_name = f"{dataset}Std"
+        std = _h5_grid(h5, std_name, source, values.shape) if std_name in h5 else None
+        inline = "latitude" in h5 and "longitude" in h5
+        lat = _h5_grid(h5, "latitude", source, values.shape) if inline else None
+        lon = _h5_grid(h5, "longitude", source, values.shape) if inline else None
+    unit = str(attrs.get("UNIT", "m/year")).strip()
+    scale = _MINTPY_SCALE.get(unit.lower())
+    if scale is None:
         raise InvalidInputError(
-            f"{path}: geocoded MintPy file expected (attribute {err} missing); geocode it first"
-        ) from err
-    crs = f"EPSG:{int(attrs['EPSG'])}" if "EPSG" in attrs else "EPSG:4326"
-    rows, cols = np.nonzero(np.isfinite(values))
-    xs, ys = x0 + (cols + 0.5) * dx, y0 + (rows + 0.5) * dy
+            f"{source}: UNIT {unit!r} is not a velocity unit this reader knows "
+            f"({sorted(_MINTPY_SCALE)}); MintPy velocity files are in m/year"
+        )
+    valid = np.isfinite(values)
+    if "NO_DATA_VALUE" in attrs and str(attrs["NO_DATA_VALUE"]).lower() not in ("none", "nan"):
+        valid &= values != float(attrs["NO_DATA_VALUE"])
+    rows, cols = np.nonzero(valid)
+    geocoded = all(k in attrs for k in ("X_FIRST", "Y_FIRST", "X_STEP", "Y_STEP"))
+    if geocoded:
+        crs = _mintpy_crs(attrs, source)
+        xs = float(attrs["X_FIRST"]) + (cols + 0.5) * float(attrs["X_STEP"])
+        ys = float(attrs["Y_FIRST"]) + (rows + 0.5) * float(attrs["Y_STEP"])
+    else:
+        if lat is None or lon is None:
+            if geometry is None:
+                raise InvalidInputError(
+                    f"{source}: the grid is in radar coordinates (no X_FIRST/Y_FIRST/X_STEP/"
+                    "Y_STEP) and holds no latitude/longitude; pass geometry= MintPy's "
+                    "inputs/geometryRadar.h5, or geocode the file first (geocode.py)"
+                )
+            gpath = Path(geometry)
+            if not gpath.is_file():
+                raise InvalidInputError(f"MintPy geometry file {gpath} does not exist")
+            try:
+                with h5py.File(gpath, "r") as geo:
+                    lat = _h5_grid(geo, "latitude", str(gpath), values.shape)
+                    lon = _h5_grid(geo, "longitude", str(gpath), values.shape)
+            except OSError as err:
+                raise InvalidInputError(f"{gpath}: not a readable HDF5 file ({err})") from err
+        crs = "EPSG:4326"
+        located = np.isfinite(lat[rows, cols]) & np.isfinite(lon[rows, cols])
+        rows, cols = rows[located], cols[located]
+        xs, ys = lon[rows, cols], lat[rows, cols]
     frame = pd.DataFrame(
-        {"pid": [f"r{r}c{c}" for r, c in zip(rows, cols, strict=True)],
-         "mean_velocity": values[rows, cols] * 1000.0}
-    )  # fmt: skip
+        {
+            "pid": [f"r{r}c{c}" for r, c in zip(rows, cols, strict=True)],
+            "row": rows.astype("int64"),
+            "col": cols.astype("int64"),
+            "mean_velocity": values[rows, cols] * scale,
+        }
+    )
+    if std is not None:
+        frame["mean_velocity_std"] = std[rows, cols] * scale
     points = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(xs, ys), crs=crs).to_crs(EGMS_CRS)
+    if region is not None:
+        points = points[shapely.intersects(region, np.asarray(points.geometry.values))]
+        points = points.reset_index(drop=True)
     points["easting"], points["northing"] = points.geometry.x, points.geometry.y
-    points.attrs["units"] = "mm/yr (converted from MintPy m/yr)"
+    reference = {k: float(attrs[k]) for k in ("REF_LAT", "REF_LON") if k in attrs}
+    points.attrs.update(
+        {
+            "source": source,
+            "units": f"mm/yr (converted from MintPy {unit})",
+            "file_crs": crs,
+            "reference": reference,
+            "start_date": str(attrs.get("START_DATE", "")),
+            "end_date": str(attrs.get("END_DATE", "")),
+        }
+    )
     return points
 
 
