@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from affine import Affine
 
 from core.errors import InvalidInputError
 from eo.demo.geography import DEMO_CRS, Geography
-from eo.demo.landcover import build_landcover
+from eo.demo.landcover import BANDS, LandCover, build_landcover
 from eo.demo.layout import DEMO_SEED, S2_COLLECTION, DemoLayout
 from eo.demo.s2_plan import (
     OFFSET_DN,
@@ -34,7 +35,17 @@ from eo.demo.s2_plan import (
     make_plan,
     natural_dryness,
 )
-from eo.demo.sentinel2 import ITEM_BANDS_10M, item_arrays, prepare_inputs, render_day, write_cog
+from eo.demo.sentinel2 import (
+    CLOUD_EDGE_MISSED,
+    HIDDEN_CLOUD_RADIUS_M,
+    ITEM_BANDS_10M,
+    SceneInputs,
+    dryness,
+    item_arrays,
+    prepare_inputs,
+    render_day,
+    write_cog,
+)
 from eo.demo.stac_items import (
     SYNTHETIC_NOTE,
     catalog_dict,
@@ -160,10 +171,24 @@ def _build_into(layout: DemoLayout, geo: Geography, *, small: bool, seed: int) -
         _write_json(layout.stac / S2_COLLECTION / doc["id"] / f"{doc['id']}.json", doc)
     _write_json(layout.stac / S2_COLLECTION / "collection.json", collection_dict(items))
     _write_json(layout.catalog, catalog_dict())
-    _write_json(layout.truth, truth_dict(plan))
+    _write_json(layout.truth, truth_dict(plan, planted_signals(inputs, plan, lc)))
     _write_side_files(layout, geo)
     _write_heat(layout, seed)
     _write_insar(layout, seed)
+    _write_scenario(layout, seed)
+
+
+def _write_scenario(layout: DemoLayout, seed: int) -> None:
+    """Say in truth.json whether this city is the README's story or a drawn variant."""
+    truth = json.loads(layout.truth.read_text(encoding="utf-8"))
+    truth["scenario"] = {
+        "seed": seed,
+        "default": seed == DEMO_SEED,
+        "drawn": seed != DEMO_SEED,
+        "note": "the default seed keeps the README demo's story; every other seed draws the "
+        "planted parks, dates, heat cluster, heatwave days and deformation sites (DESIGN section 7)",
+    }
+    _write_json(layout.truth, truth)
 
 
 def _write_insar(layout: DemoLayout, seed: int) -> None:
@@ -231,8 +256,13 @@ def _write_side_files(layout: DemoLayout, geo: Geography) -> None:
     layout.notice.write_text(text + S2_NOTICE_LINE + "\n", encoding="utf-8")
 
 
-def truth_dict(plan: DemoPlan) -> dict[str, Any]:
-    """What was planted, for tests and notebooks to check the products against."""
+def truth_dict(plan: DemoPlan, signals: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What was planted, for tests and notebooks to check the products against.
+
+    ``signals`` (from :func:`planted_signals`) adds the expected index drops of the stressed
+    parks, their dryness order and the parks partly under the hidden park's cloud.
+    """
+    signals = signals or {}
     season = [d for d in plan.dates if d.day.year == SEASON_YEAR]
     years: dict[str, Any] = {}
     for d in plan.dates:
@@ -281,16 +311,38 @@ def truth_dict(plan: DemoPlan) -> dict[str, Any]:
             "dropped": dropped,
             "dropped_difference": "reflectance 3 % higher (older processing)",
         },
-        "stressed_parks": [_stress_truth(s, season) for s in plan.stressed if s.watered is None],
+        "stressed_parks": [
+            {**_stress_truth(s, season), **signals.get("parks", {}).get(s.park_id, {})}
+            for s in plan.stressed
+            if s.watered is None
+        ],
         "watered_parks": [
-            {**_stress_truth(s, season), "watered": s.watered.isoformat()}
+            {
+                **_stress_truth(s, season),
+                **signals.get("parks", {}).get(s.park_id, {}),
+                "watered": s.watered.isoformat(),
+                "recovery_days": s.recovery_days,
+                "recovered": (s.watered + timedelta(days=s.recovery_days)).isoformat(),
+            }
             for s in plan.stressed
             if s.watered is not None
         ],
+        "expected_dryness_order": signals.get("dryness_order", []),
         "cloud_hidden_park": {
             "park_id": plan.hidden_park,
             "dates": [d.day.isoformat() for d in season],
+            "cloud_radius_m": HIDDEN_CLOUD_RADIUS_M,
+            "parks_partly_hidden": signals.get("partly_hidden", []),
         },
+        "season_clouds": [
+            {
+                "date": d.day.isoformat(),
+                "cloud_cover": round(100.0 if d.all_cloud else 100.0 * d.cloud_cover, 1),
+                "cirrus": d.cirrus and not d.all_cloud,
+                "all_cloud": d.all_cloud,
+            }
+            for d in season
+        ],
         "unstressed_parks": list(plan.control_parks),
         "natural_turf_dryness_by_date": {
             d.day.isoformat(): round(natural_dryness(d.day), 4) for d in plan.dates
@@ -303,8 +355,66 @@ def _stress_truth(stress: StressPlan, season: list[DatePlan]) -> dict[str, Any]:
         "park_id": stress.park_id,
         "onset": stress.onset.isoformat(),
         "ramp_days": stress.ramp_days,
+        "ramp_weeks": round(stress.ramp_days / 7.0, 1),
+        "ramp_end": (stress.onset + timedelta(days=stress.ramp_days)).isoformat(),
+        "gradual": stress.ramp_days >= GRADUAL_RAMP_DAYS,
         "max_dry_fraction": stress.max_fraction,
         "dry_fraction_by_date": {
             d.day.isoformat(): round(stress.fraction(d.day), 4) for d in season
         },
     }
+
+
+GRADUAL_RAMP_DAYS = 28
+"""A ramp of four weeks or more is "gradual": a graded score should warn before it is urgent."""
+
+
+def _indices(inp: SceneInputs, dry: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Noise-free NDMI (B8A/B11) and NDVI (B04/B08) of the pixels of ``mask`` at ``dry``."""
+    band = {name: (inp.base[k] + dry * inp.delta[k])[mask] for k, name in enumerate(BANDS)}
+    ndmi = (band["B8A"] - band["B11"]) / (band["B8A"] + band["B11"])
+    ndvi = (band["B08"] - band["B04"]) / (band["B08"] + band["B04"])
+    return ndmi, ndvi
+
+
+def planted_signals(inp: SceneInputs, plan: DemoPlan, lc: LandCover) -> dict[str, Any]:
+    """What the planted stress does to the indices, read off the noise-free surface.
+
+    Per stressed or watered park: the drop of the park's median NDMI and NDVI (vegetation pixels,
+    planted stress against the same day without it) at its peak (the last season date on or
+    before the end of its ramp, or the day before watering) and on the last season date. The
+    dryness order ranks the stressed parks (not the watered one) by that last-date NDMI drop,
+    driest first. Parks partly under the hidden park's cloud are listed with the share of their
+    pixels Sen2Cor flags as cloud on every 2022 date.
+    """
+    season = [d for d in plan.dates if d.day.year == SEASON_YEAR]
+    last = season[-1]
+    vegetation = inp.grass | inp.trees
+    parks: dict[str, Any] = {}
+    for k, stress in enumerate(plan.stressed):
+        mask = inp.stressed[k] & vegetation
+        end = stress.onset + timedelta(days=stress.ramp_days)
+        if stress.watered is not None:
+            end = min(end, stress.watered - timedelta(days=1))
+        peak = max((d for d in season if d.day <= end), key=lambda d: stress.fraction(d.day))
+        entry: dict[str, Any] = {"peak_date": peak.day.isoformat()}
+        for label, day in (("peak", peak), ("last", last)):
+            ndmi, ndvi = _indices(inp, dryness(inp, plan, day), mask)
+            ndmi0, ndvi0 = _indices(inp, dryness(inp, plan, day, planted=False), mask)
+            entry[f"{label}_ndmi_drop"] = round(float(np.median(ndmi0) - np.median(ndmi)), 4)
+            entry[f"{label}_ndvi_drop"] = round(float(np.median(ndvi0) - np.median(ndvi)), 4)
+        parks[stress.park_id] = entry
+    dry = [s.park_id for s in plan.stressed if s.watered is None]
+    order = sorted(dry, key=lambda p: (-parks[p]["last_ndmi_drop"], p))
+    for rank, pid in enumerate(order, start=1):
+        parks[pid]["dryness_rank"] = rank
+    hidden = inp.hidden_blob > CLOUD_EDGE_MISSED
+    partly = []
+    for pid in lc.park_ids:
+        if pid == plan.hidden_park:
+            continue
+        mask = lc.park_mask(pid)
+        share = float(hidden[mask].mean()) if mask.any() else 0.0
+        if share > 0:
+            partly.append({"park_id": pid, "hidden_share": round(share, 3)})
+    return {"parks": parks, "dryness_order": order, "partly_hidden": partly}

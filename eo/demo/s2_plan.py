@@ -27,6 +27,7 @@ import numpy as np
 from shapely.geometry import box
 
 from core.errors import InvalidInputError
+from eo.demo.layout import DEMO_SEED
 from eo.grid import OutputGrid
 
 SEASON_YEAR = 2022
@@ -221,10 +222,7 @@ def choose_parks(
     The hidden park is the largest of at most 40 ha (so one cloud covers it); the stressed ones
     are the next largest of at most 100 ha; every other candidate is a control.
     """
-    extent = box(*grid.bounds)
-    cand = parks[parks["kind"].astype(str).isin(["park", "garden"]) & parks.within(extent)]
-    cand = cand.assign(_area=cand.area).sort_values(["_area", "park_id"], ascending=[False, True])
-    cand = cand[cand["_area"] >= 2e4]
+    cand = _candidates(parks, grid)
     small = cand[cand["_area"] <= 4e5]
     if small.empty or len(cand) < 2:
         raise InvalidInputError(
@@ -313,9 +311,52 @@ def _reference_dates(rng: np.random.Generator, windows: dict[str, Window]) -> li
 
 
 def make_plan(seed: int, small: bool, grid: OutputGrid, parks: gpd.GeoDataFrame) -> DemoPlan:
-    """The demo archive for ``seed`` on ``grid``: reference years first, then 2022."""
+    """The demo archive for ``seed`` on ``grid``: reference years first, then 2022.
+
+    The default seed (:data:`eo.demo.layout.DEMO_SEED`) keeps the README's story
+    (:func:`default_scenario`); every other seed draws its own (:func:`draw_scenario`).
+    """
     windows = {t.name: w for t in TILES if (w := tile_window(t, grid)) is not None}
     rng = np.random.default_rng([seed, 7])
+    if seed == DEMO_SEED:
+        scenario = default_scenario(small, grid, parks)
+    else:
+        scenario = draw_scenario(np.random.default_rng([seed, 8]), small, grid, parks)
+    special = scenario.special
+    dates = _reference_dates(rng, windows) + _season_dates(rng, windows, special)
+    season = [d for d in dates if d.day.year == SEASON_YEAR]
+    dup = [i.item_id for i in season[special["duplicate"]].items if i.tile.name == _target(windows)]
+    wrong = [i for i in season[special["wrong_flag"]].items if i.boa_offset_applied]
+    return DemoPlan(
+        seed=seed,
+        small=small,
+        grid=grid,
+        dates=tuple(dates),
+        stressed=scenario.stressed,
+        hidden_park=scenario.hidden,
+        control_parks=scenario.controls,
+        all_cloud_day=season[special["all_cloud"]].day,
+        wrong_flag_item=wrong[0].item_id,
+        duplicate=(dup[0], dup[1]),
+    )
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """The planted story of one seed: stressed (and watered) parks, the hidden park, controls and
+    the season indices of the all-cloud date, the duplicate and the wrongly flagged item."""
+
+    stressed: tuple[StressPlan, ...]
+    hidden: str
+    controls: tuple[str, ...]
+    special: dict[str, int]
+
+
+DEFAULT_SPECIAL = {"all_cloud": 6, "duplicate": 8, "wrong_flag": 14}
+
+
+def default_scenario(small: bool, grid: OutputGrid, parks: gpd.GeoDataFrame) -> Scenario:
+    """The README demo's story (the default seed): fixed numbers, parks chosen by size."""
     n_dry = 1 if small else 3
     stressed_ids, hidden, controls = choose_parks(parks, grid, n_dry + 1)
     stressed = (
@@ -334,23 +375,83 @@ def make_plan(seed: int, small: bool, grid: OutputGrid, parks: gpd.GeoDataFrame)
             for pid in stressed_ids[n_dry:]
         )
     )
-    special = {"all_cloud": 6, "duplicate": 8, "wrong_flag": 14}
-    dates = _reference_dates(rng, windows) + _season_dates(rng, windows, special)
-    season = [d for d in dates if d.day.year == SEASON_YEAR]
-    dup = [i.item_id for i in season[special["duplicate"]].items if i.tile.name == _target(windows)]
-    wrong = [i for i in season[special["wrong_flag"]].items if i.boa_offset_applied]
-    return DemoPlan(
-        seed=seed,
-        small=small,
-        grid=grid,
-        dates=tuple(dates),
-        stressed=stressed,
-        hidden_park=hidden,
-        control_parks=controls,
-        all_cloud_day=season[special["all_cloud"]].day,
-        wrong_flag_item=wrong[0].item_id,
-        duplicate=(dup[0], dup[1]),
-    )
+    return Scenario(stressed, hidden, controls, dict(DEFAULT_SPECIAL))
+
+
+HIDDEN_MAX_AREA_M2 = 4e5  # one cloud (the park plus 260 m) covers a park of at most 40 ha
+STRESS_MIN_AREA_M2 = 5e4  # >= 5 ha: clear pixels remain after cloud masks are dilated
+STRESS_MAX_AREA_M2 = 1e6  # <= 100 ha: one drought (one irrigation system) covers the park
+HIDDEN_CLEARANCE_M = 300.0  # stressed parks lie clear of the hidden park's cloud (260 m)
+LAST_RAMP_END = date(SEASON_YEAR, 8, 20)  # every ramp is complete two windows before 30 August
+
+
+def _candidates(parks: gpd.GeoDataFrame, grid: OutputGrid) -> gpd.GeoDataFrame:
+    extent = box(*grid.bounds)
+    cand = parks[parks["kind"].astype(str).isin(["park", "garden"]) & parks.within(extent)]
+    cand = cand.assign(_area=cand.area).sort_values(["_area", "park_id"], ascending=[False, True])
+    return cand[cand["_area"] >= 2e4]
+
+
+def draw_scenario(
+    rng: np.random.Generator, small: bool, grid: OutputGrid, parks: gpd.GeoDataFrame
+) -> Scenario:
+    """A new story of the same kind drawn from ``rng`` (every seed but the default).
+
+    Rules (physical, never names): the hidden park is drawn among the parks of 2-40 ha; stressed
+    and watered parks among the parks of 5-100 ha lying more than 300 m from the hidden one;
+    every other park of >= 2 ha is a control. The first stressed park dries gradually (a ramp of
+    4-7 weeks), the others at a drawn speed (1.5-7 weeks); onsets from 20 June so that every ramp
+    ends by 20 August; peak dry share 0.55-0.9. The watered park dries from mid/late June and is
+    watered once 55-80 % through its ramp, greening up over 2-4 weeks before 25 August. The
+    all-cloud date, the duplicate and the wrongly flagged item fall on distinct drawn dates.
+    """
+    cand = _candidates(parks, grid)
+    hideable = cand[cand["_area"] <= HIDDEN_MAX_AREA_M2]
+    if hideable.empty or len(cand) < 3:
+        raise InvalidInputError(
+            f"demo geography has {len(cand)} parks of >= 2 ha inside the grid {grid.bounds}: a "
+            "drawn demo needs at least 3 (one of <= 40 ha) to plant a stressed, a watered and a "
+            "cloud-hidden park; enlarge the extent or add parks"
+        )
+    hidden = str(hideable["park_id"].iloc[int(rng.integers(len(hideable)))])
+    hidden_geom = cand.loc[cand["park_id"] == hidden].geometry.iloc[0]
+    rest = cand[cand["park_id"] != hidden]
+    clear = rest[rest.distance(hidden_geom) > HIDDEN_CLEARANCE_M]
+    pool = clear[(clear["_area"] >= STRESS_MIN_AREA_M2) & (clear["_area"] <= STRESS_MAX_AREA_M2)]
+    if len(pool) < 2:  # a small geography: fall back to every park clear of the hidden one
+        pool = clear[clear["_area"] <= STRESS_MAX_AREA_M2]
+    if len(pool) < 2:
+        raise InvalidInputError(
+            f"demo geography has {len(pool)} parks of 2-100 ha more than {HIDDEN_CLEARANCE_M:.0f} m "
+            f"from the cloud-hidden park {hidden!r}: a drawn demo needs 2 (a stressed and a "
+            "watered one); enlarge the extent or add parks"
+        )
+    wanted = int(rng.integers(1, 3)) if small else int(rng.integers(2, 5))
+    n_dry = min(wanted, len(pool) - 1)
+    order = rng.permutation(len(pool))
+    ids = [str(pool["park_id"].iloc[int(k)]) for k in order[: n_dry + 1]]
+    stressed = []
+    for k, pid in enumerate(ids[:n_dry]):
+        ramp_weeks = rng.uniform(4.0, 7.0) if k == 0 else rng.uniform(1.5, 7.0)
+        ramp = round(ramp_weeks * 7)
+        latest = (LAST_RAMP_END - timedelta(days=ramp) - date(SEASON_YEAR, 6, 20)).days
+        onset = date(SEASON_YEAR, 6, 20) + timedelta(days=int(rng.integers(0, max(latest, 0) + 1)))
+        peak = round(float(rng.uniform(0.55, 0.9)), 2)
+        stressed.append(StressPlan(pid, onset, ramp_days=ramp, max_fraction=peak))
+    onset = date(SEASON_YEAR, 6, 12) + timedelta(days=int(rng.integers(0, 15)))
+    ramp = int(rng.integers(35, 61))
+    recovery = int(rng.integers(14, 29))
+    watered = onset + timedelta(days=round(ramp * rng.uniform(0.55, 0.8)))
+    watered = min(watered, date(SEASON_YEAR, 8, 25) - timedelta(days=recovery))
+    peak = round(float(rng.uniform(0.75, 0.9)), 2)
+    stressed.append(StressPlan(ids[n_dry], onset, ramp, peak, watered, recovery))
+    planted = {hidden, *ids}
+    controls = tuple(str(p) for p in cand["park_id"] if str(p) not in planted)
+    n_days = len(season_days())
+    # index 0/1: the season's first windows; the last date stays clear (see _season_dates)
+    all_cloud, duplicate, wrong_flag = (int(k) for k in rng.choice(range(2, n_days - 1), 3, False))
+    special = {"all_cloud": all_cloud, "duplicate": duplicate, "wrong_flag": wrong_flag}
+    return Scenario(tuple(stressed), hidden, controls, special)
 
 
 def _target(windows: dict[str, Window]) -> str:

@@ -47,6 +47,7 @@ from eo.demo.s2_plan import OFFSET_DN, DatePlan, DemoPlan, ItemPlan, natural_dry
 SHADOW_SHIFT_PX = (-100, -57)
 CLOUD_EDGE_MISSED = 0.35  # cloud optical thickness (0..1) below which SCL misses the cloud
 HIGH_PROBA = 0.7
+HIDDEN_CLOUD_RADIUS_M = 260.0  # the hidden park's cloud reaches this far beyond the park
 SCL_NODATA, SCL_DARK, SCL_SHADOW, SCL_VEG, SCL_NOT_VEG, SCL_WATER = 0, 2, 3, 4, 5, 6
 SCL_UNCLASSIFIED, SCL_CLOUD_MED, SCL_CLOUD_HIGH, SCL_CIRRUS = 7, 8, 9, 10
 ITEM_BANDS_10M = ("B02", "B04", "B08")
@@ -89,7 +90,7 @@ def prepare_inputs(lc: LandCover, plan: DemoPlan, rng: np.random.Generator) -> S
     """Precompute the land-cover reflectance, park masks and the hidden park's cloud."""
     hidden = lc.park_mask(plan.hidden_park)
     distance_m = ndimage.distance_transform_edt(~hidden) * lc.grid.resolution
-    blob = np.clip((260.0 - distance_m) / 60.0, 0.0, 1.0).astype(np.float32)
+    blob = np.clip((HIDDEN_CLOUD_RADIUS_M - distance_m) / 60.0, 0.0, 1.0).astype(np.float32)
     stressed = np.stack([lc.park_mask(s.park_id) for s in plan.stressed])
     return SceneInputs(
         base=np.stack([class_reflectance(lc, b) for b in range(len(BANDS))]),
@@ -103,10 +104,12 @@ def prepare_inputs(lc: LandCover, plan: DemoPlan, rng: np.random.Generator) -> S
     )
 
 
-def _dryness(inp: SceneInputs, plan: DemoPlan, dp: DatePlan) -> np.ndarray:
-    """Per-pixel share of dried vegetation on the day (0..1)."""
+def dryness(inp: SceneInputs, plan: DemoPlan, dp: DatePlan, *, planted: bool = True) -> np.ndarray:
+    """Per-pixel share of dried vegetation on the day (0..1); ``planted=False``: natural only."""
     natural = natural_dryness(dp.day)
     dry = np.where(inp.grass, np.float32(natural), np.float32(0.0)).astype(np.float32)
+    if not planted:
+        return dry
     for mask, stress in zip(inp.stressed, plan.stressed, strict=True):
         f = stress.fraction(dp.day)
         if f > 0:
@@ -158,7 +161,7 @@ def render_day(inp: SceneInputs, plan: DemoPlan, dp: DatePlan) -> Scene:
     """Render one acquisition day on the whole 10 m demo grid (deterministic from the seed)."""
     rng = np.random.default_rng([plan.seed, 11, dp.day.toordinal()])
     shape = inp.noise.shape
-    dry = _dryness(inp, plan, dp)
+    dry = dryness(inp, plan, dp)
     ground = inp.base + dry[None] * inp.delta
     gains = 1.0 + 0.008 * rng.standard_normal(len(BANDS))
     for b in range(len(BANDS)):
