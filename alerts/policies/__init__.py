@@ -12,6 +12,7 @@ parsers: :func:`alerts.decide.policy.parse_policy` (hazard rules, notices) and
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +22,12 @@ import yaml
 
 from core.errors import InvalidInputError
 
-__all__ = ["BUILT_IN", "PolicyDocument", "read_policy"]
+__all__ = ["BUILT_IN", "OVERLAY_ENV", "PolicyDocument", "read_policy"]
 
 BUILT_IN = Path(__file__).parent
+OVERLAY_ENV = "GEOSPACE_POLICY_DIR"
+"""A folder whose ``<name>.yaml`` files replace the built-in policies of that name (a backtest of
+another rule version, ``geospace backtest --rules``); names it lacks stay built-in."""
 _REF = "same_as"
 
 
@@ -53,6 +57,11 @@ def _locate(name_or_path: str | Path) -> tuple[str, str]:
         if not path.is_file():
             raise InvalidInputError(f"policy file {path} does not exist; give a name or a path")
         return path.read_text(encoding="utf-8"), str(path)
+    overlay = os.environ.get(OVERLAY_ENV)
+    if overlay:
+        replaced = Path(overlay) / f"{name_or_path}.yaml"
+        if replaced.is_file():
+            return replaced.read_text(encoding="utf-8"), str(replaced)
     resource = BUILT_IN / f"{name_or_path}.yaml"
     if not resource.is_file():
         names = ", ".join(sorted(p.stem for p in BUILT_IN.glob("*.yaml")))
