@@ -11,7 +11,7 @@ canonical band names.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -117,7 +117,9 @@ class SceneStack:
         )
 
 
-def decode_once(stack: SceneStack, folder: Path) -> SceneStack:
+def decode_once(
+    stack: SceneStack, folder: Path, progress: Callable[[int, int], None] | None = None
+) -> SceneStack:
     """The same stack with every scene read, decoded, harmonised and mosaicked once, into ``folder``.
 
     The lazy cube re-reads and re-decodes its COGs every time a graph touches them: each weekly
@@ -127,6 +129,7 @@ def decode_once(stack: SceneStack, folder: Path) -> SceneStack:
     the values are the same bytes, windows read them at page-cache speed, and memory stays bounded
     by the operating system (the files, not the process, hold the season). ``folder`` must outlive
     every use of the returned cube (the flow owns it and removes it at its end).
+    ``progress(done, total)`` is called after each pass (a few days of one variable).
     """
     import dask
     import dask.array as da
@@ -150,11 +153,18 @@ def decode_once(stack: SceneStack, folder: Path) -> SceneStack:
     # One variable and a few days at a time: a single graph over every band and day let Dask's
     # ordering hold many decoded source chunks at once (6.8 GB anonymous on the full demo).
     days = cube.sizes["time"]
+    passes = len(names) * len(range(0, days, DECODE_DAYS_PER_PASS))
+    done = 0
+    if progress is not None:
+        progress(done, passes)
     for name, target in zip(names, targets, strict=True):
         data = da.asarray(cube[name].data)
         for first in range(0, days, DECODE_DAYS_PER_PASS):
             last = min(days, first + DECODE_DAYS_PER_PASS)
             da.store(data[first:last], target[first:last], lock=False)
+            done += 1
+            if progress is not None:
+                progress(done, passes)
     variables = {}
     for name, target in zip(names, targets, strict=True):
         target.flush()

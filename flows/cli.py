@@ -9,6 +9,8 @@ line) adds the traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import signal
 import sys
@@ -21,6 +23,7 @@ from typing import Any, NoReturn
 
 from core.errors import GeospaceError, InvalidInputError
 from flows import cli_alerts, cli_layers
+from flows.progress import NullReporter, final_line, make_reporter, outcome_document
 from flows.runtime import (
     Terminated,
     check_out_dir,
@@ -48,7 +51,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     check_out_dir(args.out)  # a read-only or file --out: exit 2 before the build writes anything
 
-    return run_demo(out_dir=args.out, small=args.small, build_only=args.build_only)
+    return run_demo(
+        out_dir=args.out, small=args.small, build_only=args.build_only, progress=args.progress
+    )
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -70,16 +75,27 @@ def _cmd_run(args: argparse.Namespace) -> int:
             out_dir=args.out,
             aoi=args.aoi,
             inputs=inputs,  # resolved once: the flow does not load the profile again
+            progress=args.progress,
         )
     if args.process == "heat":
         from flows.heat import run_heat_cli
 
-        return run_heat_cli(profile=args.profile, start=args.start, end=args.end, out_dir=args.out)
+        return run_heat_cli(
+            profile=args.profile,
+            start=args.start,
+            end=args.end,
+            out_dir=args.out,
+            progress=args.progress,
+        )
     if args.process == "deformation":
         from flows.deformation import run_deformation_cli
 
         return run_deformation_cli(
-            profile=args.profile, start=args.start, end=args.end, out_dir=args.out
+            profile=args.profile,
+            start=args.start,
+            end=args.end,
+            out_dir=args.out,
+            progress=args.progress,
         )
     raise InvalidInputError(
         f"process {args.process!r} is not available in this version; available: vegetation, heat, deformation"
@@ -102,6 +118,18 @@ def _add_out(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_output_mode(parser: argparse.ArgumentParser) -> None:
+    """``--quiet`` and ``--json`` of the long commands (progress goes to stderr, flows.progress)."""
+    parser.add_argument(
+        "--quiet", action="store_true", help="print only errors and the final one-line result"
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="stdout: one JSON document (exit_status, status, products, counts); messages on stderr",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every ``geospace`` command."""
     parser = _Parser(
@@ -116,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--small", action="store_true", help="a ~5 x 5 km demo around the centre")
     demo.add_argument("--build-only", action="store_true", help="build the demo data, run no flow")
     _add_out(demo)
+    _add_output_mode(demo)
     demo.set_defaults(handler=_cmd_demo)
 
     run = sub.add_parser("run", help="run one business flow for a period")
@@ -127,6 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--end", required=True, type=_date, help="last day, YYYY-MM-DD (inclusive)")
     run.add_argument("--aoi", type=Path, default=None, help="GeoJSON AOI overriding the profile's")
     _add_out(run)
+    _add_output_mode(run)
     run.set_defaults(handler=_cmd_run)
 
     serve = sub.add_parser("serve", help="run the flows on their schedules (Prefect serve)")
@@ -138,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("only", nargs="*", help="benchmark names (default: all)")
     bench.add_argument("--quick", action="store_true", help="small settings, under 5 minutes")
     _add_out(bench)
+    _add_output_mode(bench)
     bench.set_defaults(handler=_cmd_bench)
 
     cli_alerts.register(sub, _add_out)
@@ -167,11 +198,84 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     command = [sys.executable, str(script), "--out", str(args.out / "bench"), *args.only]
     if args.quick:
         command.append("--quick")
-    return subprocess.run(command, check=False).returncode
+    progress: NullReporter = args.progress
+    progress.stage("benchmarks (bench/run_all.py)")
+    # The benchmarks' own lines go to our stdout, which --quiet / --json redirect.
+    sys.stdout.flush()
+    code = subprocess.run(command, check=False, stdout=sys.stdout.fileno()).returncode
+    progress.done("benchmarks (bench/run_all.py)", f"exit {code}")
+    written = [args.out / "bench" / name for name in ("results.json", "RESULTS.md")]
+    progress.finish(
+        "Completed" if code == 0 else "failed",
+        [str(p) for p in written if p.is_file()],
+        {},
+        f"bench: results in {args.out / 'bench'}",
+    )
+    return code
 
 
 # Commands that start flows (and so Prefect's server and Dask): they get the child watchdog.
 _SPAWNING = {"run", "demo", "serve", "bench"}
+# Long commands: progress on stderr, --quiet / --json, a final one-line result (flows.progress).
+_REPORTED = {"run", "demo", "bench", "deliver"}
+
+
+def _command_name(args: argparse.Namespace) -> str:
+    return f"run {args.process}" if args.command == "run" else str(args.command)
+
+
+@contextlib.contextmanager
+def _stdout_for(reporter: NullReporter) -> Any:
+    """Where the flows' own prints go: stderr under --json (stdout keeps the JSON document),
+    nowhere under --quiet, stdout otherwise."""
+    if reporter.mode == "json":
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    elif reporter.mode == "quiet":
+        with (
+            open(os.devnull, "w", encoding="utf-8") as sink,
+            contextlib.redirect_stdout(sink),
+            warnings.catch_warnings(),
+        ):
+            warnings.simplefilter("ignore")
+            yield
+    else:
+        yield
+
+
+def _run_reported(args: argparse.Namespace, handler: Callable[[argparse.Namespace], int]) -> int:
+    """Run a long command with its reporter; print the final line or the JSON document."""
+    as_json = bool(getattr(args, "json", False))
+    reporter = make_reporter(quiet=bool(getattr(args, "quiet", False)), as_json=as_json)
+    args.progress = reporter
+    command, out = _command_name(args), str(args.out)
+    try:
+        with _stdout_for(reporter):
+            code = handler(args)
+    except BaseException as err:
+        reporter.close()
+        if as_json and not isinstance(err, SystemExit):
+            code = _report(err, debug=os.environ.get("GEOSPACE_DEBUG") == "1")
+            message = " ".join(str(err).split()) or type(err).__name__
+            doc = outcome_document(command, code, out, reporter, error=message)
+            sys.stdout.write(json.dumps(doc, default=str) + "\n")
+            raise _Reported(code) from err
+        raise
+    reporter.close()
+    if as_json:
+        sys.stdout.write(json.dumps(outcome_document(command, code, out, reporter), default=str))
+        sys.stdout.write("\n")
+    else:
+        print(final_line(command, code, out, reporter))
+    return code
+
+
+class _Reported(Exception):
+    """The error was already reported (one line on stderr, the JSON document on stdout)."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -195,7 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             install_signal_handlers()
             start_watchdog()
         handler: Callable[[argparse.Namespace], int] = args.handler
-        code = handler(args)
+        code = _run_reported(args, handler) if args.command in _REPORTED else handler(args)
         sys.stdout.flush()
         return code
     except BaseException as err:  # every way out: one line, the documented code
@@ -216,6 +320,8 @@ def _report(err: BaseException, *, debug: bool) -> int:
     """Print one ``geospace: error:`` line for ``err`` (with ``debug`` the traceback first)."""
     if isinstance(err, SystemExit):
         raise err
+    if isinstance(err, _Reported):
+        return err.code
     if isinstance(err, BrokenPipeError):
         # stdout closed by the reader (``geospace alerts list | head``): stop quietly.
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -88,6 +88,9 @@ def register(sub: Any, add_out: AddOut | None = None) -> None:
     deliver.add_argument(
         "--profile", default=None, help="take the sinks from this profile (name or YAML path)"
     )
+    deliver.add_argument(
+        "--quiet", action="store_true", help="print only errors and the final one-line result"
+    )
     deliver.set_defaults(handler=run, action="deliver")
 
 
@@ -169,6 +172,24 @@ def _print_text(action: str, result: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Execute one parsed command; errors propagate as GeospaceError to the caller's handler."""
+    progress = getattr(args, "progress", None)  # geospace deliver: the CLI's reporter
+    if progress is not None and args.action == "deliver":
+        progress.stage("delivering the outbox")
+        result = _dispatch(args)
+        sent, dead = int(result.get("sent", 0)), int(result.get("dead", 0))
+        progress.done("delivering the outbox", f"{sent} sent, {dead} dead")
+        counts = {k: int(result[k]) for k in ("sent", "retried", "dead") if k in result}
+        progress.finish(
+            "Completed" if not result.get("errors") else "errors",
+            [str(args.out / "alerts")],
+            counts,
+            f"deliver: {sent} message(s) sent, {dead} dead",
+        )
+        progress.details = result
+        if progress.mode in ("json", "quiet"):
+            return 0  # the CLI prints the JSON document or the one-line result
+        _print_text(args.action, result)
+        return 0
     result = _dispatch(args)
     if args.json:
         sys.stdout.write(json.dumps(result, default=str) + "\n")

@@ -28,6 +28,7 @@ import shapely
 from core.errors import InvalidInputError
 from core.profile import CityProfile, DeformationConfig, load_profile
 from eo.insar import EGMS_CRS, Release, find_releases
+from flows.progress import NullReporter
 
 
 @dataclass(frozen=True)
@@ -94,13 +95,16 @@ def run_releases(
     log: Callable[[str], None] = lambda _: None,
     *,
     force: bool = False,
+    progress: NullReporter | None = None,
 ) -> dict[str, Any]:
     """Evaluate, write and queue every release of the period (no Prefect); return a summary.
 
     A release already evaluated with the same files, rules and period (its ``evaluated.json``,
     written after its revisions are queued) is skipped unless ``force``: the monthly check runs
     each release once. A forced rerun rewrites the products and queues nothing new (keyed).
+    ``progress``: the command's reporter (:mod:`flows.progress`); silent without one.
     """
+    report = progress or NullReporter()
     from alerts.detect.deformation import (
         deformation_findings,
         distortion_findings,
@@ -119,12 +123,15 @@ def run_releases(
     gaps = 0
     levels: dict[str, int] = {}
     skipped: list[str] = []
+    report.message(f"releases found in the period: {', '.join(r.name for r in chosen) or 'none'}")
+    report.stage("releases evaluated and products written", len(chosen))
     for release in chosen:
         folder = out / "deformation" / release.name
         stamp = _fingerprint(release, inputs, start, end)
         if not force and _evaluated(folder) == stamp:
             skipped.append(release.name)
             log(f"release {release.name}: already evaluated with these files and rules, skipped")
+            report.advance("releases evaluated and products written")
             continue
         ev = evaluate_release(release, inputs.segments, rules, steps, start=start, end=end)
         info = {
@@ -163,6 +170,8 @@ def run_releases(
         )  # fmt: skip
         _write_json(folder / EVALUATED, stamp)
         log(f"release {release.name}: {len(findings)} segments, products in {written[-1]}")
+        report.advance("releases evaluated and products written")
+    report.done("releases evaluated and products written", f"{len(skipped)} already done")
     queued = sum(o.revision_id is not None or o.gap_revision_id is not None for o in outcomes)
     if len(skipped) < len(chosen):
         from flows.alerting import queue_run_digest
@@ -214,7 +223,13 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def deformation_flow_fn(profile: str, start: date, end: date, out_dir: str = "out") -> Any:
+def deformation_flow_fn(
+    profile: str,
+    start: date,
+    end: date,
+    out_dir: str = "out",
+    progress: NullReporter | None = None,
+) -> Any:
     """Body of the Prefect flow ``deformation`` (wrapped by :func:`deformation_flow`)."""
     from prefect import get_run_logger
     from prefect.states import Completed
@@ -224,7 +239,7 @@ def deformation_flow_fn(profile: str, start: date, end: date, out_dir: str = "ou
     logger = get_run_logger()
     out = Path(out_dir)
     inputs = resolve_deformation_inputs(profile, out)
-    summary = run_releases(inputs, start, end, out, log=logger.info)
+    summary = run_releases(inputs, start, end, out, log=logger.info, progress=progress)
     publish_deformation(inputs.profile.name, summary["products"])
     if not summary["releases"]:
         return Completed(name="DATA_GAP", message="no release in the period", data=summary)
@@ -277,18 +292,39 @@ def deformation_flow() -> Any:
     return flow(name="deformation", log_prints=False)(with_dask(deformation_flow_fn))
 
 
-def run_deformation_cli(*, profile: str, start: date, end: date, out_dir: Path) -> int:
+def run_deformation_cli(
+    *,
+    profile: str,
+    start: date,
+    end: date,
+    out_dir: Path,
+    progress: NullReporter | None = None,
+) -> int:
     """``geospace run deformation``: check inputs (exit 2), run the flow, say where things are."""
+    report = progress or NullReporter()
     if end < start:
         raise InvalidInputError(
             f"--end {end} is before --start {start}; give an end on or after it"
         )
     resolve_deformation_inputs(profile, out_dir)  # invalid input fails here, before Prefect starts
     out_dir.mkdir(parents=True, exist_ok=True)
+    report.message("deformation: starting the flow (Prefect's local server takes a few seconds)")
     state = deformation_flow()(
-        profile=str(profile), start=start, end=end, out_dir=str(out_dir), return_state=True
-    )
+        profile=str(profile), start=start, end=end, out_dir=str(out_dir), progress=report,
+        return_state=True,
+    )  # fmt: skip
     summary: dict[str, Any] = state.result(raise_on_failure=True)
+    report.finish(
+        str(state.name),
+        list(summary["products"]),
+        {
+            "releases": len(summary["releases"]),
+            "releases_skipped": len(summary["skipped"]),
+            "revisions_queued": int(summary["revisions_queued"]),
+        },
+        f"deformation: {state.name}: {len(summary['products'])} release(s) under "
+        f"{out_dir}/deformation",
+    )
     print(
         f"deformation: {state.name}: release(s) {', '.join(summary['releases']) or 'none'}; products:"
     )

@@ -6,14 +6,24 @@ import time
 from pathlib import Path
 
 from eo.demo.layout import DemoLayout
+from flows.progress import NullReporter
 
 
-def run_demo(*, out_dir: Path, small: bool, build_only: bool = False) -> int:
-    """Build the demo city under ``OUT/demo-city`` and replay the demo season's flows on it."""
+def run_demo(
+    *, out_dir: Path, small: bool, build_only: bool = False, progress: NullReporter | None = None
+) -> int:
+    """Build the demo city under ``OUT/demo-city`` and replay the demo season's flows on it.
+
+    ``progress``: the command's reporter (:mod:`flows.progress`); silent without one.
+    """
     from eo.demo.build import build_demo
 
+    report = progress or NullReporter()
     started = time.monotonic()
+    what = f"building the {'small' if small else 'full'} demo city"
+    report.stage(what)
     layout: DemoLayout = build_demo(out_dir, small=small)
+    report.done(what, str(layout.root))
     print(
         f"demo city ({'small' if small else 'full'}) built in {time.monotonic() - started:.0f} s: {layout.root}"
     )
@@ -21,7 +31,8 @@ def run_demo(*, out_dir: Path, small: bool, build_only: bool = False) -> int:
     print(f"  layers:         {layout.layers}")
     print(f"  what was planted: {layout.truth}")
     if build_only:
+        report.finish("Completed", [str(layout.root)], {}, f"demo city built: {layout.root}")
         return 0
     from flows.demo_replay import replay_demo_season
 
-    return replay_demo_season(out_dir=out_dir, small=small)
+    return replay_demo_season(out_dir=out_dir, small=small, progress=report)

@@ -36,6 +36,7 @@ import pandas as pd
 
 from core.errors import GeospaceError, InvalidInputError
 from core.profile import CityProfile, HeatConfig, load_profile
+from flows.progress import NullReporter
 
 SUBJECT_SUFFIX = "heat-bulletin"
 REPLAY_AFTER = timedelta(days=1)
@@ -554,15 +555,35 @@ def observed_heatwaves(inputs: HeatInputs, end: date, out_dir: Path) -> dict[str
     return doc
 
 
-def run_heat(inputs: HeatInputs, start: date, end: date, out_dir: Path) -> dict[str, Any]:
-    """The whole heat run without Prefect (the flow wraps it); returns a JSON-ready summary."""
+def run_heat(
+    inputs: HeatInputs,
+    start: date,
+    end: date,
+    out_dir: Path,
+    progress: NullReporter | None = None,
+) -> dict[str, Any]:
+    """The whole heat run without Prefect (the flow wraps it); returns a JSON-ready summary.
+
+    ``progress``: the command's reporter (:mod:`flows.progress`); silent without one.
+    """
+    report = progress or NullReporter()
     observed = observed_heatwaves(inputs, end, out_dir)
-    result = analyse_lst(inputs, start, end)
-    forecasts = read_forecasts(inputs)
-    decisions = [
-        decide_forecast(inputs, result, issued, forecast, warnings, source, out_dir)
-        for issued, forecast, warnings, source in sorted(forecasts, key=lambda f: f[0])
-    ]
+    report.stage("surface temperature and hot spots (Landsat)")
+    with report.dask("surface temperature and hot spots (Landsat)"):
+        result = analyse_lst(inputs, start, end)
+    report.done(
+        "surface temperature and hot spots (Landsat)",
+        f"{len(result.scenes)} scene(s), {len(result.hotspots)} hot-spot polygon(s)",
+    )
+    forecasts = sorted(read_forecasts(inputs), key=lambda f: f[0])
+    report.stage("forecast decisions and bulletins written", len(forecasts))
+    decisions = []
+    for issued, forecast, warnings, source in forecasts:
+        decisions.append(
+            decide_forecast(inputs, result, issued, forecast, warnings, source, out_dir)
+        )
+        report.advance("forecast decisions and bulletins written")
+    report.done("forecast decisions and bulletins written")
     ranked = result.ranking.dropna(subset=["rank"])
     blocks = [] if result.blocks is None else result.blocks.dropna(subset=["rank"])["zone_id"]
     return {
@@ -579,7 +600,8 @@ def run_heat(inputs: HeatInputs, start: date, end: date, out_dir: Path) -> dict[
 
 
 def heat_flow_impl(profile: str, start: date, end: date, out_dir: str,
-                   inputs: HeatInputs | None = None) -> Any:  # fmt: skip
+                   inputs: HeatInputs | None = None,
+                   progress: NullReporter | None = None) -> Any:  # fmt: skip
     from prefect.states import Completed
 
     from flows.artifacts import publish_heat
@@ -587,7 +609,7 @@ def heat_flow_impl(profile: str, start: date, end: date, out_dir: str,
     out = Path(out_dir)
     if inputs is None:
         inputs = resolve_heat_inputs(profile, start, end, out)
-    summary = run_heat(inputs, start, end, out)
+    summary = run_heat(inputs, start, end, out, progress)
     publish_heat(inputs.profile.name, summary)
     if summary["data_gap"]:
         return Completed(
@@ -608,16 +630,32 @@ def _flow() -> Any:
     return flow(name="heat", log_prints=False)(body)
 
 
-def run_heat_cli(*, profile: str, start: date, end: date, out_dir: Path) -> int:
+def run_heat_cli(*, profile: str, start: date, end: date, out_dir: Path,
+                 progress: NullReporter | None = None) -> int:  # fmt: skip
     """``geospace run heat``: check inputs (exit 2), run the flow, print where things are."""
+    report = progress or NullReporter()
     inputs = resolve_heat_inputs(profile, start, end, out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    report.message("heat: starting the flow (Prefect's local server takes a few seconds)")
     state = _flow()(profile=str(profile), start=start, end=end, out_dir=str(out_dir),
-                    inputs=inputs, return_state=True)  # fmt: skip
+                    inputs=inputs, progress=report, return_state=True)  # fmt: skip
     try:
         summary: dict[str, Any] = state.result(raise_on_failure=True)
     except GeospaceError:
         raise
+    issued = sorted({str(d["issued"])[:10] for d in summary["forecasts"]})
+    report.finish(
+        str(state.name),
+        [str(out_dir / "heat" / day) for day in issued if (out_dir / "heat" / day).is_dir()],
+        {
+            "forecasts": len(summary["forecasts"]),
+            "bulletins_pending_approval": sum(
+                d["revision_status"] == "pending_approval" for d in summary["forecasts"]
+            ),
+            "hotspots": int(summary["hotspots"]),
+        },
+        f"heat: {state.name}: {len(summary['forecasts'])} forecast(s) under {out_dir}/heat",
+    )
     print(f"heat: {state.name}: LST {summary['lst_status']}, {summary['hotspots']} hot-spot "
           f"polygon(s); districts first: {', '.join(summary['ranking'][:3]) or 'none'}")  # fmt: skip
     if summary.get("observed"):

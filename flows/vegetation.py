@@ -44,6 +44,7 @@ from eo.stac import StacSource
 from flows.alerting import queue_irrigation_alerts, queue_run_digest
 from flows.artifacts import publish_vegetation
 from flows.dask_runtime import with_dask
+from flows.progress import NullReporter
 from flows.vegetation_inputs import (
     VegetationInputs,
     not_evaluated_reason,
@@ -83,22 +84,39 @@ def load_scenes(
     veg: VegetationConfig,
     reference_days: int,
     scratch: Path | None = None,
+    progress: NullReporter | None = None,
 ) -> tuple[SceneStack, SceneStack]:
     """The season's scenes (first window's first day .. last end) and the reference years' weeks.
 
     ``scratch``: a folder the caller removes after the run; every scene is then decoded once into
     it (:func:`eo.scenes.decode_once`) and every window and the time series read those bytes.
-    Without it the stacks stay lazy (each use reads the COGs again).
+    Without it the stacks stay lazy (each use reads the COGs again). ``progress``: the command's
+    reporter (scenes found, decoding).
     """
+    report = progress or NullReporter()
     window = int(veg.window)
     first = ends[0] - timedelta(days=window - 1)
     current = load_period(source, grid, bbox_wgs84=bbox, start=first, end=ends[-1])
     periods = reference_periods(ends, window, reference_days, veg.reference_years)
     references = [load_period(source, grid, bbox_wgs84=bbox, start=a, end=b) for a, b in periods]
     reference = SceneStack.concat(references)
+    report.message(
+        f"scenes found: {len(current.items)} for the season, {len(reference.items)} for the "
+        f"reference years ({len(current.rejected) + len(reference.rejected)} rejected)"
+    )
     if scratch is None:
         return current, reference
-    return decode_once(current, scratch / "current"), decode_once(reference, scratch / "reference")
+    report.stage("decoding the season's scenes")
+    current = decode_once(
+        current, scratch / "current", report.callback("decoding the season's scenes")
+    )
+    report.done("decoding the season's scenes")
+    report.stage("decoding the reference scenes")
+    reference = decode_once(
+        reference, scratch / "reference", report.callback("decoding the reference scenes")
+    )
+    report.done("decoding the reference scenes")
+    return current, reference
 
 
 @dataclass(frozen=True)
@@ -266,11 +284,13 @@ def vegetation_flow(
     out_dir: str = "out",
     aoi: str | None = None,
     inputs: VegetationInputs | None = None,
+    progress: NullReporter | None = None,
 ) -> State[Any]:
     """Irrigation priority for every weekly window ending in ``start..end``.
 
     ``inputs``: the run's inputs when the caller already resolved and checked them (the CLI does,
     before Prefect starts); a scheduled run passes only names and resolves them here, once.
+    ``progress``: the command's reporter (:mod:`flows.progress`); silent without one.
     """
     out = Path(out_dir)
     if inputs is None:
@@ -279,12 +299,14 @@ def vegetation_flow(
     # Scenes are decoded once into a scratch folder of the run (TMPDIR), removed at the end.
     scratch = Path(tempfile.mkdtemp(prefix="geospace-scenes-"))
     try:
-        return _season(inputs, ends, out, scratch)
+        return _season(inputs, ends, out, scratch, progress or NullReporter())
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _season(inputs: VegetationInputs, ends: list[date], out: Path, scratch: Path) -> State[Any]:
+def _season(
+    inputs: VegetationInputs, ends: list[date], out: Path, scratch: Path, report: NullReporter
+) -> State[Any]:
     """The body of :func:`vegetation_flow` once its inputs and window ends are known."""
     logger = get_run_logger()
     # The profile stops here: tasks get the sub-configs and resolved values they need.
@@ -298,14 +320,19 @@ def _season(inputs: VegetationInputs, ends: list[date], out: Path, scratch: Path
         veg=veg,
         reference_days=reference_days,
         scratch=scratch,
+        progress=report,
     )
-    series = season_time_series(inputs.parks, current)
+    report.stage("park time series")
+    with report.dask("park time series"):
+        series = season_time_series(inputs.parks, current)
+    report.done("park time series", f"{len(inputs.parks)} park(s)")
     not_evaluated = not_evaluated_reason(inputs, current)  # never silence (issue 15)
     gaps = 0
     written: list[str] = []
     queued = 0
     run_outcomes: list[Any] = []
     window_days = int(veg.window)
+    report.stage("windows computed and products written", len(ends))
     for window_end in ends:
         result = evaluate_window(
             current,
@@ -342,6 +369,10 @@ def _season(inputs: VegetationInputs, ends: list[date], out: Path, scratch: Path
         logger.info(
             "window ending %s: %d parks, products in %s", window_end, len(result.parks), written[-1]
         )
+        report.advance("windows computed and products written")
+    report.done(
+        "windows computed and products written", f"last in {written[-1]}" if written else ""
+    )
     digest = queue_run_digest(
         inputs.profile,
         run_outcomes,
@@ -381,15 +412,19 @@ def run_vegetation_cli(
     out_dir: Path,
     aoi: Path | None = None,
     inputs: VegetationInputs | None = None,
+    progress: NullReporter | None = None,
 ) -> int:
     """``geospace run vegetation``: check inputs first (exit 2), then run the flow and report.
 
     ``inputs``: what :func:`flows.vegetation_inputs.prepare_run` returned, when the caller already
     checked the run (the CLI); the flow then uses them instead of resolving the profile again.
+    ``progress``: the command's reporter; the outcome is recorded on it.
     """
+    report = progress or NullReporter()
     # Invalid input fails here, before the flow starts; then --out, the outbox, stale staging.
     if inputs is None:
         inputs = prepare_run(profile, start, end, out_dir, aoi)
+    report.message("vegetation: starting the flow (Prefect's local server takes a few seconds)")
     state = vegetation_flow(
         profile=str(profile),
         start=start,
@@ -397,9 +432,16 @@ def run_vegetation_cli(
         out_dir=str(out_dir),
         aoi=str(aoi) if aoi else None,
         inputs=inputs,
+        progress=report,
         return_state=True,
     )
     summary: dict[str, Any] = state.result(raise_on_failure=True)  # type: ignore[assignment]
+    report.finish(
+        str(state.name),
+        list(summary["products"]),
+        {"windows": len(summary["products"]), "revisions_queued": int(summary["revisions_queued"])},
+        f"vegetation: {state.name}: {len(summary['products'])} window(s) under {out_dir}/vegetation",
+    )
     print(f"vegetation: {state.name}: {len(summary['products'])} window(s); products:")
     for folder in summary["products"]:
         print(f"  {folder}")

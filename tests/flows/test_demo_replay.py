@@ -23,7 +23,7 @@ def test_steps_run_in_order_and_the_worst_exit_code_wins(
     ran: list[tuple[str, Path]] = []
 
     def step(name: str, code: int) -> ReplayStep:
-        def run(out_dir: Path) -> int:
+        def run(out_dir: Path, progress: object) -> int:
             ran.append((name, out_dir))
             return code
 
