@@ -324,9 +324,21 @@ class DeformationConfig(_Strict):
     bin_length: Metres = 20.0
     max_bin_distance: Metres = 50.0
     known_events: tuple[KnownEventConfig, ...] = ()
+    products_url: str | None = Field(
+        default=None,
+        description="https URL where OUT is published: work orders link the plot as "
+        "<products_url>/deformation/<release>/timeseries/<segment>.png (default: a file:// URL)",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> DeformationConfig:
+        if self.products_url is not None and not self.products_url.startswith(
+            ("https://", "http://")
+        ):
+            raise ValueError(
+                f"products_url {self.products_url!r} is not an http(s) URL; give the https URL "
+                "under which the output folder is published, or leave it out (file:// links)"
+            )
         if self.warning_velocity < self.watch_velocity:
             raise ValueError(
                 f"warning_velocity {self.warning_velocity:g} mm/yr is below watch_velocity "

@@ -5,6 +5,7 @@ Used by :func:`alerts.decide.rules.decide`; pure functions, no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,7 +23,35 @@ from alerts.model import (
     utc_iso,
 )
 
-__all__ = ["SubjectInfo", "alert_revision", "evidence"]
+__all__ = ["Detail", "SubjectInfo", "alert_revision", "evidence"]
+
+
+@dataclass(frozen=True)
+class Detail:
+    """One labelled figure about a subject for the people who act on it (work orders, webhooks).
+
+    ``value`` is a number in ``units`` (``sigma`` its one-sigma uncertainty, same units) or a
+    text; None (or NaN) means "not measured". In a revision's payload it is
+    ``{"label", "value", "units"[, "sigma"][, "note"]}`` under ``payload["details"][key]``.
+    """
+
+    label: str
+    value: float | str | None
+    units: str = ""
+    sigma: float | None = None
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (NaN and infinities as None)."""
+        value = (
+            self.value if isinstance(self.value, str) or self.value is None else _num(self.value)
+        )
+        data: dict[str, Any] = {"label": self.label, "value": value, "units": self.units}
+        if self.sigma is not None:
+            data["sigma"] = _num(self.sigma)
+        if self.note:
+            data["note"] = self.note
+        return data
 
 
 @dataclass(frozen=True)
@@ -39,12 +68,29 @@ class SubjectInfo:
         CAP ``areaDesc`` (defaults to ``name``).
     emma_id : str or None
         MeteoAlarm EMMA_ID of the area where known (e.g. ``"AT901"``).
+    details : mapping of str to Detail
+        Figures people need, by a stable machine key (e.g. ``"vertical_velocity"``), in display
+        order; copied into the revision's ``payload["details"]`` (omitted when empty).
+    links : mapping of str to str
+        URLs by role (``"plot"``: a picture of the evidence, Open311 ``media_url``); copied into
+        ``payload["links"]`` (omitted when empty).
     """
 
     name: str = ""
     geometry: dict[str, Any] | None = field(default=None, hash=False)
     area_name: str = ""
     emma_id: str | None = None
+    details: Mapping[str, Detail] = field(default_factory=dict, hash=False)
+    links: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    def payload_extras(self) -> dict[str, Any]:
+        """``details`` and ``links`` as JSON for a revision's payload (empty when there are none)."""
+        extras: dict[str, Any] = {}
+        if self.details:
+            extras["details"] = {str(k): d.to_dict() for k, d in self.details.items()}
+        if self.links:
+            extras["links"] = {str(k): str(v) for k, v in self.links.items()}
+        return extras
 
 
 def evidence(latest: Finding, policy: Policy | None, level: int) -> dict[str, Any]:
@@ -134,7 +180,12 @@ def alert_revision(
         previous_message_key=None if last is None else last.message_key,
         previous_identifier=None,  # CAP computes it from its identifier prefix
         previous_sent=None if last is None else last.created_at,
-        payload={"event": policy.event, "kind": str(kind), **evidence(latest, policy, level)},
+        payload={
+            "event": policy.event,
+            "kind": str(kind),
+            **evidence(latest, policy, level),
+            **subject.payload_extras(),
+        },
         geometry=subject.geometry,
         area_name=subject.area_name or subject.name or event.subject_id,
         emma_id=subject.emma_id,

@@ -15,7 +15,7 @@ where both exist, else the LOS projected to vertical); the coverage is :func:`po
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -26,7 +26,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import Point
 
-from alerts.decide.revisions import SubjectInfo
+from alerts.decide.revisions import Detail, SubjectInfo
 from alerts.model import Finding
 from core.errors import InvalidInputError
 from core.profile import DeformationConfig
@@ -264,8 +264,56 @@ def segment_label(row: pd.Series) -> str:
     return f"{row['line_name']}, km {a:.3f}-{b:.3f} ({row['segment_id']})"
 
 
-def segment_subjects(segments: gpd.GeoDataFrame) -> dict[str, SubjectInfo]:
-    """What work orders say about each segment: line, chainage, and the WGS84 line geometry.
+def _float(row: pd.Series, column: str) -> float | None:
+    """A finite float of ``row[column]``, or None (absent, NaN)."""
+    value = row.get(column)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def segment_details(row: pd.Series) -> dict[str, Detail]:
+    """The figures an engineer needs on a segment's work order, in reading order.
+
+    Line and chainage, vertical velocity with its sigma (mm/yr, negative = subsidence; how it was
+    obtained), acceleration (mm/yr^2), seasonal amplitude (mm), the largest angular distortion
+    (dimensionless, with its ``1/n`` ratio against the 1/500 and 1/150 limits), the points joined
+    and the coherent ones, and the release. Unmeasured figures are None ("not measured").
+    """
+    a, b = _float(row, "chainage_from_m"), _float(row, "chainage_to_m")
+    chainage = f"km {a / 1000:.3f}-{b / 1000:.3f}" if a is not None and b is not None else None
+    distortion = _float(row, "angular_distortion")
+    ratio = f"1/{1 / distortion:.0f}; limits 1/500, 1/150" if distortion else ""
+    method = row.get("vertical_method")
+    details = {
+        "line": Detail("line", str(row.get("line_name", "")) or None),
+        "chainage": Detail("chainage", chainage),
+        "vertical_velocity": Detail(
+            "vertical velocity (negative: subsidence)",
+            _float(row, "vertical_velocity"),
+            "mm/yr",
+            sigma=_float(row, "velocity_sigma"),
+            note=str(method) if isinstance(method, str) and method else "",
+        ),
+        "acceleration": Detail("acceleration", _float(row, "acceleration"), "mm/yr²"),
+        "seasonal_amplitude": Detail("seasonal amplitude", _float(row, "seasonal_amplitude"), "mm"),
+        "angular_distortion": Detail("angular distortion", distortion, "1", note=ratio),
+        "n_points": Detail("points joined", _float(row, "n_points")),
+        "n_coherent": Detail("coherent points", _float(row, "n_coherent")),
+    }
+    if isinstance(row.get("release"), str):
+        details["release"] = Detail("EGMS release", str(row["release"]))
+    return details
+
+
+def segment_subjects(
+    segments: gpd.GeoDataFrame, plots: Mapping[str, str] | None = None
+) -> dict[str, SubjectInfo]:
+    """What work orders say about each segment: line, chainage, figures, the WGS84 line geometry
+    and, when ``plots`` (segment id -> URL, :func:`alerts.products.deformation.plot_links`) has
+    one, the link to its time-series plot.
 
     Keyed by segment id and by ``<segment id>/distortion`` (the differential-settlement subject).
     """
@@ -273,13 +321,18 @@ def segment_subjects(segments: gpd.GeoDataFrame) -> dict[str, SubjectInfo]:
     out = {}
     for _, row in wgs84.iterrows():
         sid, geometry = str(row["segment_id"]), row.geometry.__geo_interface__
+        details = segment_details(row)
+        links = {"plot": plots[sid]} if plots and sid in plots else {}
         out[sid] = SubjectInfo(
-            name=segment_label(row), geometry=geometry, area_name=str(row["line_name"])
-        )
+            name=segment_label(row), geometry=geometry, area_name=str(row["line_name"]),
+            details=details, links=links,
+        )  # fmt: skip
         out[f"{sid}{DISTORTION_SUFFIX}"] = SubjectInfo(
             name=f"{segment_label(row)}, differential settlement",
             geometry=geometry,
             area_name=str(row["line_name"]),
+            details=details,
+            links=links,
         )
     return out
 

@@ -16,6 +16,7 @@ Open311 GeoReport v2, https://wiki.open311.org/GeoReport_v2 (open311.github.io, 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ __all__ = [
     "Open311ErrorResponse",
     "ServiceRequestReceipt",
     "ServiceRequestStatus",
+    "detail_lines",
     "encode_form",
     "parse_service_request_response",
     "parse_service_requests",
@@ -69,8 +71,52 @@ class ServiceRequestStatus:
     updated_datetime: str | None = None
 
 
+def _number(value: Any) -> str:
+    """A figure for people: up to 3 significant digits (whole numbers from 100 up)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    number = float(value)
+    if not math.isfinite(number):
+        return "n/a"
+    return f"{number:.0f}" if abs(number) >= 100 else f"{number:.3g}"
+
+
+def detail_lines(payload: Mapping[str, Any]) -> list[str]:
+    """``label: value ± sigma units (note)`` for each figure of ``payload["details"]``, in order."""
+    details = payload.get("details")
+    if not isinstance(details, Mapping):
+        return []
+    lines = []
+    for item in details.values():
+        if not isinstance(item, Mapping):
+            continue
+        value = item.get("value")
+        text = "not measured" if value is None else _number(value)
+        if value is not None and item.get("sigma") is not None:
+            text += f" ± {_number(item['sigma'])}"
+        if value is not None and item.get("units") and item.get("units") != "1":
+            text += f" {item['units']}"
+        if item.get("note"):
+            text += f" ({item['note']})"
+        lines.append(f"- {item.get('label', '')}: {text}")
+    return lines
+
+
+def _links(payload: Mapping[str, Any]) -> dict[str, str]:
+    links = payload.get("links")
+    return {str(k): str(v) for k, v in links.items()} if isinstance(links, Mapping) else {}
+
+
 def _description(revision: Revision) -> str:
-    parts = [revision.summary, revision.instruction, f"message_key {revision.message_key}"]
+    figures = detail_lines(revision.payload)
+    links = [f"{role}: {url}" for role, url in _links(revision.payload).items()]
+    parts = [
+        revision.summary,
+        "\n".join(["Figures:", *figures]) if figures else "",
+        "\n".join(links),
+        revision.instruction,
+        f"message_key {revision.message_key}",
+    ]
     text = "\n\n".join(p for p in parts if p)
     if len(text) > MAX_DESCRIPTION:
         tail = f"\n\nmessage_key {revision.message_key}"
@@ -105,7 +151,11 @@ def service_request(
         ``service_code``, ``lat``, ``long`` (degrees WGS84), ``description`` (<= 4000 characters),
         ``attribute[priority]`` (the alert level 1-4, 4 the most urgent), ``attribute[alert_key]``,
         ``attribute[message_key]``, ``attribute[revision]``, ``attribute[msg_type]``,
-        ``attribute[geometry_ref]`` and ``address_string`` when given.
+        ``attribute[geometry_ref]`` and ``address_string`` when given. A revision whose payload
+        carries ``details`` (:class:`alerts.decide.revisions.Detail`: the figures an engineer
+        needs) lists them in the description and sends each measured one as ``attribute[<key>]``
+        (number in its units; ``attribute[<key>_sigma]`` its uncertainty); an http(s) ``plot``
+        link becomes ``media_url``, other links (``file://``) are named in the description.
     """
     if not service_code or not str(service_code).strip():
         raise InvalidInputError("Open311 service_code is empty; take it from the GET Service List")
@@ -127,6 +177,17 @@ def service_request(
     form["attribute[revision]"] = str(revision.revision)
     form["attribute[msg_type]"] = revision.msg_type
     form["attribute[geometry_ref]"] = geometry_ref or f"{revision.hazard}/{revision.subject_id}"
+    details = revision.payload.get("details")
+    for key, item in (details if isinstance(details, Mapping) else {}).items():
+        if not isinstance(item, Mapping) or item.get("value") is None:
+            continue
+        value = item["value"]
+        form[f"attribute[{key}]"] = f"{value:.6g}" if isinstance(value, float) else str(value)
+        if item.get("sigma") is not None:
+            form[f"attribute[{key}_sigma]"] = f"{float(item['sigma']):.6g}"
+    plot = _links(revision.payload).get("plot", "")
+    if plot.startswith(("https://", "http://")):
+        form["media_url"] = plot
     return form
 
 

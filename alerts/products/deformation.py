@@ -20,9 +20,10 @@ import datetime as dt
 import io
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import geopandas as gpd
 import numpy as np
@@ -61,12 +62,45 @@ def alert_of(row: pd.Series) -> str:
     return str(row["gate"])
 
 
+def plot_name(segment_id: str) -> str:
+    """Path of a segment's time-series plot inside its release folder."""
+    return f"timeseries/{slug(str(segment_id))}.png"
+
+
+def plot_links(
+    segment_ids: Iterable[str],
+    written: Mapping[str, Path],
+    out_root: Path,
+    base_url: str | None = None,
+) -> dict[str, str]:
+    """Segment id -> URL of its time-series plot, for the segments whose plot is in ``written``
+    (what :func:`write_deformation_products` returned: name -> final path).
+
+    With ``base_url`` (the profile's ``deformation.products_url``, where ``out_root`` is
+    published) the URL is ``<base_url>/<path under out_root>``; without it, the file's
+    ``file://`` URL.
+    """
+    root = out_root.resolve()
+    links = {}
+    for sid in segment_ids:
+        path = written.get(plot_name(sid))
+        if path is None:
+            continue
+        full = path.resolve()
+        if base_url and full.is_relative_to(root):
+            url = f"{base_url.rstrip('/')}/{quote(full.relative_to(root).as_posix())}"
+        else:
+            url = full.as_uri()
+        links[str(sid)] = url
+    return links
+
+
 def segment_table(segments: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """The segments with ``alert`` and ``plot`` columns, in WGS84, columns in a fixed order."""
     out = segments.copy()
     out["alert"] = [alert_of(r) for _, r in out.iterrows()]
     out["plot"] = [
-        f"timeseries/{slug(s)}.png" if a in ("watch", "warning") else None
+        plot_name(s) if a in ("watch", "warning") else None
         for s, a in zip(out["segment_id"], out["alert"], strict=True)
     ]
     for col in _COLUMNS:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -126,3 +127,95 @@ def test_coverage_counts_coherent_points_so_few_points_lower_the_certainty() -> 
     assert [point_coverage(n, RULES) for n in (4, 5, 7, 10, 40)] == [0.4, 0.5, 0.7, 1.0, 1.0]
     assert str(coverage_status(point_coverage(5, RULES), policy)) == "DEGRADED"
     assert str(coverage_status(point_coverage(10, RULES), policy)) == "OK"
+
+
+def test_work_order_carries_the_engineers_figures_and_the_plot_link() -> None:
+    """The Open311 form of a warning: figures (hand-written values) and the plot as media_url."""
+    from urllib.parse import parse_qsl
+
+    from alerts.formats.georeport import encode_form, service_request
+
+    figures = {"acceleration": -0.8, "seasonal_amplitude": 1.5, "angular_distortion": 0.0025,
+               "vertical_method": "asc+desc decomposition", "release": "2019_2023"}  # fmt: skip
+    rows = [{**r, **figures} if r["segment_id"] == "U3-002" else r for r in ROWS]
+    url = "https://maps.example.org/out/deformation/2019_2023/timeseries/U3-002.png"
+    subjects = segment_subjects(_evaluation(2019, rows).segments, plots={"U3-002": url})
+    assert "plot" not in subjects["U3-001"].links  # no plot given for it
+    history = [
+        f for year in (2018, 2019) for f in deformation_findings(_evaluation(year, rows), RULES)
+        if f.subject_id == "U3-002"
+    ]  # fmt: skip
+    d = decide(history, None, None, load_policy("deformation"), NOW, subject=subjects["U3-002"])
+    assert d.action == Action.OPEN and d.revision is not None
+    details = d.revision.payload["details"]
+    assert details["vertical_velocity"] == {
+        "label": "vertical velocity (negative: subsidence)", "value": -6.5, "units": "mm/yr",
+        "sigma": 0.2, "note": "asc+desc decomposition",
+    }  # fmt: skip
+    assert details["angular_distortion"]["note"] == "1/400; limits 1/500, 1/150"
+    assert d.revision.payload["links"] == {"plot": url}
+    form = service_request(d.revision, service_code="ground-movement")
+    assert form["media_url"] == url
+    assert form["attribute[vertical_velocity]"] == "-6.5"
+    assert form["attribute[vertical_velocity_sigma]"] == "0.2"
+    assert form["attribute[acceleration]"] == "-0.8"
+    assert form["attribute[seasonal_amplitude]"] == "1.5"
+    assert form["attribute[angular_distortion]"] == "0.0025"
+    assert form["attribute[n_points]"] == "20" and form["attribute[n_coherent]"] == "18"
+    assert form["attribute[chainage]"] == "km 0.100-0.200"
+    assert form["attribute[line]"] == "U-Bahn U3"
+    text = form["description"]
+    for line in (
+        "- line: U-Bahn U3",
+        "- chainage: km 0.100-0.200",
+        "- vertical velocity (negative: subsidence): -6.5 ± 0.2 mm/yr (asc+desc decomposition)",
+        "- acceleration: -0.8 mm/yr²",
+        "- seasonal amplitude: 1.5 mm",
+        "- angular distortion: 0.0025 (1/400; limits 1/500, 1/150)",
+        "- points joined: 20",
+        "- coherent points: 18",
+        "- EGMS release: 2019_2023",
+        f"plot: {url}",
+    ):
+        assert line in text, text
+    assert text.endswith(f"message_key {d.revision.message_key}")
+    assert dict(parse_qsl(encode_form(form).decode("ascii")))["media_url"] == url
+
+
+def test_a_file_plot_link_is_named_but_not_sent_as_media_url() -> None:
+    from alerts.formats.georeport import service_request
+
+    link = "file:///srv/out/deformation/2019_2023/timeseries/U3-003.png"
+    subjects = segment_subjects(_evaluation(2019, ROWS).segments, plots={"U3-003": link})
+    history = [
+        f for year in (2018, 2019) for f in deformation_findings(_evaluation(year, ROWS), RULES)
+        if f.subject_id == "U3-003"
+    ]  # fmt: skip
+    d = decide(history, None, None, load_policy("deformation"), NOW, subject=subjects["U3-003"])
+    assert d.revision is not None
+    form = service_request(d.revision, service_code="ground-movement")
+    assert "media_url" not in form and f"plot: {link}" in form["description"]
+    assert "- acceleration: not measured" in form["description"]  # no figure in the frame
+    assert "attribute[acceleration]" not in form
+
+
+def test_plot_links_under_a_published_base_or_as_file_urls(tmp_path: Path) -> None:
+    from alerts.products.deformation import plot_links, plot_name
+
+    out = tmp_path / "out"
+    folder = out / "deformation" / "2019_2023"
+    written = {
+        plot_name("U3-002"): folder / "timeseries" / "U3-002.png",
+        plot_name("U6 west/001"): folder / plot_name("U6 west/001"),
+        "manifest.json": folder / "manifest.json",
+    }
+    ids = ["U3-001", "U3-002", "U6 west/001"]
+    published = plot_links(ids, written, out, "https://maps.example.org/geospace/")
+    assert published["U3-002"] == (
+        "https://maps.example.org/geospace/deformation/2019_2023/timeseries/U3-002.png"
+    )
+    assert "U3-001" not in published  # no plot written for it
+    assert published["U6 west/001"].startswith("https://maps.example.org/geospace/deformation/")
+    assert " " not in published["U6 west/001"]
+    local = plot_links(ids, written, out)
+    assert local["U3-002"] == (folder / "timeseries" / "U3-002.png").resolve().as_uri()

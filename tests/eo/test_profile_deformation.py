@@ -41,3 +41,12 @@ def test_packaged_profiles_carry_the_section() -> None:
 def test_bad_values_are_refused_with_the_field(change: dict[str, Any], needle: str) -> None:
     with pytest.raises(ProfileError, match=needle):
         parse_profile(_demo(**change), base_dir=Path("."), source="test.yaml")
+
+
+def test_products_url_must_be_http() -> None:
+    url = "https://maps.example.org/geospace"
+    profile = parse_profile(_demo(products_url=url), base_dir=Path("."), source="test.yaml")
+    assert profile.deformation is not None and profile.deformation.products_url == url
+    assert load_profile("vienna-demo").deformation.products_url is None  # type: ignore[union-attr]
+    with pytest.raises(ProfileError, match="products_url 'ftp://x' is not an http"):
+        parse_profile(_demo(products_url="ftp://x"), base_dir=Path("."), source="test.yaml")
