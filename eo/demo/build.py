@@ -224,7 +224,7 @@ def _write_heat(layout: DemoLayout, seed: int) -> None:
     population = pd.read_csv(population_csv) if population_csv.is_file() else None
     truth = json.loads(layout.truth.read_text(encoding="utf-8"))
     truth["heat"] = {
-        "landsat": write_demo_landsat(layout.root, layers, seed),
+        "landsat": write_demo_landsat(layout.root, layers, seed, population),
         "weather": write_demo_weather(layout.root, population, seed),
     }
     _write_json(layout.truth, truth)

@@ -29,7 +29,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import Transformer
 from shapely.geometry import Point
+
+from core.errors import InvalidInputError
+from eo.demo.layout import DEMO_SEED
 
 EGMS_CRS = "EPSG:3035"
 RELEASES = ((2018, 2022), (2019, 2023))
@@ -55,6 +59,89 @@ STEP_MM = -20.0
 STEP_DATE = date(2021, 3, 15)
 SPARSE = Site("sparse stretch", "U2", 16.36495, 48.21559, radius_m=200.0)
 SPARSE_KEEP = 8  # one point in eight kept
+SITE_END_CLEARANCE_M = 400.0  # a drawn site lies this far from the ends of its line in the city
+SITE_OTHER_LINE_M = 400.0  # ... and this far from every other line (the taper stays on one line)
+SITE_SPACING_M = 1000.0  # ... and this far from the other drawn sites
+
+
+@dataclass(frozen=True)
+class InsarPlan:
+    """The planted deformation of one seed."""
+
+    subsidence: Site
+    subsidence_mm_yr: float
+    step: Site
+    step_mm: float
+    step_date: date
+    sparse: Site
+    step_is_known_event: bool  # the packaged vienna-demo profile lists these works
+
+
+DEFAULT_INSAR = InsarPlan(
+    SUBSIDENCE, SUBSIDENCE_MM_YR, STEP, STEP_MM, STEP_DATE, SPARSE, step_is_known_event=True
+)
+
+
+def insar_plan(lines: gpd.GeoDataFrame, area: Any, seed: int) -> InsarPlan:
+    """The default seed keeps the README's sites; every other seed draws them along the lines.
+
+    ``lines`` are the corridors in EPSG:3035, ``area`` the city boundary. Drawn: three distinct
+    lines (subsiding, step, sparse) among those with at least 1.5 km inside the city; on each a
+    point at least 400 m from the ends of the line's part in the city, 400 m from every other
+    line and 1 km from the other sites (up to 200 tries per site); the rate (-9..-6 mm/yr,
+    above the warning velocity), the step (-15..-25 mm) and its date (2020-2022, inside both
+    releases). The drawn step's works are not in the packaged profile's known events, so it is an
+    unexplained settlement there (``known_event: false`` in truth.json).
+    """
+    if seed == DEMO_SEED:
+        return DEFAULT_INSAR
+    rng = np.random.default_rng([seed, 71])
+    inside = []
+    for cid, geom in zip(lines["corridor_id"].astype(str), lines.geometry, strict=True):
+        clipped = shapely.line_merge(shapely.intersection(geom, area))
+        parts = [g for g in getattr(clipped, "geoms", [clipped]) if g.length >= 1500.0]
+        if parts:
+            inside.append((cid, max(parts, key=lambda g: g.length)))
+    if len(inside) < 3:
+        raise InvalidInputError(
+            f"demo corridors: {len(inside)} lines have 1.5 km inside the city, a drawn demo "
+            "needs 3 (subsiding, step, sparse stretch); enlarge the extent or add corridors"
+        )
+    order = [inside[int(k)] for k in rng.permutation(len(inside))]
+    to_wgs = Transformer.from_crs(EGMS_CRS, "EPSG:4326", always_xy=True)
+    chosen: list[Point] = []
+    sites: list[Site] = []
+    for (name, radius), (cid, part) in zip(
+        (("subsiding stretch (construction site)", 150.0), ("works with a step", 150.0),
+         ("sparse stretch", 200.0)), order, strict=False,
+    ):  # fmt: skip
+        others = [g for c, g in inside if c != cid]
+        for _ in range(200):
+            along = rng.uniform(SITE_END_CLEARANCE_M, part.length - SITE_END_CLEARANCE_M)
+            point = part.interpolate(along)
+            if all(point.distance(g) >= SITE_OTHER_LINE_M for g in others) and all(
+                point.distance(c) >= SITE_SPACING_M for c in chosen
+            ):
+                break
+        else:
+            raise InvalidInputError(
+                f"demo corridors: no point on line {cid} lies {SITE_OTHER_LINE_M:.0f} m from "
+                f"the other lines and {SITE_SPACING_M:.0f} m from the other planted sites; "
+                "use another seed or spread the corridors"
+            )
+        chosen.append(point)
+        lon, lat = to_wgs.transform(point.x, point.y)
+        sites.append(Site(name, cid, round(float(lon), 5), round(float(lat), 5), radius))
+    step_date = date(2020, 3, 1) + timedelta(days=int(rng.integers(0, 2 * 365)))
+    return InsarPlan(
+        subsidence=sites[0],
+        subsidence_mm_yr=round(float(rng.uniform(-9.0, -6.0)), 1),
+        step=sites[1],
+        step_mm=round(float(rng.uniform(-25.0, -15.0)), 1),
+        step_date=step_date,
+        sparse=sites[2],
+        step_is_known_event=False,
+    )
 
 
 @dataclass(frozen=True)
@@ -131,6 +218,7 @@ def release_frame(
     last_year: int,
     key: str,
     seed: int,
+    plan: InsarPlan = DEFAULT_INSAR,
 ) -> pd.DataFrame:
     """One EGMS-format table (columns as the 2019-2023 L2b release names them).
 
@@ -141,8 +229,8 @@ def release_frame(
     geom = GEOMETRIES[key]
     pts = _sample_points(corridors, boundary, rng)
     x, y = pts["x"].to_numpy(), pts["y"].to_numpy()
-    sx, sy = _site_xy(SPARSE)
-    sparse = np.hypot(x - sx, y - sy) <= SPARSE.radius_m
+    sx, sy = _site_xy(plan.sparse)
+    sparse = np.hypot(x - sx, y - sy) <= plan.sparse.radius_m
     keep = ~sparse | (np.arange(len(pts)) % SPARSE_KEEP == 0)
     pts, x, y = pts[keep].reset_index(drop=True), x[keep], y[keep]
     n = len(pts)
@@ -150,19 +238,19 @@ def release_frame(
     t = np.array([(d - dates[0]).days for d in dates], dtype="float64") / 365.25
     doy = np.array([d.timetuple().tm_yday for d in dates], dtype="float64") / 365.25
     v_up = rng.normal(0.0, 0.5, n)
-    cx, cy = _site_xy(SUBSIDENCE)
+    cx, cy = _site_xy(plan.subsidence)
     d_sub = np.hypot(x - cx, y - cy)
-    r0 = SUBSIDENCE.radius_m
+    r0 = plan.subsidence.radius_m
     taper = np.clip((d_sub - r0) / SUBSIDENCE_TAPER_M, 0.0, 1.0)
-    v_up += SUBSIDENCE_MM_YR * 0.5 * (1.0 + np.cos(np.pi * taper))
-    px, py = _site_xy(STEP)
-    stepped = np.hypot(x - px, y - py) <= STEP.radius_m
-    after = np.array([d >= STEP_DATE for d in dates])
+    v_up += plan.subsidence_mm_yr * 0.5 * (1.0 + np.cos(np.pi * taper))
+    px, py = _site_xy(plan.step)
+    stepped = np.hypot(x - px, y - py) <= plan.step.radius_m
+    after = np.array([d >= plan.step_date for d in dates])
     up = (
         v_up[:, None] * t[None, :]
         + 1.5 * np.sin(2 * np.pi * (doy[None, :] - 0.3))
         + rng.normal(0.0, 1.5, (n, len(dates)))
-        + STEP_MM * (stepped[:, None] & after[None, :])
+        + plan.step_mm * (stepped[:, None] & after[None, :])
     )
     up -= up[:, :1]  # EGMS series start at 0
     los_e, los_n, los_u = geom.vector
@@ -226,10 +314,11 @@ def write_demo_insar(
     folder.mkdir(parents=True, exist_ok=True)
     lines = corridors.to_crs(EGMS_CRS)
     area = shapely.union_all(np.asarray(boundary.to_crs(EGMS_CRS).geometry.values))
+    plan = insar_plan(lines, area, seed)
     files = []
     for first, last in RELEASES:
         for key in GEOMETRIES:
-            frame = release_frame(lines, area, first, last, key, seed)
+            frame = release_frame(lines, area, first, last, key, seed, plan)
             target = folder / release_name(first, last, key)
             write_release_csv(frame, target)
             files.append({"file": target.name, "points": len(frame), "geometry": key})
@@ -244,10 +333,53 @@ def write_demo_insar(
         "releases": [f"{a}_{b}" for a, b in RELEASES],
         "files": files,
         "subsiding_stretch": site(
-            SUBSIDENCE, vertical_mm_yr=SUBSIDENCE_MM_YR, taper_m=SUBSIDENCE_TAPER_M
+            plan.subsidence,
+            vertical_mm_yr=plan.subsidence_mm_yr,
+            taper_m=SUBSIDENCE_TAPER_M,
+            **_stretch(lines, plan.subsidence, plan.subsidence.radius_m + SUBSIDENCE_TAPER_M),
         ),
-        "step": site(STEP, step_mm=STEP_MM, date=STEP_DATE.isoformat(), known_event=True),
-        "sparse_stretch": site(SPARSE, keep_one_in=SPARSE_KEEP),
+        "step": site(
+            plan.step,
+            step_mm=plan.step_mm,
+            date=plan.step_date.isoformat(),
+            known_event=plan.step_is_known_event,
+            **_stretch(lines, plan.step, plan.step.radius_m),
+        ),
+        "sparse_stretch": site(
+            plan.sparse,
+            keep_one_in=SPARSE_KEEP,
+            **_stretch(lines, plan.sparse, plan.sparse.radius_m),
+        ),
         "background": "vertical N(0, 0.5) mm/yr per point, 1.5 mm annual cycle, 1.5 mm noise",
         "los_positive": "towards the satellite",
+    }
+
+
+SEGMENT_LENGTH_M = 100.0
+"""Segment length of the packaged vienna-demo profile (deformation.segment_length)."""
+
+
+def _stretch(lines: gpd.GeoDataFrame, site: Site, reach_m: float) -> dict[str, Any]:
+    """Where a site touches its line: chainage (m along the line, EPSG:3035) of the part within
+    ``reach_m`` of the site and the ids of the profile's 100 m segments it overlaps
+    (``<corridor id>-<nnn>``, the segmentation rule of indices.deformation.segment_corridors for a
+    single-part line; empty when the line has several parts)."""
+    x, y = _site_xy(site)
+    centre = Point(x, y)
+    row = lines[lines["corridor_id"].astype(str) == site.line]
+    if row.empty:
+        return {"chainage_m": None, "segment_ids": []}
+    geom = row.geometry.iloc[0]
+    merged = shapely.line_merge(geom) if geom.geom_type == "MultiLineString" else geom
+    if merged.geom_type != "LineString":
+        return {"chainage_m": None, "segment_ids": []}
+    near = shapely.intersection(merged, centre.buffer(reach_m))
+    ends = [merged.project(Point(c)) for g in getattr(near, "geoms", [near]) for c in g.coords]
+    if not ends:
+        return {"chainage_m": None, "segment_ids": []}
+    lo, hi = min(ends), max(ends)
+    first, last = int(lo // SEGMENT_LENGTH_M), int(np.ceil(hi / SEGMENT_LENGTH_M - 1e-9)) - 1
+    return {
+        "chainage_m": [round(lo, 1), round(hi, 1)],
+        "segment_ids": [f"{site.line}-{k + 1:03d}" for k in range(first, max(first, last) + 1)],
     }

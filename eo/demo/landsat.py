@@ -24,6 +24,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import rasterio
 from affine import Affine
 from pyproj import Transformer
@@ -31,6 +32,7 @@ from rasterio import features
 from shapely.geometry import Point, box, mapping
 
 from eo.demo.landcover import smooth_noise
+from eo.demo.layout import DEMO_SEED
 from eo.demo.sentinel2 import write_cog
 from eo.landsat import ST_OFFSET_K, ST_SCALE_K
 
@@ -85,19 +87,62 @@ def _burn(frame: gpd.GeoDataFrame, transform: Affine, shape: tuple[int, int]) ->
     ).astype(bool)
 
 
-def cluster_discs(districts: gpd.GeoDataFrame) -> list[tuple[int, Point]]:
+MIN_CLUSTER_DISTRICT_M2 = 0.3e6  # a disc of 420 m fits in the district's part of the city
+
+
+def planted_districts(
+    districts: gpd.GeoDataFrame, population: pd.DataFrame | None, seed: int
+) -> tuple[int, ...]:
+    """The districts of the hotspot cluster: Margareten and Mariahilf for the default seed.
+
+    Every other seed draws a pair of neighbouring dense districts: candidates are districts of at
+    least 0.3 km2 in the layer whose population density (persons per km2 of the whole district,
+    from the population table) is above the median of the candidates; one is drawn, then one of
+    its touching candidates (the cluster stays one warm area). Without a population table every
+    district of at least 0.3 km2 is a candidate.
+    """
+    if seed == DEMO_SEED:
+        return PLANTED_DISTRICTS
+    rng = np.random.default_rng([seed, 57])
+    frame = districts.assign(_id=districts["district_id"].astype(int))
+    frame = frame[frame.area >= MIN_CLUSTER_DISTRICT_M2].sort_values("_id")
+    if frame.empty:
+        return ()
+    if population is not None and {"district_id", "total", "area_km2"} <= set(population.columns):
+        density = population.assign(_id=population["district_id"].astype(int)).set_index("_id")
+        per_km2 = (density["total"] / density["area_km2"]).reindex(frame["_id"])
+        if per_km2.notna().sum() >= 2:
+            dense = per_km2 > per_km2.median()
+            frame = frame[dense.to_numpy()]
+    first = frame.iloc[int(rng.integers(len(frame)))]
+    touching = frame[(frame["_id"] != first["_id"]) & frame.touches(first.geometry)]
+    if touching.empty:
+        touching = frame[(frame["_id"] != first["_id"]) & frame.intersects(first.geometry)]
+    if touching.empty:
+        return (int(first["_id"]),)
+    second = touching.iloc[int(rng.integers(len(touching)))]
+    return tuple(sorted((int(first["_id"]), int(second["_id"]))))
+
+
+def cluster_discs(
+    districts: gpd.GeoDataFrame, planted: tuple[int, ...] = PLANTED_DISTRICTS
+) -> list[tuple[int, Point]]:
     """Centres of the planted hotspot discs: one per planted district present in the layer."""
     discs = []
-    for district_id in PLANTED_DISTRICTS:
+    for district_id in planted:
         rows = districts[districts["district_id"].astype(int) == district_id]
-        if rows.empty or rows.geometry.iloc[0].area < 0.3e6:
+        if rows.empty or rows.geometry.iloc[0].area < MIN_CLUSTER_DISTRICT_M2:
             continue
         discs.append((district_id, rows.geometry.iloc[0].representative_point()))
     return discs
 
 
 def base_lst(
-    layers: dict[str, gpd.GeoDataFrame], transform: Affine, shape: tuple[int, int], seed: int
+    layers: dict[str, gpd.GeoDataFrame],
+    transform: Affine,
+    shape: tuple[int, int],
+    seed: int,
+    planted: tuple[int, ...] = PLANTED_DISTRICTS,
 ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, Point]]]:
     """Summer LST (K) without the scene offset, the water mask, and the planted discs."""
     rng = np.random.default_rng([seed, 55])
@@ -125,7 +170,7 @@ def base_lst(
         lst[_burn(forest, transform, shape)] -= 7.0
     water = _burn(layers["water"], transform, shape) if "water" in layers else np.zeros(shape, bool)
     lst[water] = 296.0 + 0.3 * rng.standard_normal(int(water.sum()))
-    discs = cluster_discs(layers["districts"])
+    discs = cluster_discs(layers["districts"], planted)
     districts = layers["districts"]
     planted = districts[districts["district_id"].astype(int).isin([d for d, _ in discs])]
     lst[_burn(planted, transform, shape) & ~water] += DISTRICT_K
@@ -264,7 +309,10 @@ def _write_json(path: Path, document: dict[str, Any]) -> None:
 
 
 def write_demo_landsat(
-    root: Path, layers: dict[str, gpd.GeoDataFrame], seed: int
+    root: Path,
+    layers: dict[str, gpd.GeoDataFrame],
+    seed: int,
+    population: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Write the scenes, their items and the collection under ``root``; return the truth entry.
 
@@ -274,7 +322,8 @@ def write_demo_landsat(
     crs = str(layers["districts"].crs)
     bounds = tuple(float(v) for v in layers["boundary"].total_bounds)
     transform, shape = landsat_grid(bounds)  # type: ignore[arg-type]
-    base, water, discs = base_lst(layers, transform, shape, seed)
+    planted = planted_districts(layers["districts"], population, seed)
+    base, water, discs = base_lst(layers, transform, shape, seed, planted)
     items = []
     for plan in SCENES:
         dn, qa, cover = render_scene(plan, base, water, seed)

@@ -16,6 +16,7 @@ covers the first three; the fourth lets tests see the Cancel.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,12 +24,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from eo.demo.layout import DEMO_SEED
+
 STATION_ID = "DEMO-WIEN-CENTRE"
 SEASON = (date(2022, 6, 1), date(2022, 8, 31))
 STATION_WAVES = ((date(2022, 6, 29), date(2022, 7, 2)), (date(2022, 7, 19), date(2022, 7, 24)))
 # Forecast issue day -> list of (day, tmax, tmin, felt_tmax)
 FORECASTS: dict[date, list[tuple[date, float, float, float]]] = {}
 AGE_75_SHARE_OF_65 = 0.47  # Vienna 2022: about 7.6 % aged 75+ of 16 % aged 65+ (rounded)
+
+
+def _days(first: date, last: date) -> list[str]:
+    return [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
 
 
 def _rows(
@@ -58,17 +65,75 @@ FORECASTS[date(2022, 7, 25)] = _rows(
      (28.5, 17.0, 29.4)],
 )  # fmt: skip
 DEMO_RUN_FORECASTS = (date(2022, 6, 20), date(2022, 7, 18), date(2022, 7, 19))
+DEFAULT_FORECAST_WAVES = {
+    date(2022, 7, 18): (date(2022, 7, 20), date(2022, 7, 23)),
+    date(2022, 7, 19): (date(2022, 7, 20), date(2022, 7, 24)),
+}
+WAVE_ISSUES = (date(2022, 7, 18), date(2022, 7, 19))  # the forecasts that carry the heatwave
+
+
+@dataclass(frozen=True)
+class WeatherPlan:
+    """The planted weather of one seed: station heatwaves and forecasts by issue day."""
+
+    station_waves: tuple[tuple[date, date], ...]
+    forecasts: dict[date, list[tuple[date, float, float, float]]]
+    forecast_waves: dict[date, tuple[date, date]]
+
+
+def weather_plan(seed: int) -> WeatherPlan:
+    """The default seed keeps the hand-set season; every other seed draws its heatwave days.
+
+    Drawn: the forecast heatwave starts 19-21 July and lasts 3-4 days in the forecast issued on
+    18 July (felt maximum 35.6-38 degC, nights 20.5-23 degC; the other days felt <= 34 degC or
+    nights below 20 degC), and the forecast of 19 July sees it one day longer and 1-1.8 degC
+    hotter (an Update); the station's second heatwave spans the forecast one plus a day before,
+    the first starts 22 June-5 July and lasts 3-5 days. The forecasts of 20 June (hot days, no
+    health heatwave) and 25 July (over) stay as they are: they test the no-heatwave path.
+    """
+    if seed == DEMO_SEED:
+        return WeatherPlan(STATION_WAVES, dict(FORECASTS), dict(DEFAULT_FORECAST_WAVES))
+    rng = np.random.default_rng([seed, 62])
+    start = date(2022, 7, 19) + timedelta(days=int(rng.integers(0, 3)))
+    length = int(rng.integers(3, 5))
+    hotter = float(rng.uniform(1.0, 1.8))
+    forecasts = dict(FORECASTS)
+    waves: dict[date, tuple[date, date]] = {}
+    for k, issued in enumerate(WAVE_ISSUES):
+        first_day = issued + timedelta(days=1)
+        days = [first_day + timedelta(days=i) for i in range(5)]
+        lo = max(start, first_day)
+        hi = min(start + timedelta(days=length - 1 + k), days[-1])
+        waves[issued] = (lo, hi)
+        rows = []
+        for day in days:
+            if lo <= day <= hi:
+                felt = float(rng.uniform(35.6, 38.0)) + k * hotter
+                tmin = float(rng.uniform(20.5, 23.0))
+            else:
+                felt = float(rng.uniform(29.0, 34.0))
+                tmin = float(rng.uniform(16.5, 19.5))
+            tmax = felt - float(rng.uniform(1.5, 2.5))
+            rows.append((day, round(tmax, 1), round(tmin, 1), round(felt, 1)))
+        forecasts[issued] = rows
+    first = date(2022, 6, 22) + timedelta(days=int(rng.integers(0, 14)))
+    station = (
+        (first, first + timedelta(days=int(rng.integers(2, 5)))),
+        (start - timedelta(days=1), waves[WAVE_ISSUES[-1]][1]),
+    )
+    return WeatherPlan(station, forecasts, waves)
 
 
 def station_series(seed: int) -> pd.DataFrame:
-    """JJA 2022 daily Tmax/Tmin with the planted heatwaves (hand-set) and ordinary summer days."""
+    """JJA 2022 daily Tmax/Tmin with the planted heatwaves and ordinary summer days."""
+    station_waves = weather_plan(seed).station_waves
     rng = np.random.default_rng([seed, 61])
     days = pd.date_range(SEASON[0], SEASON[1], freq="D")
     doy = days.dayofyear.to_numpy()
     tmax = 26.5 + 2.0 * np.sin((doy - 160) / 92 * np.pi) + rng.normal(0, 2.0, len(days))
     tmax = np.minimum(tmax, 29.4)  # outside the planted waves no day reaches 30 degC
     tmin = tmax - 9.0 + rng.normal(0, 1.0, len(days))
-    for first, last in STATION_WAVES:
+    for first, last in station_waves:
         span = (days >= pd.Timestamp(first)) & (days <= pd.Timestamp(last))
         n = int(span.sum())
         tmax[span] = 31.0 + 3.0 * np.sin(np.linspace(0.3, np.pi - 0.3, n))
@@ -93,8 +158,8 @@ def station_series(seed: int) -> pd.DataFrame:
     return frame
 
 
-def forecast_frame(issued: date) -> pd.DataFrame:
-    rows = FORECASTS[issued]
+def forecast_frame(issued: date, seed: int = DEMO_SEED) -> pd.DataFrame:
+    rows = weather_plan(seed).forecasts[issued]
     return pd.DataFrame(
         {
             "date": [d.isoformat() for d, *_ in rows],
@@ -123,21 +188,23 @@ def write_demo_weather(root: Path, population: pd.DataFrame | None, seed: int) -
     """Write the weather and population-by-age files under ``root``; return the truth entry."""
     weather = root / "weather"
     (weather / "forecasts").mkdir(parents=True, exist_ok=True)
+    plan = weather_plan(seed)
     station_series(seed).to_csv(weather / "station_daily.csv", index=False)
-    for issued in FORECASTS:
-        forecast_frame(issued).to_csv(
+    for issued in plan.forecasts:
+        forecast_frame(issued, seed).to_csv(
             weather / "forecasts" / f"forecast_{issued.isoformat()}.csv", index=False
         )
     if population is not None:
         (root / "heat").mkdir(parents=True, exist_ok=True)
         population_by_age(population).to_csv(root / "heat" / "population_by_age.csv", index=False)
     return {
-        "station_heatwaves": [[a.isoformat(), b.isoformat()] for a, b in STATION_WAVES],
+        "station_heatwaves": [[a.isoformat(), b.isoformat()] for a, b in plan.station_waves],
         "station_corrupt_day": "2022-08-10",
         "forecasts_with_heatwave": {
-            "2022-07-18": ["2022-07-20", "2022-07-23"],
-            "2022-07-19": ["2022-07-20", "2022-07-24"],
+            k.isoformat(): [a.isoformat(), b.isoformat()]
+            for k, (a, b) in plan.forecast_waves.items()
         },
+        "heatwave_days": _days(*plan.forecast_waves[WAVE_ISSUES[-1]]),
         "forecasts_without_heatwave": ["2022-06-20", "2022-07-25"],
         "demo_run_forecasts": [d.isoformat() for d in DEMO_RUN_FORECASTS],
         "felt_source": "perceived",
