@@ -132,6 +132,7 @@ class LayersConfig(_Strict):
     parks: LayerConfig
     districts: LayerConfig | None = None
     corridors: LayerConfig | None = None
+    water: LayerConfig | None = None  # map context only (rivers, canals, lakes)
     population: TableConfig | None = None
 
 
