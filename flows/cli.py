@@ -46,13 +46,30 @@ def _date(text: str) -> date:
     return day
 
 
+def _seed(text: str) -> int:
+    """``--seed``: a non-negative integer (each one a different demo city; DESIGN section 7)."""
+    try:
+        seed = int(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an integer; give a non-negative whole number such as 7"
+        ) from err
+    if seed < 0:
+        raise argparse.ArgumentTypeError(f"{seed} is negative; give a seed of 0 or more")
+    return seed
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from flows.demo import run_demo
 
     check_out_dir(args.out)  # a read-only or file --out: exit 2 before the build writes anything
 
     return run_demo(
-        out_dir=args.out, small=args.small, build_only=args.build_only, progress=args.progress
+        out_dir=args.out,
+        small=args.small,
+        build_only=args.build_only,
+        progress=args.progress,
+        seed=args.seed,
     )
 
 
@@ -143,6 +160,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--small", action="store_true", help="a ~5 x 5 km demo around the centre")
     demo.add_argument("--build-only", action="store_true", help="build the demo data, run no flow")
+    demo.add_argument(
+        "--seed",
+        type=_seed,
+        default=None,
+        help="another demo city of the same kind: planted parks, dates, heat and deformation "
+        "sites drawn from this seed (default: the README's demo); truth.json says what was planted",
+    )
     _add_out(demo)
     _add_output_mode(demo)
     demo.set_defaults(handler=_cmd_demo)

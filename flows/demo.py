@@ -10,22 +10,31 @@ from flows.progress import NullReporter
 
 
 def run_demo(
-    *, out_dir: Path, small: bool, build_only: bool = False, progress: NullReporter | None = None
+    *,
+    out_dir: Path,
+    small: bool,
+    build_only: bool = False,
+    progress: NullReporter | None = None,
+    seed: int | None = None,
 ) -> int:
     """Build the demo city under ``OUT/demo-city`` and replay the demo season's flows on it.
 
     ``progress``: the command's reporter (:mod:`flows.progress`); silent without one.
+    ``seed``: another city of the same kind (default: the README's demo, ``DEMO_SEED``).
     """
     from eo.demo.build import build_demo
+    from eo.demo.layout import DEMO_SEED
+
+    seed = DEMO_SEED if seed is None else seed
 
     report = progress or NullReporter()
     started = time.monotonic()
-    what = f"building the {'small' if small else 'full'} demo city"
+    what = f"building the {'small' if small else 'full'} demo city (seed {seed})"
     report.stage(what)
-    layout: DemoLayout = build_demo(out_dir, small=small)
+    layout: DemoLayout = build_demo(out_dir, small=small, seed=seed)
     report.done(what, str(layout.root))
     print(
-        f"demo city ({'small' if small else 'full'}) built in {time.monotonic() - started:.0f} s: {layout.root}"
+        f"demo city ({'small' if small else 'full'}, seed {seed}) built in {time.monotonic() - started:.0f} s: {layout.root}"
     )
     print(f"  STAC catalogue: {layout.catalog}")
     print(f"  layers:         {layout.layers}")
