@@ -4,6 +4,10 @@
 - heat: the bulletin summary (each forecast's decision, the districts first ranked);
 - deformation: the segment table of each release (watch/warning first), links to its maps.
 
+:func:`refresh_dashboard` rewrites the operations dashboard (``OUT/index.html``) wherever the state
+it shows changes: at the end of each vegetation, heat and deformation run, after ``geospace alerts
+approve|reject`` and after a delivery.
+
 Artifacts are built from the products on disk (the products stay the record; an artifact is a
 view). Keys are stable per profile (``vegetation-vienna``), so the UI shows their history. Outside
 a flow run (a flow body called directly) nothing is published. A failure to publish is logged as a
@@ -111,6 +115,49 @@ def heat_markdown(summary: dict[str, Any]) -> str:
     if not summary.get("forecasts"):
         lines.append("| - | - | DATA_GAP | no forecast issued in the period | - | - |")
     return "\n".join(lines)
+
+
+def refresh_dashboard(out_dir: str | Path, profile: Any = None, *, dsn: str | None = None) -> None:
+    """Rewrite ``OUT/index.html`` from the products and the outbox; warn, never raise.
+
+    ``profile`` (a :class:`core.profile.CityProfile`, given by runs): its context layers are drawn
+    and stored for later refreshes, and its outbox DSN is used when ``dsn`` is not given. The
+    dashboard is a view: a failure to write it is one warning on stderr and never fails the
+    command (the products and the outbox are already written).
+    """
+    import sys
+
+    try:
+        from alerts.products.context import load_context
+        from alerts.products.dashboard import write_dashboard
+
+        context = None
+        title = _title(out_dir)
+        if profile is not None:
+            context = load_context(profile)
+            dsn = dsn or profile.outbox.dsn()
+            title = f"geospace operations: {profile.title or profile.name}"
+        write_dashboard(out_dir, dsn=dsn, context=context, title=title)
+    except Exception as err:  # a view of the products: never fail the command for it
+        print(
+            f"geospace: warning: dashboard {Path(out_dir) / 'index.html'} not written: "
+            f"{type(err).__name__}: {err}",
+            file=sys.stderr,
+        )
+
+
+def _title(out_dir: str | Path) -> str:
+    """The title the last run gave the dashboard (kept by approve/deliver refreshes)."""
+    import html as _html
+
+    page = Path(out_dir) / "index.html"
+    if not page.is_file():
+        return "geospace operations"
+    text = page.read_text(encoding="utf-8", errors="replace")
+    start, end = text.find("<title>"), text.find("</title>")
+    if 0 <= start < end:
+        return _html.unescape(text[start + 7 : end]) or "geospace operations"
+    return "geospace operations"
 
 
 def _in_flow_run() -> bool:

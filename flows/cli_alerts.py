@@ -126,7 +126,20 @@ def _sink_config(text: str | None) -> dict[str, Any] | None:
     return dict(config)
 
 
+_CHANGES_STATE = ("approve", "reject", "retry", "deliver")
+
+
 def _dispatch(args: argparse.Namespace) -> Any:
+    """Run the action; an action that changes what the dashboard shows rewrites it."""
+    result = _operate(args)
+    if args.action in _CHANGES_STATE:
+        from flows.artifacts import refresh_dashboard
+
+        refresh_dashboard(args.out, dsn=args.dsn or os.environ.get("GEOSPACE_OUTBOX_DSN"))
+    return result
+
+
+def _operate(args: argparse.Namespace) -> Any:
     # Imported here: the operator commands pull in the product writers (geopandas, matplotlib);
     # every other `geospace` command would pay for them at start (issue 10).
     from alerts.outbox import commands as ops

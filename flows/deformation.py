@@ -234,13 +234,14 @@ def deformation_flow_fn(
     from prefect import get_run_logger
     from prefect.states import Completed
 
-    from flows.artifacts import publish_deformation
+    from flows.artifacts import publish_deformation, refresh_dashboard
 
     logger = get_run_logger()
     out = Path(out_dir)
     inputs = resolve_deformation_inputs(profile, out)
     summary = run_releases(inputs, start, end, out, log=logger.info, progress=progress)
     publish_deformation(inputs.profile.name, summary["products"])
+    refresh_dashboard(out, inputs.profile)
     if not summary["releases"]:
         return Completed(name="DATA_GAP", message="no release in the period", data=summary)
     evaluated = len(summary["releases"]) - len(summary["skipped"])

@@ -85,6 +85,7 @@ def replay_demo_season(*, out_dir: Path, small: bool, progress: NullReporter | N
     command's reporter; each step records its outcome on it.
     """
     from alerts.outbox import commands as ops
+    from flows.artifacts import refresh_dashboard
 
     reporter = progress or NullReporter()
     code = 0
@@ -94,6 +95,7 @@ def replay_demo_season(*, out_dir: Path, small: bool, progress: NullReporter | N
         code = max(code, step.run(out_dir, reporter))
     reporter.stage("delivering the outbox")
     report = ops.deliver(out_dir)
+    refresh_dashboard(out_dir)
     reporter.done("delivering the outbox", f"{report.get('sent', 0)} message(s) sent")
     reporter.finish(
         "Completed",
@@ -102,6 +104,7 @@ def replay_demo_season(*, out_dir: Path, small: bool, progress: NullReporter | N
         f"delivered {report.get('sent', 0)} message(s) to {out_dir}/alerts/outbound.jsonl",
     )
     print(f"delivered {report.get('sent', 0)} message(s) to {out_dir}/alerts/outbound.jsonl")
+    print(f"dashboard: {out_dir / 'index.html'} (open it in a browser; it works offline)")
     for rev in ops.list_revisions(out_dir):
         if rev["hazard"] == "heat" and rev["status"] == "pending_approval":
             print(

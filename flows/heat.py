@@ -604,13 +604,14 @@ def heat_flow_impl(profile: str, start: date, end: date, out_dir: str,
                    progress: NullReporter | None = None) -> Any:  # fmt: skip
     from prefect.states import Completed
 
-    from flows.artifacts import publish_heat
+    from flows.artifacts import publish_heat, refresh_dashboard
 
     out = Path(out_dir)
     if inputs is None:
         inputs = resolve_heat_inputs(profile, start, end, out)
     summary = run_heat(inputs, start, end, out, progress)
     publish_heat(inputs.profile.name, summary)
+    refresh_dashboard(out, inputs.profile)
     if summary["data_gap"]:
         return Completed(
             name="DATA_GAP", message="no forecast heat decision possible", data=summary

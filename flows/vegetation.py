@@ -42,7 +42,7 @@ from eo.grid import OutputGrid, grid_template
 from eo.scenes import SceneStack, decode_once, load_period
 from eo.stac import StacSource
 from flows.alerting import queue_irrigation_alerts, queue_run_digest
-from flows.artifacts import publish_vegetation
+from flows.artifacts import publish_vegetation, refresh_dashboard
 from flows.dask_runtime import with_dask
 from flows.progress import NullReporter
 from flows.vegetation_inputs import (
@@ -388,6 +388,7 @@ def _season(
             queue_not_evaluated_notice(inputs.profile, not_evaluated, first_day, out) is not None
         )
     publish_vegetation(inputs.profile.name, written)
+    refresh_dashboard(out, inputs.profile)
     summary = {
         "windows": [str(e) for e in ends],
         "products": written,
