@@ -437,6 +437,22 @@ class HeatBlocksConfig(_Strict):
     population: TableConfig
 
 
+class HeatStreetsConfig(_Strict):
+    """Street-scale heat: a street centre-line layer cut into segments, each buffered to a corridor.
+
+    Per segment: area-weighted LST statistics and the share of hot-spot area (no population:
+    segments are listed by heat, for shade, water points and street-tree planning).
+    """
+
+    layer: LayerConfig
+    segment_length: Annotated[Metres, _positive(unit="m", example="100 m")] = Field(
+        default=100.0, description="length of a street segment, e.g. '100 m'"
+    )
+    buffer: Annotated[Metres, _positive(unit="m", example="15 m")] = Field(
+        default=15.0, description="half-width of the street corridor around the centre line"
+    )
+
+
 class HeatConfig(_Strict):
     """Heat hotspots and bulletins for health services (DESIGN sections 4 and 5)."""
 
@@ -459,6 +475,9 @@ class HeatConfig(_Strict):
     weather: HeatWeatherConfig
     blocks: HeatBlocksConfig | None = Field(
         default=None, description="finer units (blocks) ranked like districts, when configured"
+    )
+    streets: HeatStreetsConfig | None = Field(
+        default=None, description="street centre lines for street-segment LST, when configured"
     )
 
     @property

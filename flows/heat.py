@@ -40,10 +40,10 @@ from flows.progress import NullReporter
 
 SUBJECT_SUFFIX = "heat-bulletin"
 REPLAY_AFTER = timedelta(days=1)
-HOTSPOT_MIN_PIXELS = 12
-"""Smallest hot-spot polygon in 30 m pixels (about 1 ha): smaller clusters are noise for a bulletin."""
 """A forecast issued longer ago than this is a replay: the outbox clock is set to its issue time.
 A live forecast (the daily run) leaves the outbox on the wall clock."""
+STREET_MIN_PIXELS = 1.0
+"""A street segment needs at least one LST pixel of area on the grid to be reported."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,7 @@ class HeatInputs:
     name_field: str | None = None
     blocks: gpd.GeoDataFrame | None = None  # finer units (id in "zone_id", optional "name")
     block_population: pd.DataFrame | None = None
+    streets: gpd.GeoDataFrame | None = None  # street segments ("segment_id", "line_name", lines)
 
 
 def _read_layer(path: str, what: str) -> gpd.GeoDataFrame:
@@ -145,8 +146,22 @@ def resolve_heat_inputs(profile: str | Path, start: date, end: date, out_dir: Pa
     return HeatInputs(
         profile=prof, heat=heat, aoi=area, districts=districts, population=population,
         reference=reference, forecasts=forecasts, name_field=prof.layers.districts.name_field,
-        blocks=blocks, block_population=block_population,
+        blocks=blocks, block_population=block_population, streets=_streets(prof, heat),
     )  # fmt: skip
+
+
+def _streets(prof: CityProfile, heat: HeatConfig) -> gpd.GeoDataFrame | None:
+    """The configured street centre lines cut into segments (grid CRS), or None."""
+    from indices.deformation import segment_corridors
+
+    if heat.streets is None:
+        return None
+    layer = heat.streets.layer
+    lines = _read_layer(prof.resolve(layer.path), "heat.streets.layer")
+    if lines.empty:
+        raise InvalidInputError(f"heat.streets.layer {layer.path} has no features")
+    return segment_corridors(lines, id_field=layer.id_field, name_field=layer.name_field,
+                             length_m=heat.streets.segment_length, crs=prof.grid.crs)  # fmt: skip
 
 
 def _blocks(
@@ -194,19 +209,25 @@ class HotspotResult:
     reason: str = ""
     map_png: bytes | None = None
     blocks: pd.DataFrame | None = None  # the finer units' ranking, when configured
+    streets: pd.DataFrame | None = None  # street segments by heat, when configured
+    hotspots_dropped: int = 0  # hot spots below the rule's minimum area (not drawn)
+    hotspots_dropped_area_m2: float = 0.0
+    hotspot_rule: str = ""  # the rule's one-line description, for the data note
 
 
 def analyse_lst(inputs: HeatInputs, start: date, end: date) -> HotspotResult:
     """Landsat LST of the window -> hot spots, district table and ranking (DATA_GAP if none clear)."""
+    from alerts.detect.heat_hotspots import load_hotspot_rule
     from eo.lst import find_lst_items, load_lst, lst_grid
     from indices.heat import (
         clear_median,
         district_heat_table,
-        district_index,
-        hotspot_polygons,
+        hotspot_areas,
         lst_hotspots,
+        rank_by_heat,
         reference_lst,
         vulnerability_ranking,
+        zone_coverage,
     )
 
     prof, heat = inputs.profile, inputs.heat
@@ -215,7 +236,8 @@ def analyse_lst(inputs: HeatInputs, start: date, end: date) -> HotspotResult:
     first = end - timedelta(days=int(heat.lst_window) - 1)
     items, source = find_lst_items(prof, inputs.aoi.bbox, first, end)
     id_field = prof.layers.districts.id_field  # type: ignore[union-attr]
-    zones, ids = district_index(inputs.districts, id_field, grid.transform, grid.shape)
+    zones = zone_coverage(inputs.districts, id_field, grid.transform, grid.shape)
+    ids = zones.ids
     empty = gpd.GeoDataFrame({"hotspot_id": []}, geometry=[], crs=grid.crs)
     if not items:
         return _gap_result(inputs, ids, grid, "no Landsat scene in the window", empty)
@@ -227,12 +249,10 @@ def analyse_lst(inputs: HeatInputs, start: date, end: date) -> HotspotResult:
         result.scenes = scenes.clear_fraction
         return result
     classes = lst_hotspots(lst, heat.hotspot_distance, fdr=heat.fdr)
-    ref_mask = (
-        district_index(inputs.reference.assign(_one=1), "_one", grid.transform, grid.shape)[0] > 0
-    )
-    ref_k = reference_lst(values, ref_mask, heat.reference_layer)
+    ref_cover = zone_coverage(inputs.reference.assign(_one=1), "_one", grid.transform, grid.shape)
+    ref_k = reference_lst(values, ref_cover, heat.reference_layer)
     table = district_heat_table(
-        values, np.asarray(classes.values), zones, ids, reference_k=ref_k,
+        values, np.asarray(classes.values), zones, reference_k=ref_k,
         hot_class=heat.hot_class, min_clear_fraction=heat.min_clear_fraction,
         ok_clear_fraction=heat.ok_clear_fraction,
     )  # fmt: skip
@@ -240,15 +260,15 @@ def analyse_lst(inputs: HeatInputs, start: date, end: date) -> HotspotResult:
         table, inputs.population, areas_km2=_areas(inputs.districts, id_field)
     )
     ranking = _with_names(ranking, inputs)
-    polygons = hotspot_polygons(np.asarray(classes.values), grid.transform, grid.crs,
-                                min_class=heat.hot_class, min_pixels=HOTSPOT_MIN_PIXELS)  # fmt: skip
+    rule = load_hotspot_rule()
+    areas = hotspot_areas(np.asarray(classes.values), grid.transform, grid.crs,
+                          min_class=heat.hot_class, connectivity=rule.connectivity,
+                          merge_gap_m=rule.merge_gap_m, min_area_m2=rule.min_area_m2)  # fmt: skip
     blocks = None
     if inputs.blocks is not None and inputs.block_population is not None:
-        block_zones, block_ids = district_index(
-            inputs.blocks, "zone_id", grid.transform, grid.shape
-        )
+        block_zones = zone_coverage(inputs.blocks, "zone_id", grid.transform, grid.shape)
         block_table = district_heat_table(
-            values, np.asarray(classes.values), block_zones, block_ids, reference_k=ref_k,
+            values, np.asarray(classes.values), block_zones, reference_k=ref_k,
             hot_class=heat.hot_class, min_clear_fraction=heat.min_clear_fraction,
             ok_clear_fraction=heat.ok_clear_fraction, min_pixels=4,
         )  # fmt: skip
@@ -259,8 +279,25 @@ def analyse_lst(inputs: HeatInputs, start: date, end: date) -> HotspotResult:
             names = inputs.blocks[["zone_id", "name"]].drop_duplicates("zone_id")
             blocks = blocks.drop(columns=[c for c in ("name",) if c in blocks.columns])
             blocks = blocks.merge(names, on="zone_id", how="left")
-    return HotspotResult(values, grid.transform, grid.crs, ranking, polygons,
-                         scenes.clear_fraction, ref_k - 273.15, "OK", blocks=blocks)  # fmt: skip
+    streets = None
+    if inputs.streets is not None and heat.streets is not None:
+        corridors = inputs.streets.assign(geometry=inputs.streets.buffer(heat.streets.buffer))
+        street_zones = zone_coverage(corridors, "segment_id", grid.transform, grid.shape)
+        street_table = district_heat_table(
+            values, np.asarray(classes.values), street_zones, reference_k=ref_k,
+            hot_class=heat.hot_class, min_clear_fraction=heat.min_clear_fraction,
+            ok_clear_fraction=heat.ok_clear_fraction, min_pixels=STREET_MIN_PIXELS,
+        )  # fmt: skip
+        names = inputs.streets[["segment_id", "line_name"]].rename(
+            columns={"segment_id": "zone_id"}
+        )
+        street_table = street_table.merge(names, on="zone_id", how="left")
+        streets = rank_by_heat(street_table.rename(columns={"line_name": "name"}))
+    return HotspotResult(values, grid.transform, grid.crs, ranking, areas.polygons,
+                         scenes.clear_fraction, ref_k - 273.15, "OK", blocks=blocks,
+                         streets=streets, hotspots_dropped=areas.dropped,
+                         hotspots_dropped_area_m2=areas.dropped_area_m2,
+                         hotspot_rule=rule.describe())  # fmt: skip
 
 
 def _areas(zones: gpd.GeoDataFrame, id_field: str) -> pd.Series:
@@ -342,6 +379,7 @@ def write_bulletin_products(
 ) -> list[str]:  # fmt: skip
     """Map, tables, HTML + PDF bulletin and manifest of one forecast under ``OUT/heat/<day>/``."""
     from alerts.products.heat_bulletin import (
+        STREET_COLUMNS,
         bulletin_html,
         bulletin_pdf,
         figure_png,
@@ -379,7 +417,15 @@ def write_bulletin_products(
         "Hot spots: Getis-Ord Gi* within "
         f"{inputs.heat.hotspot_distance:g} m, {inputs.heat.hotspot_confidence}"
         + (" with false-discovery-rate control" if inputs.heat.fdr else "")
-        + ".",
+        + f"; {len(result.hotspots)} hot spot(s) drawn"
+        + (
+            f", {result.hotspots_dropped} smaller one(s) ({result.hotspots_dropped_area_m2 / 1e4:.1f}"
+            " ha) not drawn"
+            if result.hotspots_dropped
+            else ""
+        )
+        + (f"; {result.hotspot_rule}" if result.hotspot_rule else "")
+        + ". District statistics weight each pixel by its area inside the district.",
         "Ranking: people aged 65+ plus 75+ living in hot spots (population assumed uniform "
         "within a district). Synthetic data."
         if inputs.profile.synthetic
@@ -425,11 +471,16 @@ def write_bulletin_products(
                 notes=notes,
                 instruction=str((revision or {}).get("instruction", "")),
                 block_rows=None if result.blocks is None else table_rows(result.blocks.head(10)),
+                street_rows=None
+                if result.streets is None
+                else table_rows(result.streets.head(10), STREET_COLUMNS),
             ),
         )
         stage.stage_bytes(f"{folder}/districts.csv", result.ranking.to_csv(index=False).encode())
         if result.blocks is not None:
             stage.stage_bytes(f"{folder}/blocks.csv", result.blocks.to_csv(index=False).encode())
+        if result.streets is not None:
+            stage.stage_bytes(f"{folder}/streets.csv", result.streets.to_csv(index=False).encode())
         if not result.hotspots.empty:
             stage.stage_bytes(
                 f"{folder}/hotspots.geojson", result.hotspots.to_crs("EPSG:4326").to_json().encode()
@@ -447,6 +498,9 @@ def write_bulletin_products(
                          "kysely_runs": [[a.isoformat(), b.isoformat()] for a, b in outlook.kysely_runs]},
             "lst": {"status": result.status, "reason": result.reason, "scenes": result.scenes,
                     "reference_lst_c": result.suhi_reference_c},
+            "hotspots": {"drawn": len(result.hotspots), "dropped": result.hotspots_dropped,
+                         "dropped_area_m2": round(result.hotspots_dropped_area_m2, 1),
+                         "rule": result.hotspot_rule},
             "bulletin_districts": top_ids,
             "revision": None if revision is None else {
                 k: revision.get(k) for k in ("message_key", "revision", "msg_type", "status", "level")},
@@ -593,6 +647,10 @@ def run_heat(
         "scenes": result.scenes,
         "ranking": [str(z) for z in ranked["zone_id"]],
         "hotspots": len(result.hotspots),
+        "hotspots_dropped": result.hotspots_dropped,
+        "street_ranking": []
+        if result.streets is None
+        else [str(s) for s in result.streets.dropna(subset=["rank"])["zone_id"]],
         "forecasts": decisions,
         "observed": observed,
         "data_gap": not forecasts or all(d["status"] == "DATA_GAP" for d in decisions),
@@ -657,8 +715,9 @@ def run_heat_cli(*, profile: str, start: date, end: date, out_dir: Path,
         },
         f"heat: {state.name}: {len(summary['forecasts'])} forecast(s) under {out_dir}/heat",
     )
-    print(f"heat: {state.name}: LST {summary['lst_status']}, {summary['hotspots']} hot-spot "
-          f"polygon(s); districts first: {', '.join(summary['ranking'][:3]) or 'none'}")  # fmt: skip
+    print(f"heat: {state.name}: LST {summary['lst_status']}, {summary['hotspots']} hot spot(s) "
+          f"({summary['hotspots_dropped']} below the minimum area not drawn); districts first: "
+          f"{', '.join(summary['ranking'][:3]) or 'none'}")  # fmt: skip
     if summary.get("observed"):
         waves = summary["observed"]["kysely_heatwaves"]
         print(f"  station: {len(waves)} Kysely heatwave(s) observed so far: {waves}")

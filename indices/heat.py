@@ -2,9 +2,11 @@
 polygons and the vulnerability ranking (DESIGN section 4).
 
 Everything here is pure (arrays and GeoDataFrames in, the same out) and runs at the LST product's
-resolution (Landsat ST: 30 m; never 10 m). Temperatures are kelvin inside (``units="K"``) and degC
-in the tables people read. Districts are rasterised onto the LST grid by pixel centre (at 30 m a
-district of 1 km2 holds about 1,100 pixels); their clear coverage is reported.
+resolution (Landsat ST: 30 m, ECOSTRESS: 70 m; never resampled to 10 m). Temperatures are kelvin
+inside (``units="K"``) and degC in the tables people read. District, block and street-segment
+statistics are area-weighted by the exact share of each pixel inside the polygon (exactextract,
+:func:`zone_coverage`): at 30 m a district of 1 km2 holds about 1,100 pixels, a 100 m street
+segment buffered by 15 m only about 4, so edge pixels matter. Their clear coverage is reported.
 
 - **Composite**: per pixel, the median (numpy ``linear``) of the clear observations of the period;
   a pixel never seen clear is NaN. Clouds removed by QA_PIXEL contribute nothing.
@@ -20,6 +22,7 @@ district of 1 km2 holds about 1,100 pixels); their clear coverage is reported.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
@@ -28,6 +31,7 @@ import pandas as pd
 import xarray as xr
 from affine import Affine
 from rasterio import features
+from scipy import ndimage
 from shapely.geometry import shape
 from skimage.measure import label
 
@@ -92,92 +96,266 @@ def district_index(districts: gpd.GeoDataFrame, id_field: str, transform: Affine
     return raster, ids
 
 
+@dataclass(frozen=True)
+class ZoneCoverage:
+    """Which grid cells each zone covers, and how much of each (exact fractional coverage).
+
+    Attributes
+    ----------
+    ids : list
+        Zone ids in input order.
+    cells : list of numpy.ndarray
+        Per zone, the flat (row-major) indices of the grid cells it touches.
+    weights : list of numpy.ndarray
+        Per zone, the share (0..1] of each of those cells' area inside the zone polygon.
+    """
+
+    ids: list[Any]
+    cells: list[np.ndarray]
+    weights: list[np.ndarray]
+
+
+def zone_coverage(zones: gpd.GeoDataFrame, id_field: str, transform: Affine,
+                  shape_yx: tuple[int, int]) -> ZoneCoverage:  # fmt: skip
+    """Exact fractional coverage of every grid cell by every zone polygon (exactextract).
+
+    A 30 m pixel half inside a district counts half: district statistics are area-weighted, so
+    small districts and blocks are not biased by where their edges cut the grid. ``transform``
+    must be north-up (the LST grids are); ``zones`` must be in the grid's CRS.
+    """
+    from exactextract import exact_extract
+    from exactextract.raster import NumPyRasterSource
+
+    if id_field not in zones.columns:
+        raise InvalidInputError(
+            f"zone layer has no id field {id_field!r}; its fields: {list(zones.columns)}"
+        )
+    if transform.b != 0 or transform.d != 0 or transform.e >= 0:
+        raise InvalidInputError(f"zone_coverage needs a north-up grid transform, got {transform}")
+    rows, cols = shape_yx
+    ids = list(zones[id_field])
+    cells: list[np.ndarray] = [np.zeros(0, np.int64) for _ in ids]
+    weights: list[np.ndarray] = [np.zeros(0, np.float64) for _ in ids]
+    present = [i for i, g in enumerate(zones.geometry) if g is not None and not g.is_empty]
+    if present and rows and cols:
+        xmin, ymax = transform.c, transform.f
+        raster = NumPyRasterSource(
+            np.zeros(shape_yx, dtype=np.float32), xmin, ymax + rows * transform.e,
+            xmin + cols * transform.a, ymax,
+        )  # fmt: skip
+        shapes = gpd.GeoDataFrame(geometry=zones.geometry.iloc[present].to_numpy(), crs=zones.crs)
+        result = exact_extract(raster, shapes, ["cell_id", "coverage"], output="pandas")
+        for position, (cell, cover) in zip(
+            present, zip(result["cell_id"], result["coverage"], strict=True), strict=True
+        ):
+            cell = np.asarray(cell, dtype=np.int64)
+            cover = np.asarray(cover, dtype=np.float64)
+            keep = cover > 0
+            cells[position], weights[position] = cell[keep], cover[keep]
+    return ZoneCoverage(ids, cells, weights)
+
+
+def raster_coverage(zone_raster: np.ndarray, zone_ids: list[Any]) -> ZoneCoverage:
+    """:class:`ZoneCoverage` of a zone raster (1 + position per pixel, 0 = none): full cells."""
+    flat = np.asarray(zone_raster).ravel()
+    cells = [np.flatnonzero(flat == position) for position in range(1, len(zone_ids) + 1)]
+    return ZoneCoverage(list(zone_ids), cells, [np.ones(c.size) for c in cells])
+
+
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """Quantile ``q`` (0..1) of ``values`` with area ``weights`` (the weighted inverted CDF).
+
+    The smallest value whose cumulative weight reaches ``q`` of the total; where the cumulative
+    weight meets it exactly, the mean of that value and the next. So the median of equal weights is
+    numpy's median (the mean of the two middle values for an even count), and splitting a pixel's
+    weight into parts, or merging equal values, changes nothing.
+
+    Examples
+    --------
+    >>> weighted_quantile(np.array([1.0, 2.0, 3.0, 4.0]), np.ones(4), 0.5)
+    2.5
+    >>> weighted_quantile(np.array([10.0, 20.0, 30.0]), np.array([1.0, 1.0, 2.0]), 0.5)
+    25.0
+    >>> weighted_quantile(np.array([10.0, 20.0]), np.array([0.25, 1.0]), 0.5)
+    20.0
+    """
+    v = np.asarray(values, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64)
+    if v.size == 0 or not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+        return float("nan")
+    order = np.argsort(v, kind="stable")
+    v, w = v[order], w[order]
+    cumulative = np.cumsum(w)
+    total = float(cumulative[-1])
+    target, tol = q * total, 1e-9 * total
+    k = min(int(np.searchsorted(cumulative, target - tol, side="left")), v.size - 1)
+    if abs(cumulative[k] - target) <= tol and k + 1 < v.size:
+        return float((v[k] + v[k + 1]) / 2.0)
+    return float(v[k])
+
+
 def district_heat_table(
     lst_k: np.ndarray,
     classes: np.ndarray,
-    zone_raster: np.ndarray,
-    zone_ids: list[Any],
+    zone_raster: np.ndarray | ZoneCoverage,
+    zone_ids: list[Any] | None = None,
     *,
     reference_k: float,
     hot_class: int = 2,
     min_clear_fraction: float = 0.5,
     ok_clear_fraction: float = 0.9,
-    min_pixels: int = 100,
+    min_pixels: float = 100,
 ) -> pd.DataFrame:
-    """Per-district LST statistics (degC), SUHI (K), hot share and status.
+    """Per-district LST statistics (degC), SUHI (K), hot share and status, area-weighted.
 
-    Columns: ``zone_id``, ``pixels``, ``clear_fraction``, ``lst_median_c``, ``lst_p90_c``,
-    ``suhi_k`` (median minus ``reference_k``), ``hot_share`` (clear pixels in a hot spot of class
-    >= ``hot_class``), ``hot_pixels``, ``status`` (DATA_GAP below ``min_clear_fraction``,
-    DEGRADED below ``ok_clear_fraction``; also DATA_GAP with fewer than ``min_pixels`` pixels
-    on the grid: a district that only touches the area of interest is not ranked).
+    ``zone_raster`` is a :class:`ZoneCoverage` (exact fractional pixel coverage, from
+    :func:`zone_coverage`) or a zone raster with ``zone_ids`` (every pixel counts fully). Each
+    pixel counts with the share of its area inside the district.
+
+    Columns: ``zone_id``, ``pixels`` (covered area in pixels, fractional), ``clear_fraction``
+    (clear share of the covered area), ``lst_median_c``, ``lst_p90_c`` (weighted quantiles,
+    :func:`weighted_quantile`), ``suhi_k`` (median minus ``reference_k``), ``hot_share`` (share of
+    the clear covered area in a hot spot of class >= ``hot_class``), ``hot_pixels`` (that area in
+    pixels), ``status`` (DATA_GAP below ``min_clear_fraction``, DEGRADED below
+    ``ok_clear_fraction``; also DATA_GAP with less than ``min_pixels`` pixels of area on the
+    grid: a district that only touches the area of interest is not ranked).
     """
+    if isinstance(zone_raster, ZoneCoverage):
+        coverage = zone_raster
+    else:
+        if zone_ids is None:
+            raise InvalidInputError("district_heat_table: a zone raster needs its zone_ids")
+        coverage = raster_coverage(zone_raster, zone_ids)
+    flat_lst = np.asarray(lst_k, dtype=np.float64).ravel()
+    flat_hot = np.asarray(classes).ravel() >= hot_class
     rows = []
-    for position, zone_id in enumerate(zone_ids, start=1):
-        inside = zone_raster == position
-        pixels = int(inside.sum())
-        values = lst_k[inside]
+    for zone_id, cells, weights in zip(coverage.ids, coverage.cells, coverage.weights, strict=True):
+        area = float(weights.sum())
+        values = flat_lst[cells]
         clear = np.isfinite(values)
-        n_clear = int(clear.sum())
-        fraction = n_clear / pixels if pixels else 0.0
-        hot = int((classes[inside][clear] >= hot_class).sum())
-        if fraction < min_clear_fraction or n_clear == 0 or pixels < min_pixels:
+        clear_area = float(weights[clear].sum())
+        fraction = clear_area / area if area > 0 else 0.0
+        hot_area = float(weights[clear & flat_hot[cells]].sum())
+        seen = clear_area > 0
+        if fraction < min_clear_fraction or not seen or area < min_pixels:
             status = SubjectStatus.DATA_GAP
         elif fraction < ok_clear_fraction:
             status = SubjectStatus.DEGRADED
         else:
             status = SubjectStatus.OK
-        median = float(np.median(values[clear])) if n_clear else np.nan
-        p90 = float(np.percentile(values[clear], 90, method="linear")) if n_clear else np.nan
+        median = weighted_quantile(values[clear], weights[clear], 0.5) if seen else np.nan
+        p90 = weighted_quantile(values[clear], weights[clear], 0.9) if seen else np.nan
         rows.append(
             {
                 "zone_id": zone_id,
-                "pixels": pixels,
+                "pixels": round(area, 2),
                 "clear_fraction": round(fraction, 4),
-                "lst_median_c": round(median - ZERO_C_K, 2) if n_clear else np.nan,
-                "lst_p90_c": round(p90 - ZERO_C_K, 2) if n_clear else np.nan,
-                "suhi_k": round(median - reference_k, 2) if n_clear else np.nan,
-                "hot_share": round(hot / n_clear, 4) if n_clear else np.nan,
-                "hot_pixels": hot,
+                "lst_median_c": round(median - ZERO_C_K, 2) if seen else np.nan,
+                "lst_p90_c": round(p90 - ZERO_C_K, 2) if seen else np.nan,
+                "suhi_k": round(median - reference_k, 2) if seen else np.nan,
+                "hot_share": round(hot_area / clear_area, 4) if seen else np.nan,
+                "hot_pixels": round(hot_area, 2),
                 "status": str(status),
             }
         )
     return pd.DataFrame(rows)
 
 
-def reference_lst(lst_k: np.ndarray, mask: np.ndarray, name: str) -> float:
-    """Median LST (K) of the reference area; refuses a reference with no clear pixel."""
-    values = lst_k[mask & np.isfinite(lst_k)]
-    if values.size == 0:
+def reference_lst(lst_k: np.ndarray, mask: np.ndarray | ZoneCoverage, name: str) -> float:
+    """Median LST (K) of the reference area; refuses a reference with no clear pixel.
+
+    ``mask`` is a boolean pixel mask or the reference polygons' :class:`ZoneCoverage` (every
+    zone pooled, area-weighted; a cell covered by two polygons counts once, at most fully).
+    """
+    flat = np.asarray(lst_k, dtype=np.float64).ravel()
+    if isinstance(mask, ZoneCoverage):
+        weight = np.zeros(flat.size)
+        for cells, weights in zip(mask.cells, mask.weights, strict=True):
+            np.add.at(weight, cells, weights)
+        weight = np.minimum(weight, 1.0)
+    else:
+        weight = np.asarray(mask, dtype=bool).ravel().astype(np.float64)
+    use = (weight > 0) & np.isfinite(flat)
+    if not use.any():
         raise InvalidInputError(
             f"heat reference area {name} has no clear LST pixel on the grid; configure a "
             "reference (heat.reference_layer) that lies inside the AOI"
         )
-    return float(np.median(values))
+    return weighted_quantile(flat[use], weight[use], 0.5)
 
 
-def hotspot_polygons(
-    classes: np.ndarray, transform: Affine, crs: Any, *, min_class: int = 2, min_pixels: int = 4
-) -> gpd.GeoDataFrame:
-    """Connected hot-spot cells (8-connectivity, class >= ``min_class``) as polygons.
+@dataclass(frozen=True)
+class HotspotAreas:
+    """Hot-spot polygons for a bulletin, and what was left out.
 
-    Columns ``hotspot_id`` (1.. by size), ``pixels``, ``area_m2``, ``max_class``, geometry.
-    Components smaller than ``min_pixels`` are dropped (single significant cells are noise).
+    Attributes
+    ----------
+    polygons : geopandas.GeoDataFrame
+        ``hotspot_id`` (1.. by area), ``pixels``, ``area_m2``, ``max_class``, ``parts``, geometry.
+    dropped : int
+        Groups of significant cells smaller than the minimum area (not drawn, not counted).
+    dropped_area_m2 : float
+        Their area.
+    significant_cells : int
+        Hot cells (class >= the hot class) on the grid before grouping.
     """
-    hot = classes >= min_class
-    labels = label(hot, connectivity=2)
+
+    polygons: gpd.GeoDataFrame
+    dropped: int
+    dropped_area_m2: float
+    significant_cells: int
+
+
+def hotspot_areas(
+    classes: np.ndarray,
+    transform: Affine,
+    crs: Any,
+    *,
+    min_class: int = 2,
+    connectivity: int = 8,
+    merge_gap_m: float = 0.0,
+    min_area_m2: float = 0.0,
+) -> HotspotAreas:
+    """Group significant hot cells into hot spots a health officer can read.
+
+    Cells of class >= ``min_class`` that touch (``connectivity`` 8: edges or corners; 4: edges)
+    form one hot spot; with ``merge_gap_m`` > 0, groups separated by at most that distance of
+    non-significant cells (e.g. one 30 m street of a cooler pixel) are merged into one hot spot
+    too (grouping by a square dilation of ``ceil(gap / 2 / pixel)`` cells; the polygon stays the
+    significant cells only, a MultiPolygon where parts are separate). Hot spots smaller than
+    ``min_area_m2`` are dropped and counted in ``dropped``.
+    """
+    if connectivity not in (4, 8):
+        raise InvalidInputError(f"hot-spot connectivity must be 4 or 8, got {connectivity!r}")
+    if merge_gap_m < 0 or min_area_m2 < 0:
+        raise InvalidInputError(
+            f"hot-spot merge gap and minimum area must be >= 0, got {merge_gap_m} m and "
+            f"{min_area_m2} m2"
+        )
+    pixel = abs(transform.a)
+    pixel_area = abs(transform.a * transform.e)
+    hot = np.asarray(classes) >= min_class
+    gap_px = int(np.floor(merge_gap_m / pixel + 1e-9)) if pixel > 0 else 0
+    grouping = hot
+    if gap_px > 0 and hot.any():
+        reach = (gap_px + 1) // 2
+        grouping = ndimage.binary_dilation(hot, structure=np.ones((2 * reach + 1,) * 2, bool))
+    labels = label(grouping, connectivity=2 if connectivity == 8 else 1) * hot
     rows = []
+    dropped, dropped_area = 0, 0.0
     if labels.max() > 0:
         sizes = np.bincount(labels.ravel())
         peak = np.zeros(sizes.size, dtype=np.int64)
-        np.maximum.at(peak, labels.ravel(), classes.ravel().astype(np.int64))
+        np.maximum.at(peak, labels.ravel(), np.asarray(classes).ravel().astype(np.int64))
+        present = np.flatnonzero(sizes[1:] > 0) + 1
+        small = present[sizes[present] * pixel_area < min_area_m2 - 1e-6]
+        dropped, dropped_area = int(small.size), float(sizes[small].sum() * pixel_area)
+        keep = (labels > 0) & (sizes[labels] * pixel_area >= min_area_m2 - 1e-6)
         geoms: dict[int, list[Any]] = {}
-        keep = (labels > 0) & (sizes[labels] >= min_pixels)
         for geom, value in features.shapes(
-            labels.astype(np.int32), mask=keep, transform=transform, connectivity=8
+            labels.astype(np.int32), mask=keep, transform=transform, connectivity=connectivity
         ):
             geoms.setdefault(int(value), []).append(shape(geom))
-        pixel_area = abs(transform.a * transform.e)
         for value, parts in geoms.items():
             merged = parts[0] if len(parts) == 1 else gpd.GeoSeries(parts).union_all()
             rows.append(
@@ -185,15 +363,29 @@ def hotspot_polygons(
                     "pixels": int(sizes[value]),
                     "area_m2": float(sizes[value] * pixel_area),
                     "max_class": int(peak[value]),
+                    "parts": len(getattr(merged, "geoms", [merged])),
                     "geometry": merged,
                 }
             )
     frame = gpd.GeoDataFrame(
-        rows or None, columns=["pixels", "area_m2", "max_class", "geometry"], crs=crs
+        rows or None, columns=["pixels", "area_m2", "max_class", "parts", "geometry"], crs=crs
     )
-    frame = frame.sort_values("pixels", ascending=False).reset_index(drop=True)
+    frame = frame.sort_values("pixels", ascending=False, kind="stable").reset_index(drop=True)
     frame.insert(0, "hotspot_id", np.arange(1, len(frame) + 1))
-    return frame
+    return HotspotAreas(frame, dropped, dropped_area, int(hot.sum()))
+
+
+def hotspot_polygons(
+    classes: np.ndarray, transform: Affine, crs: Any, *, min_class: int = 2, min_pixels: int = 4
+) -> gpd.GeoDataFrame:
+    """Connected hot-spot cells (8-connectivity, class >= ``min_class``) as polygons.
+
+    Columns ``hotspot_id`` (1.. by size), ``pixels``, ``area_m2``, ``max_class``, ``parts``,
+    geometry. Components smaller than ``min_pixels`` are dropped (single significant cells are
+    noise). :func:`hotspot_areas` also merges nearby groups and reports what was dropped.
+    """
+    area = abs(transform.a * transform.e) * min_pixels
+    return hotspot_areas(classes, transform, crs, min_class=min_class, min_area_m2=area).polygons
 
 
 def vulnerability_ranking(
@@ -255,6 +447,27 @@ def vulnerability_ranking(
     ranked = ~ordered["score"].isna()
     ordered["rank"] = pd.array([pd.NA] * len(ordered), dtype="Int64")
     ordered.loc[ranked, "rank"] = np.arange(1, int(ranked.sum()) + 1)
+    return ordered
+
+
+def rank_by_heat(table: pd.DataFrame) -> pd.DataFrame:
+    """Rank units without population (street segments) by heat: hot share, then median LST.
+
+    ``table`` is :func:`district_heat_table` output (optionally with a ``name``); returns it sorted
+    with ``rank`` (1 = hottest; none for DATA_GAP, which are listed last).
+    """
+    gap = table["status"] == str(SubjectStatus.DATA_GAP)
+    ordered = pd.concat(
+        [
+            table[~gap].sort_values(
+                ["hot_share", "lst_median_c", "zone_id"], ascending=[False, False, True],
+                kind="stable",
+            ),
+            table[gap].sort_values("zone_id", kind="stable"),
+        ]
+    ).reset_index(drop=True)  # fmt: skip
+    ordered["rank"] = pd.array([pd.NA] * len(ordered), dtype="Int64")
+    ordered.loc[: int((~gap).sum()) - 1, "rank"] = np.arange(1, int((~gap).sum()) + 1)
     return ordered
 
 

@@ -41,6 +41,16 @@ TABLE_COLUMNS = (
     ("score", "Score"),
     ("status", "Status"),
 )
+STREET_COLUMNS = (
+    ("rank", "Rank"),
+    ("name", "Street"),
+    ("zone_id", "Segment"),
+    ("lst_median_c", "LST median (degC)"),
+    ("lst_p90_c", "LST p90 (degC)"),
+    ("suhi_k", "SUHI (K)"),
+    ("hot_share", "Hot-spot share"),
+    ("status", "Status"),
+)
 
 
 def _extent(transform: Affine, shape: tuple[int, int]) -> tuple[float, float, float, float]:
@@ -98,12 +108,14 @@ def figure_png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def table_rows(ranking: pd.DataFrame) -> list[dict[str, Any]]:
+def table_rows(
+    ranking: pd.DataFrame, columns: Sequence[tuple[str, str]] = TABLE_COLUMNS
+) -> list[dict[str, Any]]:
     """The ranked table as plain rows (present columns only), degC/K/shares rounded."""
     rows = []
     for _, row in ranking.iterrows():
         item: dict[str, Any] = {}
-        for key, _label in TABLE_COLUMNS:
+        for key, _label in columns:
             if key not in ranking.columns:
                 continue
             value = row[key]
@@ -140,6 +152,12 @@ def _blocks_section(rows: list[dict[str, Any]] | None) -> str:
     )
 
 
+def _streets_section(rows: list[dict[str, Any]] | None) -> str:
+    if not rows:
+        return ""
+    return "<h2>Hottest street segments (first 10)</h2>" + _html_table(rows[:10], STREET_COLUMNS)
+
+
 FORECAST_COLUMNS = (
     ("date", "Date"),
     ("tmax_c", "Tmax (degC)"),
@@ -160,6 +178,7 @@ def bulletin_html(
     notes: Sequence[str],
     instruction: str,
     block_rows: list[dict[str, Any]] | None = None,
+    street_rows: list[dict[str, Any]] | None = None,
 ) -> bytes:
     """A self-contained HTML bulletin (no external resources: it loads offline)."""
     image = base64.b64encode(map_png).decode("ascii")
@@ -182,6 +201,7 @@ th {{ background: #f2f2f2; }} td:nth-child(2) {{ text-align: left; }}
 <h2>Districts by older people living in hot spots</h2>
 {_html_table(ranking_rows, TABLE_COLUMNS)}
 {_blocks_section(block_rows)}
+{_streets_section(street_rows)}
 <h2>Forecast</h2>
 {_html_table([dict(r) for r in forecast_rows], FORECAST_COLUMNS)}
 <h2>Data</h2><ul>{notes_html}</ul>

@@ -236,3 +236,22 @@ def test_bulletin_renders_offline_html_and_a_pdf_with_the_map() -> None:
         b"/Type /Page>"
     ) >= 2 or (b"/Count 2" in pdf)
     assert b"/Subtype /Image" in pdf  # the LST map is embedded as an image
+
+
+def test_hotspot_rule_file_quantities_with_units(tmp_path: Path) -> None:
+    from alerts.detect.heat_hotspots import load_hotspot_rule
+    from core.errors import InvalidInputError
+
+    rule = load_hotspot_rule()
+    assert (rule.connectivity, rule.merge_gap_m, rule.min_area_m2) == (8, 30.0, 10000.0)
+    assert "1 ha" in rule.describe() and rule.version in rule.describe()
+    bad = tmp_path / "bare.yaml"
+    bad.write_text('version: "x"\nconnectivity: 8\nmerge_gap: "30 m"\nmin_area: 10000\n')
+    with pytest.raises(InvalidInputError, match="bare number"):
+        load_hotspot_rule(bad)
+    bad.write_text('version: "x"\nconnectivity: 6\nmerge_gap: "30 m"\nmin_area: "1 ha"\n')
+    with pytest.raises(InvalidInputError, match="4 or 8"):
+        load_hotspot_rule(bad)
+    bad.write_text('version: "x"\nconnectivity: 8\nmerge_gap: "30 m"\nmin_areas: "1 ha"\n')
+    with pytest.raises(InvalidInputError, match="unknown keys"):
+        load_hotspot_rule(bad)

@@ -250,3 +250,39 @@ def test_geospace_run_heat_through_prefect(
     assert rc == 0
     printed = capsys.readouterr().out
     assert "heat: Completed" in printed and "geospace alerts approve" in printed
+
+
+def test_street_segments_when_configured_rank_the_planted_cluster_first(
+    demo_small: DemoLayout, tmp_path: Path
+) -> None:
+    from shapely.geometry import LineString
+
+    truth = json.loads(Path(demo_small.truth).read_text(encoding="utf-8"))["heat"]["landsat"]
+    x, y = truth["hotspot_cluster"]["centres_xy"][0]
+    parks = gpd.read_file(Path(demo_small.root) / "layers" / "parks.geojson").to_crs("EPSG:32633")
+    park = parks.loc[parks.geometry.area.idxmax()].geometry.representative_point()
+    streets = gpd.GeoDataFrame(
+        {"street_id": ["hot", "park"], "street_name": ["Hot street", "Park path"]},
+        geometry=[LineString([(x - 150, y), (x + 150, y)]),
+                  LineString([(park.x - 150, park.y), (park.x + 150, park.y)])],
+        crs="EPSG:32633",
+    )  # fmt: skip
+    streets.to_file(tmp_path / "streets.geojson", driver="GeoJSON")
+    profile = write_profile(tmp_path, Path(demo_small.root), "streets", **{"heat.streets": {
+        "layer": {"path": str(tmp_path / "streets.geojson"), "id_field": "street_id",
+                  "name_field": "street_name"},
+        "segment_length": "100 m", "buffer": "15 m",
+    }})  # fmt: skip
+    out = tmp_path / "out"
+    start = end = date(2022, 7, 18)
+    summary = run_heat(resolve_heat_inputs(profile, start, end, out), start, end, out)
+    ranked = summary["street_ranking"]
+    assert len(ranked) == 6  # two 300 m lines in 100 m segments
+    assert all(s.startswith("hot-") for s in ranked[:3]), ranked
+    table = pd.read_csv(out / "heat" / "2022-07-18" / "streets.csv")
+    hot = table[table["zone_id"].str.startswith("hot-")]
+    cool = table[table["zone_id"].str.startswith("park-")]
+    assert hot["lst_median_c"].min() > cool["lst_median_c"].max()
+    assert (hot["pixels"] > 1.0).all()  # a 100 m x 30 m corridor: about 3.3 pixels of area
+    html = (out / "heat" / "2022-07-18" / "bulletin.html").read_text(encoding="utf-8")
+    assert "Hottest street segments" in html and "Hot street" in html

@@ -3,20 +3,28 @@ hotspot polygons and the vulnerability ranking."""
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
 from affine import Affine
+from shapely.geometry import box
 
 from core.errors import InvalidInputError
 from indices.heat import (
     check_plausible_kelvin,
     clear_median,
     district_heat_table,
+    district_index,
+    hotspot_areas,
     hotspot_polygons,
     lst_hotspots,
+    rank_by_heat,
+    reference_lst,
     vulnerability_ranking,
+    weighted_quantile,
+    zone_coverage,
 )
 
 
@@ -113,3 +121,77 @@ def test_hotspot_polygons_are_connected_significant_cells() -> None:
     assert polygons.iloc[0].geometry.area == pytest.approx(16 * 900)
     empty = hotspot_polygons(np.zeros((5, 5), np.int8), Affine(30, 0, 0, 0, -30, 150), "EPSG:32633")
     assert empty.empty and "hotspot_id" in empty.columns
+
+
+def test_weighted_quantile_hand_values() -> None:
+    # equal weights: numpy's median; half the weight at or below 20 and half at 30: 25; 10 counts
+    # 0.25 of 1.25 so the median is 20; splitting a weight (30 as 1 + 1) changes nothing
+    assert weighted_quantile(np.array([4.0, 1.0, 3.0, 2.0]), np.ones(4), 0.5) == 2.5
+    assert weighted_quantile(np.array([10.0, 20.0, 30.0]), np.array([1.0, 1.0, 2.0]), 0.5) == 25.0
+    assert weighted_quantile(np.array([10.0, 20.0, 30, 30]), np.ones(4), 0.5) == 25.0
+    assert weighted_quantile(np.array([10.0, 20.0]), np.array([0.25, 1.0]), 0.5) == 20.0
+    assert weighted_quantile(np.arange(1.0, 11.0), np.ones(10), 0.9) == 9.5  # 90 % reached at 9
+    assert np.isnan(weighted_quantile(np.array([]), np.array([]), 0.5))
+
+
+def test_coverage_weighted_district_statistics_hand_case() -> None:
+    # 4 x 4 grid of 30 m pixels, origin (0, 120); a district covering x 15..60, y 60..120: column 0
+    # half (15..30 of 0..30), column 1 fully, rows 0-1 fully -> 2 half pixels + 2 full = 3 pixels
+    transform = Affine(30, 0, 0, 0, -30, 120)
+    district = gpd.GeoDataFrame({"id": ["d"]}, geometry=[box(15, 60, 60, 120)], crs="EPSG:32633")
+    cover = zone_coverage(district, "id", transform, (4, 4))
+    assert sorted(cover.cells[0].tolist()) == [0, 1, 4, 5]
+    by_cell = dict(zip(cover.cells[0].tolist(), cover.weights[0].tolist(), strict=True))
+    assert by_cell == pytest.approx({0: 0.5, 1: 1.0, 4: 0.5, 5: 1.0})
+    lst = np.full((4, 4), 290.0)
+    lst[0, 0], lst[0, 1], lst[1, 0], lst[1, 1] = 310.0, 300.0, 310.0, np.nan  # cell 5 cloudy
+    classes = np.zeros((4, 4), np.int8)
+    classes[0, 0] = classes[1, 0] = 3  # the two half pixels are hot
+    row = district_heat_table(lst, classes, cover, reference_k=295.0, min_pixels=1).iloc[0]
+    assert row["pixels"] == pytest.approx(3.0)
+    assert row["clear_fraction"] == pytest.approx(2.0 / 3.0, abs=1e-4)  # 2 of 3 pixel areas clear
+    assert row["hot_share"] == pytest.approx(0.5)  # 1.0 hot of 2.0 clear pixel areas
+    # values 300 (area 1) and 310 (0.5 + 0.5): half the clear area each -> median 305 K
+    assert row["lst_median_c"] == pytest.approx(305.0 - 273.15, abs=0.01)
+    assert row["suhi_k"] == pytest.approx(10.0)
+    assert row["status"] == "DEGRADED"
+    # by pixel centre the half pixels (centres on the edge, x = 15) are not in the district at all:
+    # the hot half of its area would count nothing
+    centre = district_index(district, "id", transform, (4, 4))
+    assert district_heat_table(lst, classes, *centre, reference_k=295.0,
+                               min_pixels=1).iloc[0]["hot_share"] == 0.0  # fmt: skip
+    # the reference pooled over its polygons, area-weighted
+    ref = zone_coverage(district, "id", transform, (4, 4))
+    assert reference_lst(lst, ref, "ref") == pytest.approx(305.0)
+
+
+def test_hotspot_areas_merge_nearby_groups_and_drop_fragments() -> None:
+    transform = Affine(30, 0, 0, 0, -30, 900)
+    classes = np.zeros((30, 30), np.int8)
+    classes[2:8, 2:8] = 2  # 36 cells = 3.24 ha
+    classes[2:8, 9:12] = 3  # 18 cells one 30 m column away: same hot spot with a 30 m gap
+    classes[20, 20] = classes[21, 21] = 2  # diagonal pair: one group (8-connected), 0.18 ha
+    classes[25:27, 2:4] = 2  # 4 cells = 0.36 ha, far from everything
+    classes[15:17, 15:18] = -3  # cold spot
+    areas = hotspot_areas(classes, transform, "EPSG:32633", merge_gap_m=30.0, min_area_m2=3000.0)
+    polys = areas.polygons
+    assert list(polys["pixels"]) == [54, 4] and list(polys["parts"]) == [2, 1]
+    assert list(polys["max_class"]) == [3, 2]
+    assert polys.iloc[0].geometry.area == pytest.approx(54 * 900)
+    assert areas.dropped == 1 and areas.dropped_area_m2 == pytest.approx(1800.0)
+    assert areas.significant_cells == 60
+    # no merge gap: the two blocks stay apart; 4-connectivity splits the diagonal pair
+    apart = hotspot_areas(classes, transform, "EPSG:32633", min_area_m2=0.0, connectivity=4)
+    assert sorted(apart.polygons["pixels"]) == [1, 1, 4, 18, 36]
+    with pytest.raises(InvalidInputError, match="connectivity"):
+        hotspot_areas(classes, transform, "EPSG:32633", connectivity=6)
+
+
+def test_street_segments_ranked_by_hot_share_then_lst() -> None:
+    table = pd.DataFrame({
+        "zone_id": ["a", "b", "c", "d"], "hot_share": [0.2, 0.8, 0.8, 1.0],
+        "lst_median_c": [40.0, 35.0, 38.0, 45.0], "status": ["OK", "OK", "DEGRADED", "DATA_GAP"],
+    })  # fmt: skip
+    ranked = rank_by_heat(table)
+    assert list(ranked["zone_id"]) == ["c", "b", "a", "d"]
+    assert list(ranked["rank"][:3]) == [1, 2, 3] and pd.isna(ranked.iloc[3]["rank"])
