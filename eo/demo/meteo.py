@@ -85,18 +85,19 @@ def weather_plan(seed: int) -> WeatherPlan:
     """The default seed keeps the hand-set season; every other seed draws its heatwave days.
 
     Drawn: the forecast heatwave starts 19-21 July and lasts 3-4 days in the forecast issued on
-    18 July (felt maximum 35.6-38 degC, nights 20.5-23 degC; the other days felt <= 34 degC or
-    nights below 20 degC), and the forecast of 19 July sees it one day longer and 1-1.8 degC
-    hotter (an Update); the station's second heatwave spans the forecast one plus a day before,
-    the first starts 22 June-5 July and lasts 3-5 days. The forecasts of 20 June (hot days, no
-    health heatwave) and 25 July (over) stay as they are: they test the no-heatwave path.
+    18 July (felt maximum 35.6-37.5 degC, nights 20.5-23 degC: the orange level of the heat rule;
+    the other days felt <= 34 degC or nights below 20 degC), and the forecast of 19 July sees it
+    one day longer (within its five days) and hotter, felt 38.2-39.5 degC (the red level: an
+    Update, as in the default story); the station's second heatwave spans the forecast one plus
+    a day before, the first starts 22 June-5 July and lasts 3-5 days. The forecasts of 20 June
+    (hot days, no health heatwave) and 25 July (over) stay as they are: they test the
+    no-heatwave path.
     """
     if seed == DEMO_SEED:
         return WeatherPlan(STATION_WAVES, dict(FORECASTS), dict(DEFAULT_FORECAST_WAVES))
     rng = np.random.default_rng([seed, 62])
     start = date(2022, 7, 19) + timedelta(days=int(rng.integers(0, 3)))
     length = int(rng.integers(3, 5))
-    hotter = float(rng.uniform(1.0, 1.8))
     forecasts = dict(FORECASTS)
     waves: dict[date, tuple[date, date]] = {}
     for k, issued in enumerate(WAVE_ISSUES):
@@ -108,7 +109,7 @@ def weather_plan(seed: int) -> WeatherPlan:
         rows = []
         for day in days:
             if lo <= day <= hi:
-                felt = float(rng.uniform(35.6, 38.0)) + k * hotter
+                felt = float(rng.uniform(38.2, 39.5) if k else rng.uniform(35.6, 37.5))
                 tmin = float(rng.uniform(20.5, 23.0))
             else:
                 felt = float(rng.uniform(29.0, 34.0))
