@@ -195,9 +195,39 @@ def build_parser() -> argparse.ArgumentParser:
     _add_output_mode(bench)
     bench.set_defaults(handler=_cmd_bench)
 
+    backtest = sub.add_parser(
+        "backtest", help="replay a past period through the flows and rules, judge against truth"
+    )
+    backtest.add_argument("--profile", required=True, help="profile name or YAML path")
+    backtest.add_argument("--start", required=True, type=_date, help="first window end, YYYY-MM-DD")
+    backtest.add_argument("--end", required=True, type=_date, help="last window end, YYYY-MM-DD")
+    backtest.add_argument(
+        "--truth", type=Path, default=None,
+        help="demo truth.json or CSV subject_id,product,start,end (default: the demo's truth.json)",
+    )  # fmt: skip
+    backtest.add_argument(
+        "--rules", type=Path, default=None,
+        help="folder (or one file) of rule YAMLs replacing the built-in ones of the same name",
+    )  # fmt: skip
+    backtest.add_argument(
+        "--compare-rules", type=Path, default=None,
+        help="a second rule folder or file: both run, the report compares them side by side",
+    )  # fmt: skip
+    _add_out(backtest)
+    backtest.set_defaults(handler=_cmd_backtest)
+
     cli_alerts.register(sub, _add_out)
     cli_layers.register(sub, _add_out)
     return parser
+
+
+def _cmd_backtest(args: argparse.Namespace) -> int:
+    from flows.backtest import run_backtest_cli
+
+    return run_backtest_cli(
+        profile=args.profile, start=args.start, end=args.end, out_dir=args.out,
+        truth=args.truth, rules=args.rules, compare_rules=args.compare_rules,
+    )  # fmt: skip
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -239,7 +269,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 # Commands that start flows (and so Prefect's server and Dask): they get the child watchdog.
-_SPAWNING = {"run", "demo", "serve", "bench"}
+_SPAWNING = {"run", "demo", "serve", "bench", "backtest"}
 # Long commands: progress on stderr, --quiet / --json, a final one-line result (flows.progress).
 _REPORTED = {"run", "demo", "bench", "deliver"}
 
@@ -314,7 +344,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     saved_environment = dict(os.environ)
     try:
-        if args.command in ("run", "demo") and args.out.exists() and not args.out.is_dir():
+        if (
+            args.command in ("run", "demo", "backtest")
+            and args.out.exists()
+            and not args.out.is_dir()
+        ):
             raise InvalidInputError(
                 f"--out: {args.out}: is a file, not a folder; give a folder (new or existing)"
             )

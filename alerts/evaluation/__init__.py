@@ -23,7 +23,8 @@ Definitions (:class:`Settings`, the defaults follow the irrigation classes)
 - A window *belongs to* an event of its subject when ``start <= window_end <= end + grace``
   (``grace``: a trailing window still sees the event for its length after it ended).
 - An event is *detected* when one of its windows reaches ``detect_class`` (class 1 or 2) or
-  better. Recall = detected / events whose span meets the evaluated windows.
+  better. Recall = detected / events going on at one of the evaluated window ends at least (an
+  event that ended before the first window, seen only in its grace, is not scored).
 - A *warning* is class ``warn_class`` (3 watch) or better; an *alarm* is class ``alarm_class``
   (1 urgent: a work order for the crews).
 - A *false alarm* is an alarm window outside every event of its subject; false warnings likewise
@@ -149,8 +150,9 @@ def event_outcomes(
 ) -> pd.DataFrame:
     """One row per truth event: detected, first warning/alarm, lead times, DATA_GAP share.
 
-    Columns: product, subject_id, start, end, windows (belonging to the event), in_period (any
-    evaluated window of the product meets the event's span), evaluated (the subject has windows
+    Columns: product, subject_id, start, end, windows (belonging to the event), in_period (the
+    event was going on at an evaluated window end of the product, grace not counted: an event
+    seen only in its grace tail is not scored), evaluated (the subject has windows
     at all), detected, best_class, first_warning, first_high, first_alarm,
     weeks_warning_to_alarm, weeks_onset_to_warning, weeks_onset_to_alarm, censored,
     data_gap_share, cleared (the subject was below the alarm class in its last window after the
@@ -176,7 +178,7 @@ def event_outcomes(
                 first_end is not None
                 and last_end is not None
                 and (start is None or start <= last_end)
-                and (stop is None or stop + timedelta(days=settings.grace_days) >= first_end)
+                and (stop is None or stop >= first_end)
             )
             classes = [k for _, _, k in inside if k is not None]
 

@@ -215,3 +215,13 @@ def test_policy_overlay_replaces_only_the_names_it_holds(
     # irrigation.yaml is still the built-in one and takes its urgent limit from the overlay
     assert read_policy("irrigation").source == "irrigation.yaml"
     assert "overlay-test" in read_policy("irrigation").references
+
+
+def test_an_event_seen_only_in_its_grace_is_neither_scored_nor_a_false_alarm() -> None:
+    windows = _windows({"f": [1, 3]})  # 07-05 urgent, 07-12 watch
+    truth = _truth(("f", "event", date(2022, 6, 1), date(2022, 7, 1)))  # grace until 07-15
+    ev = event_outcomes(windows, truth).iloc[0]
+    assert not ev["in_period"] and ev["windows"] == 2 and ev["detected"]
+    s = summarise(windows, truth, [])["irrigation"]
+    assert s["events_in_period"] == 0 and s["recall"] is None
+    assert s["false_alarm_windows"] == 0 and s["false_warning_windows"] == 0
