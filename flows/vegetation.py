@@ -30,6 +30,7 @@ from prefect.states import Completed, State
 
 from alerts.detect.irrigation import irrigation_priority
 from alerts.detect.irrigation_policy import load_priority_policy
+from alerts.products.context import MapContext, load_context
 from alerts.products.irrigation_run import (
     copernicus_attribution,
     series_until,
@@ -243,6 +244,7 @@ def write_products(
     profile_name: str,
     synthetic: bool,
     not_evaluated: str | None = None,
+    context: MapContext | None = None,
 ) -> dict[str, Path]:
     """All products of one window under ``OUT/vegetation/<window end>/`` (written atomically).
 
@@ -272,6 +274,7 @@ def write_products(
         manifest,
         language=veg.language,
         attribution=copernicus_attribution(first_year, result.end.year),
+        context=context,
     )
 
 
@@ -331,6 +334,7 @@ def _season(
     written: list[str] = []
     queued = 0
     run_outcomes: list[Any] = []
+    context = load_context(inputs.profile)  # districts, water, lines on the maps
     window_days = int(veg.window)
     report.stage("windows computed and products written", len(ends))
     for window_end in ends:
@@ -353,6 +357,7 @@ def _season(
             profile_name=inputs.profile.name,
             synthetic=inputs.profile.synthetic,
             not_evaluated=not_evaluated,
+            context=context,
         )
         written.append(str(products["manifest.json"].parent))
         gaps += bool((result.parks["status"] == "DATA_GAP").all())
