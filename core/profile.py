@@ -151,7 +151,7 @@ class StacSourceConfig(_Strict):
     an optional subscription key from the variable named by ``sign_key_env``).
     """
 
-    provider: Literal["earth-search", "planetary-computer", "sentinelhub"]
+    provider: Literal["earth-search", "planetary-computer", "sentinelhub", "lp-daac"]
     collection: str
     catalog: str
     max_cloud_cover: Annotated[Fraction, _within(0, 1, unit="(0..100 %)", example="80 %")] = Field(
@@ -475,6 +475,11 @@ class HeatConfig(_Strict):
     weather: HeatWeatherConfig
     blocks: HeatBlocksConfig | None = Field(
         default=None, description="finer units (blocks) ranked like districts, when configured"
+    )
+    lst_source: StacSourceConfig | None = Field(
+        default=None,
+        description="another LST product than sources.landsat, e.g. ECOSTRESS (provider lp-daac, "
+        "collection ECO_L2T_LSTE_002); analysed at its own resolution (70 m)",
     )
     streets: HeatStreetsConfig | None = Field(
         default=None, description="street centre lines for street-segment LST, when configured"

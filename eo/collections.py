@@ -17,7 +17,14 @@ baseline 04.00, else DN / 10000.
 ``"s2-baseline-flag"``: Earth Search ``sentinel-2-l2a`` (legacy): as ``s2-baseline`` but DN / 10000
 where ``earthsearch:boa_offset_applied`` is true; the flag lies on some items, so the loader
 checks the pixels of items with baseline >= 04.00 (``pixel_check``).
-``"linear"``: a fixed ``scale`` and ``offset`` per asset (Landsat C2 L2 surface temperature).
+``"linear"``: a fixed ``scale`` and ``offset`` per asset (Landsat C2 L2 surface temperature;
+ECOSTRESS L2T LSTE, whose LST is already float32 kelvin: scale 1, offset 0).
+
+Asset keys by suffix
+--------------------
+NASA's CMR-STAC (LP DAAC) keys each asset by its file name (``ECOv002_L2T_LSTE_..._LST``, and an
+``s3_``-prefixed twin for in-region S3 access); ``asset_key_suffix=True`` says so: the asset of
+alias ``LST`` is the one whose key ends in ``_LST`` (the ``s3_`` twins are never read).
 """
 
 from __future__ import annotations
@@ -46,8 +53,8 @@ class AssetSpec:
         (bit flags).
     data_type : str
         Data type of the stored digital numbers (numpy name).
-    nodata : int
-        Fill value of the digital numbers.
+    nodata : int or float
+        Fill value of the digital numbers (NaN for float rasters such as ECOSTRESS LST).
     units : str
         Units after scaling (``"1"`` for reflectance and class codes, ``"K"``).
     scale, offset : float
@@ -58,7 +65,7 @@ class AssetSpec:
     key: str
     role: Role
     data_type: str = "uint16"
-    nodata: int = 0
+    nodata: int | float = 0
     units: str = "1"
     scale: float = 1.0
     offset: float = 0.0
@@ -77,6 +84,8 @@ class CollectionSpec:
     notes: str = ""
     signed_hrefs: bool = False
     properties: Mapping[str, str] = field(default_factory=dict)
+    asset_key_suffix: bool = False
+    resolution_m: float | None = None  # native pixel size of the analysis product, when fixed
 
     def asset(self, alias: str) -> AssetSpec:
         """The asset under ``alias``; InvalidInputError naming the known aliases otherwise."""
@@ -164,6 +173,11 @@ _SENTINEL_HUB_HOSTS = (
     "identity.dataspace.copernicus.eu",
     "services.sentinel-hub.com",
 )
+_LP_DAAC_HOSTS = (
+    "cmr.earthdata.nasa.gov",
+    "data.lpdaac.earthdatacloud.nasa.gov",
+    "urs.earthdata.nasa.gov",
+)
 _PLANETARY_COMPUTER_HOSTS = (
     "planetarycomputer.microsoft.com",
     "sentinel2l2a01.blob.core.windows.net",
@@ -229,7 +243,38 @@ COLLECTIONS: Mapping[tuple[str, str], CollectionSpec] = MappingProxyType(
                 ),
                 scale_rule="linear",
                 signed_hrefs=True,
+                resolution_m=30.0,
                 notes="USGS LSDS-1619: ST_B10 (asset lwir11) K = DN * 0.00341802 + 149.0",
+            ),
+            CollectionSpec(
+                provider="lp-daac",
+                collection="ECO_L2T_LSTE_002",
+                hosts=_LP_DAAC_HOSTS,
+                assets=MappingProxyType(
+                    {
+                        "LST": AssetSpec(
+                            key="LST",
+                            role="temperature",
+                            data_type="float32",
+                            nodata=float("nan"),
+                            units="K",
+                        ),
+                        "QC": AssetSpec(key="QC", role="quality", nodata=65535),
+                        "cloud": AssetSpec(
+                            key="cloud", role="quality", data_type="uint8", nodata=255
+                        ),
+                        "water": AssetSpec(
+                            key="water", role="quality", data_type="uint8", nodata=255
+                        ),
+                    }
+                ),
+                scale_rule="linear",
+                asset_key_suffix=True,
+                resolution_m=70.0,
+                notes="ECOSTRESS tiled LST&E v002 (LP DAAC, CMR-STAC LPCLOUD; Earthdata Login): "
+                "70 m COGs on MGRS-based UTM tiles, LST float32 kelvin with NaN fill; QC bits 0-1 "
+                "mandatory QA (00 best, 01 nominal, 10 cloud, 11 not produced); cloud 1 = cloud; "
+                "water 1 = water",
             ),
         )
     }

@@ -80,6 +80,7 @@ def load_dn(
     allowlist: Allowlist | None = None,
     catalog_is_local: bool = False,
     signer: Any = None,
+    dtype: str = "uint16",
 ) -> xr.DataArray:
     """Lazy DN cube (time, band, y, x) of ``items`` on ``grid``, one time step per item.
 
@@ -111,6 +112,9 @@ def load_dn(
         Signs every href just before it is read (Planetary Computer). When omitted, items marked
         by :func:`eo.signing.mark_items` (as :func:`eo.stac.search_items` does for sources with a
         ``sign_endpoint``) get a signer of their endpoint; unmarked items are read as they are.
+    dtype : str
+        ``"uint16"`` (fill 0, the default) or ``"float32"`` (fill NaN: rasters that are already
+        physical values, e.g. ECOSTRESS LST in kelvin, where uint16 would truncate them).
 
     Raises
     ------
@@ -154,8 +158,9 @@ def load_dn(
         snap_bounds=False,
         xy_coords="center",
         rescale=False,
-        dtype=np.dtype("uint16"),
-        fill_value=np.uint16(0),  # a numpy scalar: numpy 2 refuses can_cast(int, uint16)
+        dtype=np.dtype(dtype),
+        # a numpy scalar: numpy 2 refuses can_cast(int, uint16)
+        fill_value=np.float32(np.nan) if np.dtype(dtype).kind == "f" else np.uint16(0),
         resampling=Resampling.nearest,
         chunksize=chunksize,
         sortby_date="asc",

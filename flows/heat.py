@@ -100,10 +100,11 @@ def resolve_heat_inputs(profile: str | Path, start: date, end: date, out_dir: Pa
         raise InvalidInputError(
             f"profile {prof.name} has no heat: section; add one (see core/profiles/vienna.yaml)"
         )
-    if prof.sources.landsat is None:
+    if prof.sources.landsat is None and prof.heat.lst_source is None:
         raise InvalidInputError(
             f"profile {prof.name} has no sources.landsat; the heat product needs Landsat C2 L2 "
-            "(provider planetary-computer, collection landsat-c2-l2)"
+            "(provider planetary-computer, collection landsat-c2-l2) or another LST source in "
+            "heat.lst_source (provider lp-daac, collection ECO_L2T_LSTE_002)"
         )
     if prof.layers.districts is None:
         raise InvalidInputError(
@@ -213,12 +214,14 @@ class HotspotResult:
     hotspots_dropped: int = 0  # hot spots below the rule's minimum area (not drawn)
     hotspots_dropped_area_m2: float = 0.0
     hotspot_rule: str = ""  # the rule's one-line description, for the data note
+    product: str = "Landsat C2 L2 surface temperature"  # the LST product analysed
+    resolution_m: float = 30.0  # its native grid, where Gi* ran
 
 
 def analyse_lst(inputs: HeatInputs, start: date, end: date) -> HotspotResult:
     """Landsat LST of the window -> hot spots, district table and ranking (DATA_GAP if none clear)."""
     from alerts.detect.heat_hotspots import load_hotspot_rule
-    from eo.lst import find_lst_items, load_lst, lst_grid
+    from eo.lst import find_lst_items, load_lst, lst_product, product_grid
     from indices.heat import (
         clear_median,
         district_heat_table,
@@ -232,21 +235,26 @@ def analyse_lst(inputs: HeatInputs, start: date, end: date) -> HotspotResult:
 
     prof, heat = inputs.profile, inputs.heat
     minx, miny, maxx, maxy = inputs.aoi.to_crs(prof.grid.crs).bounds
-    grid = lst_grid(prof.grid.crs, (minx, miny, maxx, maxy))
     first = end - timedelta(days=int(heat.lst_window) - 1)
     items, source = find_lst_items(prof, inputs.aoi.bbox, first, end)
+    product = lst_product(source)
+    grid = product_grid(product, items, prof.grid.crs, (minx, miny, maxx, maxy), source)
+    short = product.name.split()[0]
     id_field = prof.layers.districts.id_field  # type: ignore[union-attr]
     zones = zone_coverage(inputs.districts, id_field, grid.transform, grid.shape)
     ids = zones.ids
     empty = gpd.GeoDataFrame({"hotspot_id": []}, geometry=[], crs=grid.crs)
     if not items:
-        return _gap_result(inputs, ids, grid, "no Landsat scene in the window", empty)
+        result = _gap_result(inputs, ids, grid, f"no {short} scene in the window", empty)
+        result.product, result.resolution_m = product.name, product.resolution_m
+        return result
     scenes = load_lst(items, grid, source, strict=heat.strict_qa)
     lst = clear_median(scenes.kelvin, scenes.removed)
     values = np.asarray(lst.values)
     if not np.isfinite(values).any():
-        result = _gap_result(inputs, ids, grid, "no clear Landsat pixel in the window", empty)
+        result = _gap_result(inputs, ids, grid, f"no clear {short} pixel in the window", empty)
         result.scenes = scenes.clear_fraction
+        result.product, result.resolution_m = product.name, product.resolution_m
         return result
     classes = lst_hotspots(lst, heat.hotspot_distance, fdr=heat.fdr)
     ref_cover = zone_coverage(inputs.reference.assign(_one=1), "_one", grid.transform, grid.shape)
@@ -297,7 +305,8 @@ def analyse_lst(inputs: HeatInputs, start: date, end: date) -> HotspotResult:
                          scenes.clear_fraction, ref_k - 273.15, "OK", blocks=blocks,
                          streets=streets, hotspots_dropped=areas.dropped,
                          hotspots_dropped_area_m2=areas.dropped_area_m2,
-                         hotspot_rule=rule.describe())  # fmt: skip
+                         hotspot_rule=rule.describe(), product=product.name,
+                         resolution_m=product.resolution_m)  # fmt: skip
 
 
 def _areas(zones: gpd.GeoDataFrame, id_field: str) -> pd.Series:
@@ -411,7 +420,8 @@ def write_bulletin_products(
         f"Forecast issued {issued.isoformat(timespec='minutes')} UTC; "
         f"Vienna criterion runs: {outlook.vienna_runs}; Kysely runs: {list(outlook.kysely_runs)}.",
         outlook.note,
-        "Landsat C2 L2 surface temperature (30 m), clear-sky median; scenes (clear share): "
+        f"{result.product} ({result.resolution_m:g} m, its native grid), clear-sky median; "
+        "scenes (clear share): "
         + (", ".join(f"{k} ({v:.0%})" for k, v in result.scenes.items()) or "none")
         + (f"; {result.reason}" if result.reason else ""),
         "Hot spots: Getis-Ord Gi* within "
@@ -435,9 +445,11 @@ def write_bulletin_products(
     ]
     rows = table_rows(result.ranking)
     attribution = (
-        "Landsat C2 L2 ST (synthetic demo)"
+        f"{result.product} (synthetic demo)"
         if inputs.profile.synthetic
         else "Landsat C2 L2 ST courtesy of USGS"
+        if result.product.startswith("Landsat")
+        else "ECOSTRESS ECO_L2T_LSTE v002, NASA JPL / LP DAAC"
     )
     with ProductStage(out_dir) as stage:
         written = []
@@ -497,6 +509,7 @@ def write_bulletin_products(
                          "heatwave": None if wave is None else [wave[0].isoformat(), wave[1].isoformat()],
                          "kysely_runs": [[a.isoformat(), b.isoformat()] for a, b in outlook.kysely_runs]},
             "lst": {"status": result.status, "reason": result.reason, "scenes": result.scenes,
+                    "product": result.product, "resolution_m": result.resolution_m,
                     "reference_lst_c": result.suhi_reference_c},
             "hotspots": {"drawn": len(result.hotspots), "dropped": result.hotspots_dropped,
                          "dropped_area_m2": round(result.hotspots_dropped_area_m2, 1),
