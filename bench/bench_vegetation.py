@@ -1,20 +1,37 @@
-"""Benchmark: the vegetation flow for one week and for the whole demo season; wall time, peak RSS.
+"""Benchmark: the Sentinel-2 vegetation case side by side with its references; start-up; season.
 
-Usage: ``python bench/bench_vegetation.py --out DIR [--small]``. Builds the demo city under
-``DIR/demo-city`` when it is missing, then runs ``geospace run vegetation`` in a fresh process for:
-an empty period (no scene: the fixed cost of Python, Prefect's ephemeral server and the products),
-one week (one 14-day window ending 2022-08-30) and the whole season (12 weekly windows). Each
-process's peak RSS comes from ``os.wait4`` (the process and the children it waited for, e.g.
-Prefect's server). Targets (issue): under 60 s and 2 GiB per week on a 2-core machine. Writes
-``DIR/bench_vegetation.json``; never asserted in tests.
+Usage: ``python bench/bench_vegetation.py --out DIR [--quick]``. Builds the small demo city under
+``DIR/demo-city`` when missing, then measures (never asserted in tests):
+
+1. **The vegetation case** (``bench/veg_cases.py``): the small demo season's current period (every
+   item 2022-06-01..08-30, six bands) -> reflectance -> solar-day mosaic -> mask -> NDVI clear-sky
+   median -> one median per park, done by geospace (``pipeline``) and, in the same run on the same
+   inputs, by (a) rasterio alone decoding the same files in two threads (``decode``: the limit),
+   (b) rioxarray + NumPy + rasterstats (``naive``), (c) odc-stac loading + the same compute
+   (``odc``). Each implementation runs in its own process (its peak RSS is its own), ``repeats``
+   times; the outputs are compared (composites pixel for pixel, per-park medians) so the ratios
+   compare equal work. Sizes 1x, 4x, 16x the small demo's pixels (inputs cached under
+   ``DIR/inputs``); the pipeline also runs on a two-worker ``distributed`` cluster (peak RSS per
+   worker against the one-machine peak, issue 12).
+2. **Start-up**: ``import flows.cli`` and a ``geospace run vegetation`` of a period without scenes
+   (the fixed cost of a run: Python, imports, Prefect's ephemeral server, empty products), in
+   fresh processes; full mode adds the same run against a running Prefect server
+   (``PREFECT_API_URL``, the documented faster path).
+3. **The season** (full mode): ``geospace run vegetation`` of the small demo's 12 windows.
+
+``--quick``: 1x only, 2 repeats, no distributed cluster, no season and no run against a server
+(under 5 minutes with the rest of ``geospace bench --quick`` on an idle machine). Writes ``DIR/bench_vegetation.json`` with ``ratios``
+(value, target, pass/short) that ``bench/run_all.py`` puts into ``RESULTS.md``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
+import socket
 import subprocess
 import sys
 import tempfile
@@ -22,11 +39,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from veg_cases import case_for, compare  # noqa: E402
+
 RUNS = {
     "empty_period": ("2022-05-07", "2022-05-14"),
-    "one_week": ("2022-08-30", "2022-08-30"),
     "season": ("2022-06-14", "2022-08-30"),
 }
+IMPLS = ("decode", "pipeline", "naive", "odc")
 
 
 def ensure_demo(out: Path, small: bool) -> float:
@@ -41,11 +62,12 @@ def ensure_demo(out: Path, small: bool) -> float:
     return time.perf_counter() - start
 
 
-def run_measured(argv: list[str]) -> dict[str, Any]:
-    """Run ``argv``; wall time (s), peak RSS (MiB, this process tree's waited processes), rc."""
+def run_measured(argv: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run ``argv``; wall time (s), CPU (s), peak RSS (MiB, of the process and the children it
+    waited for), exit code."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=err)
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -58,81 +80,282 @@ def run_measured(argv: list[str]) -> dict[str, Any]:
         "peak_rss_mib": round(usage.ru_maxrss / 1024, 0),  # KiB on Linux
         "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
         "exit_code": rc,
-        "stdout_tail": stdout.strip().splitlines()[:1],
+        "load_average": [round(v, 2) for v in os.getloadavg()],
+        "stdout_head": stdout.strip().splitlines()[:1],
         "stderr_tail": stderr.strip().splitlines()[-3:] if rc else [],
     }
 
 
-def decode_limit(demo: Path, threads: int = 2) -> dict[str, Any]:
-    """Read and decode every Sentinel-2 COG of the demo catalogue once with rasterio alone.
+def _verdict(value: float | None, target: float, higher: bool = True) -> dict[str, Any]:
+    if value is None or not math.isfinite(value):
+        return {"value": None, "target": target, "verdict": "short"}
+    ok = value >= target if higher else value <= target
+    return {"value": round(value, 3), "target": target, "verdict": "pass" if ok else "short"}
 
-    The reference the issue sets for the season: the same bytes decoded by rasterio in ``threads``
-    threads (``GDAL_NUM_THREADS`` per file left at its default), no reprojection, no mosaic.
-    """
-    from concurrent.futures import ThreadPoolExecutor
 
-    import rasterio
+def run_case(
+    out: Path, impl: str, factor: int, repeats: int, distributed: bool = False
+) -> dict[str, Any]:
+    """One implementation at one size in a fresh process; its JSON plus the process's figures."""
+    tag = f"{impl}-x{factor}" + ("-distributed" if distributed else "")
+    target = out / "cases" / f"{tag}.json"
+    outputs = out / "cases" / f"{tag}.npz"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in (target, outputs):
+        stale.unlink(missing_ok=True)
+    command = [sys.executable, str(HERE / "veg_cases.py"), "--impl", impl, "--root", str(out),
+               "--factor", str(factor), "--repeats", str(repeats), "--json", str(target),
+               "--outputs", str(outputs)]  # fmt: skip
+    if distributed:
+        command.append("--distributed")
+    process = run_measured(command)
+    result: dict[str, Any] = {"process": process}
+    if process["exit_code"] == 0 and target.is_file():
+        result.update(json.loads(target.read_text("utf-8")))
+    print(f"  {tag}: " + (f"median {result['median_s']} s ({result['min_s']}..{result['max_s']}), "
+          f"CPU {[r['cpu_seconds'] for r in result['runs']]} s, {result['mpx_per_s']} Mpx/s, "
+          f"peak RSS {process['peak_rss_mib']:.0f} MiB" if "median_s" in result
+          else f"failed: {process['stderr_tail']}"), flush=True)  # fmt: skip
+    return result
 
-    files = sorted((demo / "cogs" / "sentinel-2-l2a").rglob("*.tif"))
 
-    def read(path: Path) -> int:
-        with rasterio.open(path) as src:
-            return int(src.read().size)
+def fitted_exponent(points: list[tuple[float, float]]) -> float | None:
+    """Slope of log(seconds) against log(size) by least squares (None with fewer than 2 sizes)."""
+    if len(points) < 2:
+        return None
+    xs = [math.log(x) for x, _ in points]
+    ys = [math.log(y) for _, y in points]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    den = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den if den else None
 
-    start = time.perf_counter()
-    with ThreadPoolExecutor(threads) as pool:
-        pixels = sum(pool.map(read, files))
-    seconds = time.perf_counter() - start
-    return {"files": len(files), "mpx": round(pixels / 1e6, 1), "seconds": round(seconds, 2),
-            "mpx_per_s": round(pixels / 1e6 / seconds, 1), "threads": threads}  # fmt: skip
+
+def case_ratios(cases: dict[int, dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    """Each ratio of the vegetation case with its target (issue 10)."""
+    ratios: dict[str, Any] = {}
+    for factor, by_impl in sorted(cases.items()):
+        pipe = by_impl.get("pipeline", {})
+        if "median_s" not in pipe:
+            ratios[f"x{factor} pipeline"] = _verdict(None, 0.6)
+            continue
+        for impl, target, what in (
+            ("decode", 0.6, "decode limit time / pipeline time"),
+            ("naive", 3.0, "naive time / pipeline time"),
+            ("odc", 1.0, "odc-stac time / pipeline time"),
+        ):
+            ref = by_impl.get(impl, {})
+            value = ref["median_s"] / pipe["median_s"] if "median_s" in ref else None
+            ratios[f"x{factor} {what}"] = _verdict(value, target)
+            if "median_s" in ref:
+                cpu = _median([r["cpu_seconds"] for r in ref["runs"]])
+                cpu_pipe = _median([r["cpu_seconds"] for r in pipe["runs"]])
+                ratios[f"x{factor} {what.replace('time', 'CPU')}"] = _verdict(
+                    cpu / cpu_pipe if cpu_pipe else None, target
+                )
+    sizes = [
+        (f, c["pipeline"]["median_s"])
+        for f, c in cases.items()
+        if "median_s" in c.get("pipeline", {})
+    ]
+    exponent = fitted_exponent(sizes)
+    if exponent is not None:
+        ratios["pipeline time exponent over pixels x scenes"] = {
+            "value": round(exponent, 3),
+            "target": "1.0 +/- 0.1",
+            "verdict": "pass" if abs(exponent - 1.0) <= 0.1 else "short",
+        }
+    if 1 in cases and 16 in cases:
+        p1 = cases[1].get("pipeline", {}).get("process", {}).get("peak_rss_mib")
+        p16 = cases[16].get("pipeline", {}).get("process", {}).get("peak_rss_mib")
+        if p1 and p16:
+            ratios["pipeline peak RSS x16 / x1"] = _verdict(p16 / p1, 1.3, higher=False)
+    for factor, by_impl in sorted(cases.items()):
+        dist = by_impl.get("pipeline-distributed", {})
+        bound = by_impl.get("pipeline", {}).get("process", {}).get("peak_rss_mib")
+        if dist.get("worker_peak_rss_mib") and bound:
+            ratios[f"x{factor} distributed worker peak RSS / one-machine peak RSS"] = _verdict(
+                max(dist["worker_peak_rss_mib"]) / bound, 1.0, higher=False
+            )
+    return ratios
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def equal_work(out: Path, cases: dict[int, dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    """Outputs of each reference against the pipeline's, per size (same numbers, same work)."""
+    checks: dict[str, Any] = {}
+    for factor in sorted(cases):
+        base = out / "cases" / f"pipeline-x{factor}.npz"
+        for other in ("naive", "odc", "pipeline-x{f}-distributed"):
+            name = other.format(f=factor) if "{f}" in other else f"{other}-x{factor}"
+            path = out / "cases" / f"{name}.npz"
+            if base.is_file() and path.is_file():
+                check = compare(base, path)
+                # rasterstats takes pixel centres, exactextract weights by coverage: 0.005 NDVI.
+                tolerance = 0.005 if other == "naive" else 1e-6
+                diff = check["park_median_max_abs_diff"]
+                check["park_median_tolerance"] = tolerance
+                check["equal"] = bool(
+                    check["composite_nan_equal"]
+                    and (check["composite_max_abs_diff"] or 0.0) <= 1e-6
+                    and not check["park_nan_mismatch"]
+                    and not check["parks_missing"]
+                    and diff is not None
+                    and diff <= tolerance
+                )
+                checks[f"x{factor} pipeline vs {name}"] = check
+    return checks
+
+
+def start_up(out: Path, script: Path, server: str | None = None) -> dict[str, Any]:
+    """Fixed cost of a run: ``import flows.cli``, then ``geospace run`` of a period without scenes."""
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    results: dict[str, Any] = {}
+    results["import_flows_cli"] = run_measured([sys.executable, "-c", "import flows.cli"], env=env)
+    start, end = RUNS["empty_period"]
+    command = [str(script), "run", "vegetation", "--profile", "vienna-demo", "--start", start,
+               "--end", end, "--out", str(out)]  # fmt: skip
+    results["empty_period_ephemeral_server"] = run_measured(command, env=env)
+    if server:
+        results["empty_period_running_server"] = run_measured(
+            command, env={**env, "PREFECT_API_URL": server}
+        )
+    for name, r in results.items():
+        print(f"  start-up {name}: {r['seconds']} s wall, {r['cpu_seconds']} s CPU, "
+              f"peak RSS {r['peak_rss_mib']:.0f} MiB, exit {r['exit_code']}", flush=True)  # fmt: skip
+    return results
+
+
+class PrefectServer:
+    """``prefect server start`` on 127.0.0.1 (SQLite under ``home``), for the faster path."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url = ""
+
+    def __enter__(self) -> PrefectServer:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        env = {**os.environ, "PREFECT_HOME": str(self.home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+               "DO_NOT_TRACK": "1", "PREFECT_UI_ENABLED": "false"}  # fmt: skip
+        env.pop("PREFECT_API_URL", None)
+        prefect = Path(sys.executable).with_name("prefect")
+        self.proc = subprocess.Popen(
+            [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        self.url = f"http://127.0.0.1:{port}/api"
+        import urllib.request
+
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/health", timeout=2):
+                    return self
+            except OSError:
+                time.sleep(0.5)
+        raise RuntimeError(f"prefect server did not answer on {self.url} within 180 s")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("out/bench/bench_vegetation"))
-    parser.add_argument("--small", action="store_true", help="the ~5 x 5 km demo (default: full)")
-    parser.add_argument("--quick", action="store_true", help="small demo, season and empty only")
+    parser.add_argument("--quick", action="store_true", help="1x, 2 repeats, no season")
+    parser.add_argument("--factors", type=int, nargs="*", choices=(1, 4, 16))
+    parser.add_argument("--repeats", type=int)
     args = parser.parse_args(argv)
-    args.small = args.small or args.quick
+    factors = args.factors or ([1] if args.quick else [1, 4, 16])
+    repeats = args.repeats or (2 if args.quick else 3)
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    build_s = ensure_demo(out, args.small)
+    load_start = [round(v, 2) for v in os.getloadavg()]
+    build_s = ensure_demo(out, small=True)
     script = Path(sys.executable).with_name("geospace")
     results: dict[str, Any] = {
-        "demo": "small" if args.small else "full",
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "demo": "small",
+        "mode": "quick" if args.quick else "full",
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_at_start": load_start,
+        },
         "demo_build_seconds": round(build_s, 1),
-        "runs": {},
+        "repeats": repeats,
     }
-    results["decode_limit"] = decode_limit(out / "demo-city")
-    for name, (start, end) in RUNS.items():
-        if args.quick and name == "one_week":
-            continue
-        command = [str(script), "run", "vegetation", "--profile", "vienna-demo"]
-        command += ["--start", start, "--end", end, "--out", str(out)]
-        result = run_measured(command)
-        results["runs"][name] = {"start": start, "end": end, **result}
+    cases: dict[int, dict[str, dict[str, Any]]] = {}
+    for factor in factors:
+        start = time.perf_counter()
+        case_for(out, factor)  # inputs generated once, cached under OUT/inputs
         print(
-            f"vegetation {results['demo']} {name} ({start}..{end}): {result['seconds']:.1f} s wall, "
-            f"{result['cpu_seconds']:.1f} s CPU, peak RSS {result['peak_rss_mib']:.0f} MiB, "
-            f"exit {result['exit_code']}",
+            f"vegetation case x{factor}: inputs ready ({time.perf_counter() - start:.1f} s)",
             flush=True,
         )
-    runs = results["runs"]
-    season_s = runs["season"]["seconds"]
-    fixed_s = runs["empty_period"]["seconds"]
-    ratio = results["decode_limit"]["seconds"] / season_s
-    results["ratios"] = {
-        "season_vs_decode_limit": {"value": round(ratio, 3), "target": 0.3,
-                                   "verdict": "pass" if ratio >= 0.3 else "short"},
-        "fixed_start_up_s": {"value": fixed_s, "target": 5.0,
-                             "verdict": "pass" if fixed_s <= 5.0 else "short"},
+        cases[factor] = {impl: run_case(out, impl, factor, repeats) for impl in IMPLS}
+        if factor == max(factors) and not args.quick:
+            cases[factor]["pipeline-distributed"] = run_case(
+                out, "pipeline", factor, 1, distributed=True
+            )
+    results["case"] = {f"x{f}": c for f, c in cases.items()}
+    results["equal_work"] = equal_work(out, cases)
+    for name, check in results["equal_work"].items():
+        print(f"  equal work {name}: {check['equal']} (composite max diff "
+              f"{check['composite_max_abs_diff']}, park medians max diff "
+              f"{check['park_median_max_abs_diff']})", flush=True)  # fmt: skip
+    ratios = case_ratios(cases)
+    if args.quick:
+        results["start_up"] = start_up(out, script)
+    else:
+        with PrefectServer(out / ".prefect-bench-server") as server:
+            results["start_up"] = start_up(out, script, server.url)
+        start, end = RUNS["season"]
+        command = [str(script), "run", "vegetation", "--profile", "vienna-demo", "--start", start,
+                   "--end", end, "--out", str(out)]  # fmt: skip
+        results["season"] = {"start": start, "end": end, **run_measured(command)}
+        print(f"  season: {results['season']['seconds']} s wall, {results['season']['cpu_seconds']} s CPU, "
+              f"peak RSS {results['season']['peak_rss_mib']:.0f} MiB", flush=True)  # fmt: skip
+    fixed = results["start_up"]["empty_period_ephemeral_server"]
+    ratios["fixed start-up s (ephemeral Prefect server), wall"] = _verdict(
+        fixed["seconds"], 5.0, higher=False
+    )
+    ratios["fixed start-up s (ephemeral Prefect server), CPU"] = _verdict(
+        fixed["cpu_seconds"], 5.0, higher=False
+    )
+    served = results["start_up"].get("empty_period_running_server")
+    if served:
+        ratios["fixed start-up s (running Prefect server), wall"] = _verdict(
+            served["seconds"], 5.0, higher=False
+        )
+    ratios["equal work (every reference matches the pipeline)"] = {
+        "value": all(c["equal"] for c in results["equal_work"].values()),
+        "target": True,
+        "verdict": "pass" if results["equal_work"] and all(c["equal"] for c in results["equal_work"].values())
+        else "short",
     }  # fmt: skip
-    print(f"decode limit: {results['decode_limit']}; season / decode-limit ratio {ratio:.3f}")
+    results["ratios"] = ratios
+    results["machine"]["load_average_at_end"] = [round(v, 2) for v in os.getloadavg()]
     target = out / "bench_vegetation.json"
-    target.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(target)
     print(f"results: {target}")
-    return 1 if any(r["exit_code"] != 0 for r in results["runs"].values()) else 0
+    failed = [
+        c for by in cases.values() for c in by.values() if c.get("process", {}).get("exit_code")
+    ]
+    return 1 if failed or fixed["exit_code"] else 0
 
 
 if __name__ == "__main__":

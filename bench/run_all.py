@@ -32,6 +32,10 @@ QUICK_ARGS = {
 }
 """Arguments of each script in ``--quick`` mode (scripts not listed run as they are)."""
 
+QUICK_SKIP = frozenset({"bench_dask"})
+"""Scripts left out of ``--quick`` (bench_dask runs three full flow processes; the vegetation
+case's distributed run in full mode reports the per-worker memory)."""
+
 
 def _machine() -> dict[str, Any]:
     mem = 0
@@ -76,6 +80,47 @@ def _ratios(name: str, data: dict[str, Any]) -> list[tuple[str, Any, Any, str]]:
     return rows
 
 
+def _vegetation_case_lines(data: dict[str, Any] | None) -> list[str]:
+    """The vegetation case per size and implementation: medians, min/max, CPU, Mpx/s, peak RSS."""
+    if not data or not data.get("case"):
+        return []
+    lines = [
+        "",
+        f"Vegetation case ({data.get('repeats')} repeats per implementation, each in its own "
+        "process; wall seconds are upper bounds under load, CPU seconds compare better):",
+        "",
+        "| size | implementation | items | input Mpx | median s (min..max) | CPU s | Mpx/s "
+        "| peak RSS MiB | load average |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for size, by_impl in data["case"].items():
+        for impl, r in by_impl.items():
+            if "median_s" not in r:
+                lines.append(f"| {size} | {impl} | failed | | | | | | |")
+                continue
+            cpu = "/".join(str(run["cpu_seconds"]) for run in r["runs"])
+            rss = r["process"]["peak_rss_mib"]
+            if r.get("worker_peak_rss_mib"):
+                rss = f"{rss} (workers {r['worker_peak_rss_mib']})"
+            lines.append(
+                f"| {size} | {impl} | {r['items']} | {r['input_mpx']} | {r['median_s']} "
+                f"({r['min_s']}..{r['max_s']}) | {cpu} | {r['mpx_per_s']} | {rss} "
+                f"| {r['load_average']} |"
+            )
+    for name, r in (data.get("start_up") or {}).items():
+        lines.append(
+            f"| start-up | {name} | | | {r['seconds']} | {r['cpu_seconds']} | | "
+            f"{r['peak_rss_mib']} | {r['load_average']} |"
+        )
+    if data.get("season"):
+        r = data["season"]
+        lines.append(
+            f"| season {r['start']}..{r['end']} | geospace run | | | {r['seconds']} "
+            f"| {r['cpu_seconds']} | | {r['peak_rss_mib']} | {r['load_average']} |"
+        )
+    return lines
+
+
 def write_reports(out: Path, results: dict[str, Any]) -> None:
     """``results.json`` and ``RESULTS.md`` under ``out`` (each written atomically)."""
     out.mkdir(parents=True, exist_ok=True)
@@ -84,13 +129,16 @@ def write_reports(out: Path, results: dict[str, Any]) -> None:
         "",
         f"Machine: {results['machine']['cpus']} CPUs, {results['machine']['memory_mib']} MiB, "
         f"Python {results['machine']['python']}; load average at start "
-        f"{results['machine']['load_average_at_start']}; mode: {results['mode']}.",
+        f"{results['machine']['load_average_at_start']}, at end "
+        f"{results['machine'].get('load_average_at_end')}; mode: {results['mode']}; "
+        f"{results.get('seconds')} s in all.",
         "",
         "| script | exit | wall s |",
         "|---|---|---|",
     ]
     for name, r in results["scripts"].items():
         lines.append(f"| {name} | {r['exit_code']} | {r['seconds']} |")
+    lines += _vegetation_case_lines(results["scripts"].get("bench_vegetation", {}).get("json"))
     lines += ["", "| ratio | value | target | verdict |", "|---|---|---|---|"]
     for name, r in results["scripts"].items():
         for what, value, target, verdict in _ratios(name, r.get("json") or {}):
@@ -114,6 +162,8 @@ def main() -> int:
     scripts = sorted(HERE.glob("bench_*.py"))
     if args.only:
         scripts = [s for s in scripts if any(name in s.stem for name in args.only)]
+    elif args.quick:
+        scripts = [s for s in scripts if s.stem not in QUICK_SKIP]
     results: dict[str, Any] = {
         "mode": "quick" if args.quick else "full",
         "machine": _machine(),
@@ -141,6 +191,8 @@ def main() -> int:
             "json": data,
         }
         failed += result.returncode != 0
+    results["machine"]["load_average_at_end"] = [round(v, 2) for v in os.getloadavg()]
+    results["seconds"] = round(sum(r["seconds"] for r in results["scripts"].values()), 1)
     write_reports(args.out, results)
     print(f"results: {args.out / 'results.json'} and {args.out / 'RESULTS.md'}")
     return 1 if failed else 0
