@@ -10,9 +10,10 @@ profile (``vegetation.coverage_rule()``), the same one the park status was decid
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 from prefect import task
@@ -31,7 +32,6 @@ from core.profile import CityProfile
 from core.status import SubjectStatus
 
 IRRIGATION = "irrigation"
-
 
 
 def irrigation_policy(profile: CityProfile) -> Policy:
@@ -145,9 +145,12 @@ def queue_run_digest(
     end: date,
     out_dir: Path,
     hazard: str = IRRIGATION,
+    watch: Sequence[Mapping[str, Any]] = (),
 ) -> int | None:
     """ONE digest revision for operators about a run: gaps opened, updated, cleared, still open,
-    and the work-order revisions queued. A run that queued nothing new queues no digest (a rerun).
+    the work-order revisions queued and the subjects on ``watch`` (no work order; see
+    :func:`alerts.decide.notices.digest_revision`). A run that queued nothing and has nothing on
+    watch queues no digest; a rerun of the same period yields the same digest key (nothing new).
 
     ``outcomes`` are the run's outcomes in window order. Returns the digest's revision id, or None.
     """
@@ -158,13 +161,13 @@ def queue_run_digest(
             changes[outcome.gap].append(outcome.subject_id)
         open_now[outcome.subject_id] = outcome.gap_open
     work_orders = sum(o.revision_id is not None and o.action != "notice" for o in outcomes)
-    if not work_orders and not any(changes.values()):
+    if not work_orders and not any(changes.values()) and not watch:
         return None
     now = datetime.now(UTC).replace(microsecond=0)
     digest = digest_revision(
         hazard=hazard, scope=profile.name, period=(_utc(start), _utc(end)), changes=changes,
         work_orders=work_orders, open_gaps=[s for s, is_open in open_now.items() if is_open],
-        now=now, notice_policy=load_notice_policy(),
+        now=now, notice_policy=load_notice_policy(), watch=watch,
     )  # fmt: skip
     store = open_store(out_dir, dsn=profile.outbox.dsn())
     try:

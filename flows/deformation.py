@@ -4,7 +4,9 @@
 profile's ``deformation.source`` folder whose last year falls in the period (oldest first), with
 the acquisitions inside the period. Each release is one window: its findings go through the
 deformation rule (``alerts/policies/deformation.yaml``: a warning that persists in 2 of the last 3
-releases opens one work order per segment; a watch stays in the products), and a rerun, or a
+releases opens one work order per segment, with the segment's figures and a link to its plot
+(``deformation.products_url``, else a file:// URL); a watch stays in the products and the
+operators' digest of the run lists the latest release's watched segments), and a rerun, or a
 monthly check that finds no new release, adds nothing (findings and revisions are keyed).
 Products go to ``OUT/deformation/<release>/`` (:mod:`alerts.products.deformation`).
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -112,8 +114,9 @@ def run_releases(
         known_event_steps,
         releases_in_period,
         rules_from_profile,
+        watch_list,
     )
-    from alerts.products.deformation import write_deformation_products
+    from alerts.products.deformation import plot_links, write_deformation_products
 
     rules = rules_from_profile(inputs.config)
     steps = known_event_steps(inputs.segments, inputs.config)
@@ -123,6 +126,7 @@ def run_releases(
     gaps = 0
     levels: dict[str, int] = {}
     skipped: list[str] = []
+    watch: list[dict[str, Any]] = []
     report.message(f"releases found in the period: {', '.join(r.name for r in chosen) or 'none'}")
     report.stage("releases evaluated and products written", len(chosen))
     for release in chosen:
@@ -163,11 +167,15 @@ def run_releases(
         gaps += all(str(f.status) == "DATA_GAP" for f in findings)
         for f in findings:
             levels[str(f.level)] = levels.get(str(f.level), 0) + 1
-        outcomes += queue_deformation_alerts(inputs.profile, findings, ev.segments, out)
+        plots = plot_links(
+            ev.segments["segment_id"], products, out, inputs.config.products_url
+        )  # work orders link their segment's plot
+        outcomes += queue_deformation_alerts(inputs.profile, findings, ev.segments, out, plots)
         outcomes += queue_deformation_alerts(
-            inputs.profile, distortion_findings(ev, rules), ev.segments, out,
+            inputs.profile, distortion_findings(ev, rules), ev.segments, out, plots,
             policy="deformation_distortion",
         )  # fmt: skip
+        watch = watch_list(ev.segments, release.name)  # the latest release evaluated counts
         _write_json(folder / EVALUATED, stamp)
         log(f"release {release.name}: {len(findings)} segments, products in {written[-1]}")
         report.advance("releases evaluated and products written")
@@ -177,8 +185,9 @@ def run_releases(
         from flows.alerting import queue_run_digest
 
         digest = queue_run_digest.fn(
-            inputs.profile, outcomes, start=start, end=end, out_dir=out, hazard="deformation"
-        )
+            inputs.profile, outcomes, start=start, end=end, out_dir=out, hazard="deformation",
+            watch=watch,
+        )  # fmt: skip
         queued += digest is not None
     return {
         "releases": [r.name for r in chosen],
@@ -187,6 +196,7 @@ def run_releases(
         "revisions_queued": queued,
         "finding_levels": levels,
         "all_data_gap_releases": gaps,
+        "watch": [w["subject_id"] for w in watch],
     }
 
 
@@ -258,11 +268,13 @@ def queue_deformation_alerts(
     findings: list[Any],
     segments: gpd.GeoDataFrame,
     out: Path,
+    plots: Mapping[str, str] | None = None,
     *,
     policy: str = "deformation",
 ) -> list[Any]:
     """Findings through a deformation rule (velocity, or ``deformation_distortion``) into the
-    outbox; returns the outcomes (one per finding)."""
+    outbox; returns the outcomes (one per finding). ``plots``: segment id -> URL of its plot,
+    linked from the work order with the segment's figures."""
     from alerts.decide.pipeline import apply_findings
     from alerts.decide.policy import load_notice_policy, load_policy
     from alerts.detect.deformation import segment_subjects
@@ -277,7 +289,7 @@ def queue_deformation_alerts(
             store, findings, load_policy(policy),
             now=datetime.now(UTC).replace(microsecond=0),
             sinks=Routing.from_profile(profile.sinks),
-            subjects=segment_subjects(segments), notice_policy=load_notice_policy(), out_dir=out,
+            subjects=segment_subjects(segments, plots), notice_policy=load_notice_policy(), out_dir=out,
         )  # fmt: skip
     finally:
         store.close()

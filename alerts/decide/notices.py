@@ -15,6 +15,7 @@ and the work orders queued; a run that queued nothing new sends none (so a rerun
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -50,6 +51,8 @@ __all__ = [
 ]
 
 DEFAULT_VALID_FOR = timedelta(days=7)
+WATCH_IN_SUMMARY = 20
+"""Watched subjects named in a digest's summary (all of them are in its payload)."""
 
 
 class NoticeTopic(StrEnum):
@@ -265,8 +268,10 @@ def digest_revision(
     open_gaps: Sequence[str],
     now: datetime,
     notice_policy: NoticePolicy | None = None,
+    watch: Sequence[Mapping[str, Any]] = (),
 ) -> Revision:
-    """The one digest of a run for operators: gaps opened/updated/cleared, work orders queued.
+    """The one digest of a run for operators: gaps opened/updated/cleared, work orders queued,
+    and the subjects on watch (seen moving, no work order).
 
     Keyed by hazard, scope (the profile name) and the run's period, so a rerun of the same period
     yields the same ``message_key`` (and the caller sends no digest for a run that queued nothing).
@@ -279,6 +284,10 @@ def digest_revision(
         New work-order revisions queued in the run.
     open_gaps : sequence of str
         Subjects whose gap is still open after the run.
+    watch : sequence of mappings
+        Subjects on watch, each with ``subject_id`` and ``text`` (one line for people, e.g. line,
+        chainage and velocity +- sigma) plus any figures; listed in ``payload["watch"]`` and, the
+        first :data:`WATCH_IN_SUMMARY`, in the summary.
     """
     start, end = period
     subject = f"digest/{hazard}/{scope}"
@@ -289,10 +298,17 @@ def digest_revision(
         f"{hazard} run {utc_iso(start)[:10]} .. {utc_iso(end)[:10]} for {scope}: data gaps "
         f"{counts}; {len(open_gaps)} still open; {work_orders} work-order revision(s) queued."
     )
+    watched = [json.loads(json.dumps(dict(w), allow_nan=False)) for w in watch]
+    if watched:
+        lines = [str(w.get("text") or w.get("subject_id")) for w in watched[:WATCH_IN_SUMMARY]]
+        more = len(watched) - len(lines)
+        summary += f" {len(watched)} on watch (no work order): " + "; ".join(lines)
+        summary += f"; and {more} more (see payload watch)." if more else "."
     return notice_revision(
         key=key, number=1, kind=RevisionKind.NOTICE, topic=NoticeTopic.DIGEST,
         about_hazard=hazard, subject_id=subject, event_start=start, now=now, summary=summary,
         payload={"period": {"start": utc_iso(start), "end": utc_iso(end)}, "gaps": lists,
-                 "open_gaps": sorted(open_gaps), "work_orders": work_orders},
+                 "open_gaps": sorted(open_gaps), "work_orders": work_orders,
+                 **({"watch": watched} if watched else {})},
         notice_policy=notice_policy,
     )  # fmt: skip

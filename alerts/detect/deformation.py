@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -335,6 +336,42 @@ def segment_subjects(
             links=links,
         )
     return out
+
+
+def watch_list(segments: pd.DataFrame, release: str) -> list[dict[str, Any]]:
+    """The segments on watch in one release, for the operators' digest (no work order).
+
+    A segment is on watch when its figures are valid, its gate is ``watch`` (``|v| >= watch``
+    with ``|v| / sigma >= min_significance``, below the warning) and no angular distortion limit
+    is reached (that would be a warning). Each entry: ``subject_id``, ``line``, ``chainage``
+    (``km a-b``), ``chainage_from_m``/``chainage_to_m``, ``vertical_velocity_mm_yr``,
+    ``sigma_mm_yr``, ``release`` and ``text`` (``<line>, km a-b (<id>): v ± s mm/yr``), sorted
+    by line and chainage.
+    """
+    out = []
+    for _, row in segments.iterrows():
+        if row.get("status") == str(SubjectStatus.DATA_GAP) or row.get("gate") != "watch":
+            continue
+        distortion = row.get("distortion_class")
+        if isinstance(distortion, str) and distortion != "none":
+            continue
+        v, sigma = _float(row, "vertical_velocity"), _float(row, "velocity_sigma")
+        a, b = float(row["chainage_from_m"]), float(row["chainage_to_m"])
+        figure = "n/a" if v is None else f"{v:+.1f}" + ("" if sigma is None else f" ± {sigma:.1f}")
+        out.append(
+            {
+                "subject_id": str(row["segment_id"]),
+                "line": str(row["line_name"]),
+                "chainage": f"km {a / 1000:.3f}-{b / 1000:.3f}",
+                "chainage_from_m": a,
+                "chainage_to_m": b,
+                "vertical_velocity_mm_yr": v,
+                "sigma_mm_yr": sigma,
+                "release": release,
+                "text": f"{segment_label(row)}: {figure} mm/yr",
+            }
+        )
+    return sorted(out, key=lambda w: (w["line"], w["chainage_from_m"], w["subject_id"]))
 
 
 def releases_in_period(releases: Sequence[Release], start: date, end: date) -> list[Release]:

@@ -219,3 +219,41 @@ def test_plot_links_under_a_published_base_or_as_file_urls(tmp_path: Path) -> No
     assert " " not in published["U6 west/001"]
     local = plot_links(ids, written, out)
     assert local["U3-002"] == (folder / "timeseries" / "U3-002.png").resolve().as_uri()
+
+
+def test_watch_list_and_the_operators_digest() -> None:
+    """Watched segments (and only they) are listed in the digest with line, chainage, v +- sigma."""
+    from alerts.decide.notices import WATCH_IN_SUMMARY, digest_revision
+    from alerts.detect.deformation import watch_list
+
+    rows = [
+        *ROWS,
+        {"segment_id": "U3-007", "gate": "watch", "vertical_velocity": 2.6, "velocity_sigma": 0.5},
+        {"segment_id": "U3-008", "gate": "watch", "vertical_velocity": -3.1,
+         "distortion_class": "exceeds"},  # a distortion exceedance is a warning, not a watch
+    ]  # fmt: skip
+    watch = watch_list(_evaluation(2019, rows).segments, "2019_2023")
+    assert [w["subject_id"] for w in watch] == ["U3-001", "U3-007"]
+    first = watch[0]
+    assert first["text"] == "U-Bahn U3, km 0.000-0.100 (U3-001): -3.0 ± 0.2 mm/yr"
+    assert first["chainage"] == "km 0.000-0.100" and first["line"] == "U-Bahn U3"
+    assert (first["vertical_velocity_mm_yr"], first["sigma_mm_yr"]) == (-3.0, 0.2)
+    assert watch[1]["text"] == "U-Bahn U3, km 0.600-0.700 (U3-007): +2.6 ± 0.5 mm/yr"
+    period = (datetime(2019, 1, 1, tzinfo=UTC), datetime(2023, 12, 31, tzinfo=UTC))
+    kwargs = {"hazard": "deformation", "scope": "demo", "period": period, "work_orders": 0,
+              "changes": {}, "open_gaps": [], "now": NOW}  # fmt: skip
+    digest = digest_revision(**kwargs, watch=watch)  # type: ignore[arg-type]
+    assert digest.payload["watch"] == watch
+    assert digest.summary.endswith(
+        "2 on watch (no work order): U-Bahn U3, km 0.000-0.100 (U3-001): -3.0 ± 0.2 mm/yr; "
+        "U-Bahn U3, km 0.600-0.700 (U3-007): +2.6 ± 0.5 mm/yr."
+    )
+    plain = digest_revision(**kwargs)  # type: ignore[arg-type]
+    assert "watch" not in plain.payload and "on watch" not in plain.summary
+    assert plain.message_key == digest.message_key  # one digest per run and period
+    many = [
+        {"subject_id": f"S{i:03d}", "text": f"segment {i}"} for i in range(WATCH_IN_SUMMARY + 3)
+    ]
+    long = digest_revision(**kwargs, watch=many)  # type: ignore[arg-type]
+    assert len(long.payload["watch"]) == WATCH_IN_SUMMARY + 3
+    assert long.summary.endswith("; and 3 more (see payload watch).")

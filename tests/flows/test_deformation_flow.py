@@ -168,6 +168,17 @@ def test_a_single_release_does_not_persist_yet(run: Run, tmp_path: Path) -> None
     summary = run_releases(inputs, START, date(last_year, 12, 31), out)
     assert summary["releases"] == [first]
     assert _work_orders(out) == []
+    # the operators' digest of this run names the segments on watch in this release
+    segments = _segments(run, first)
+    watched = set(segments.loc[segments["alert"] == "watch", "segment_id"])
+    assert watched and set(summary["watch"]) == watched
+    (digest,) = [
+        ops.show(out, r["id"])["payload"]
+        for r in ops.list_revisions(out)
+        if r["hazard"] == "notice" and r["subject"].startswith("digest/deformation/")
+    ]
+    assert {w["subject_id"] for w in digest["payload"]["watch"]} == watched
+    assert "on watch (no work order)" in digest["summary"]
 
 
 # --- bad input: clear messages, nothing written -------------------------------------------------
@@ -209,3 +220,53 @@ def test_missing_section_and_source_are_refused(
     missing = profile_copy("nosource", **{"deformation.source": "nowhere"})
     with pytest.raises(InvalidInputError, match="nowhere is not a folder"):
         resolve_deformation_inputs(str(missing), tmp_path)
+
+
+def test_work_orders_carry_the_figures_and_link_the_plot(run: Run) -> None:
+    from urllib.parse import unquote, urlsplit
+
+    orders = _work_orders(run.out)
+    assert orders
+    for order in orders:
+        payload = ops.show(run.out, order["id"])["payload"]["payload"]  # the revision's payload
+        details = payload["details"]
+        release = details["release"]["value"]
+        segment = order["subject"].removesuffix("/distortion")
+        row = _segments(run, release).set_index("segment_id").loc[segment]
+        velocity = details["vertical_velocity"]
+        assert velocity["units"] == "mm/yr" and velocity["sigma"] > 0
+        assert velocity["value"] == pytest.approx(row["vertical_velocity"], abs=1e-9)
+        assert velocity["sigma"] == pytest.approx(row["velocity_sigma"], abs=1e-9)
+        assert details["n_coherent"]["value"] == row["n_coherent"] >= 5
+        assert details["line"]["value"] == row["line_name"]
+        a, b = row["chainage_from_m"] / 1000, row["chainage_to_m"] / 1000
+        assert details["chainage"]["value"] == f"km {a:.3f}-{b:.3f}"
+        for key in ("acceleration", "seasonal_amplitude", "angular_distortion", "n_points"):
+            assert key in details
+        plot = urlsplit(payload["links"]["plot"])  # no products_url in the demo: a file:// URL
+        assert plot.scheme == "file"
+        path = Path(unquote(plot.path))
+        assert (
+            path.is_file()
+            and path.parent == run.out.resolve() / "deformation" / release / "timeseries"
+        )
+        assert row["plot"] == f"timeseries/{path.name}"
+
+
+def test_the_operators_digest_lists_the_watched_segments(run: Run) -> None:
+    latest = _segments(run, run.truth["releases"][-1])
+    expected = set(latest.loc[latest["alert"] == "watch", "segment_id"])
+    digests = [
+        ops.show(run.out, r["id"])["payload"]["payload"]
+        for r in ops.list_revisions(run.out)
+        if r["hazard"] == "notice" and r["subject"].startswith("digest/deformation/")
+    ]
+    assert len(digests) == 1, digests  # one digest for the run
+    watch = digests[0].get("watch", [])
+    assert {w["subject_id"] for w in watch} == expected
+    orders = {o["subject"] for o in _work_orders(run.out)}
+    assert not expected & orders  # a watch opens no work order
+    for entry in watch:
+        row = latest.set_index("segment_id").loc[entry["subject_id"]]
+        assert entry["vertical_velocity_mm_yr"] == pytest.approx(row["vertical_velocity"])
+        assert entry["line"] == row["line_name"] and "mm/yr" in entry["text"]
