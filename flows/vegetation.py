@@ -29,6 +29,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed, State
 
 from alerts.detect.irrigation import irrigation_priority
+from alerts.detect.irrigation_history import load_history
 from alerts.detect.irrigation_policy import load_priority_policy
 from alerts.products.context import MapContext, load_context
 from alerts.products.irrigation_run import (
@@ -142,8 +143,13 @@ def evaluate_window(
     parks: gpd.GeoDataFrame,
     veg: VegetationConfig,
     reference_days: int,
+    history: pd.DataFrame | None = None,
 ) -> WindowResult:
-    """Composites, per-park statistics and irrigation priority of the window ending ``end``."""
+    """Composites, per-park statistics and irrigation priority of the window ending ``end``.
+
+    ``history``: the parks' earlier windows (persistence of the score), as
+    :func:`alerts.detect.irrigation_history.load_history` reads them from the outbox.
+    """
     template = grid_template(grid)
     days: tuple[date, ...] = ()
     ids: tuple[str, ...] = ()
@@ -182,6 +188,8 @@ def evaluate_window(
         coverage=veg.coverage_rule(),
         reference=_reference_label(veg.reference_years),
         language=veg.language,
+        history=history,
+        window_end=end,
     )
     ndvi_anomaly = anomaly(now["ndvi"], ref["ndvi"]).compute().rio.write_crs(grid.crs)
     ndvi_anomaly.attrs["long_name"] = "NDVI anomaly (window median - reference median)"
@@ -337,7 +345,12 @@ def _season(
     context = load_context(inputs.profile)  # districts, water, lines on the maps
     window_days = int(veg.window)
     report.stage("windows computed and products written", len(ends))
+    lookback = load_priority_policy(veg.policy).persistence_full_days
     for window_end in ends:
+        # Earlier windows as recorded in the outbox: a rerun or a one-week run sees the same past.
+        history = load_history(
+            out, dsn=inputs.profile.outbox.dsn(), before=window_end, lookback_days=lookback
+        )
         result = evaluate_window(
             current,
             reference,
@@ -346,6 +359,7 @@ def _season(
             parks=inputs.parks,
             veg=veg,
             reference_days=reference_days,
+            history=history,
         )
         products = write_products(
             result,

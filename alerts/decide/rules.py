@@ -216,12 +216,23 @@ def _update(
     return Decision(Action.REVISE, latest.status, f"{kind.value}: level {level}", revision, event)
 
 
+def _references_moved(last: Revision, policy: Policy) -> bool:
+    """A policy this rule takes a value from (``same_as``) changed version since ``last``.
+
+    The irrigation work-order rule takes its urgent limit from the priority score rule, so a new
+    score rule moves decisions as much as a new work-order rule. A revision recorded before
+    references were kept (no ``rule_references``) compares as unchanged.
+    """
+    recorded = last.payload.get("rule_references")
+    return isinstance(recorded, list) and sorted(map(str, recorded)) != sorted(policy.references)
+
+
 def _revision_kind(
     level: int, latest: Finding, last: Revision, policy: Policy
 ) -> RevisionKind | None:
     if level != last.level:
         return RevisionKind.LEVEL_CHANGE
-    if last.rule_version != policy.version:
+    if last.rule_version != policy.version or _references_moved(last, policy):
         return RevisionKind.RULE_VERSION_CHANGE
     previous = last.payload.get("value")
     if (

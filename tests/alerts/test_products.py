@@ -190,7 +190,7 @@ def test_manifest_hashes_and_run_facts(products: dict[str, Path]) -> None:
     for name, digest in listed.items():
         assert hashlib.sha256(products[name].read_bytes()).hexdigest() == digest
     assert manifest["attribution"] == ATTRIBUTION
-    assert manifest["rule_version"] == "irrigation-priority-1.0.0"
+    assert manifest["rule_version"] == "irrigation-priority-2.0.0"
     assert manifest["code_version"]
     assert manifest["scene_ids"] == manifest_info()["scene_ids"]
     assert manifest["processing_baselines"] == ["04.00"]

@@ -40,12 +40,15 @@ def stats_row(park_id: str, **values: Any) -> dict[str, Any]:
 
 
 def park_stats() -> pd.DataFrame:
-    """Five parks: stressed, moderately stressed, unstressed, cloud-hidden (DATA_GAP), degraded."""
+    """Five parks: urgent, high, unstressed, cloud-hidden (DATA_GAP), degraded (a little stress).
+
+    Classes under the packaged rule irrigation-priority-2.0.0: 1, 2, 4, none, 4.
+    """
     rows = [
         stats_row("p-dry", name="Dry Park", ndmi_anomaly=-0.12, ndvi_anomaly=-0.10,
                   evi_anomaly=-0.08, stressed_share=0.60),
-        stats_row("p-mid", name="Mid Park", ndmi_anomaly=-0.05, ndvi_anomaly=-0.04,
-                  evi_anomaly=-0.04, stressed_share=0.20),
+        stats_row("p-mid", name="Mid Park", ndmi_anomaly=-0.09, ndvi_anomaly=-0.07,
+                  evi_anomaly=-0.07, stressed_share=0.35),
         stats_row("p-ok", name="Green Park", ndmi_anomaly=0.02, ndvi_anomaly=0.01,
                   evi_anomaly=0.00, stressed_share=0.02),
         stats_row("p-gap", name="Cloudy Park", status="DATA_GAP", clear_fraction=0.42, clear_dates=1,
