@@ -116,6 +116,7 @@ def run_releases(
         rules_from_profile,
         watch_list,
     )
+    from alerts.products.context import load_context
     from alerts.products.deformation import plot_links, write_deformation_products
 
     rules = rules_from_profile(inputs.config)
@@ -129,6 +130,7 @@ def run_releases(
     watch: list[dict[str, Any]] = []
     report.message(f"releases found in the period: {', '.join(r.name for r in chosen) or 'none'}")
     report.stage("releases evaluated and products written", len(chosen))
+    context = load_context(inputs.profile) if chosen else None  # districts and water on the map
     for release in chosen:
         folder = out / "deformation" / release.name
         stamp = _fingerprint(release, inputs, start, end)
@@ -160,7 +162,7 @@ def run_releases(
             "synthetic": inputs.profile.synthetic,
         }  # fmt: skip
         products = write_deformation_products(
-            out / "deformation" / release.name, ev.segments, ev.series, info
+            out / "deformation" / release.name, ev.segments, ev.series, info, context
         )
         written.append(str(products["manifest.json"].parent))
         findings = deformation_findings(ev, rules)

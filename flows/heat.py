@@ -387,6 +387,7 @@ def write_bulletin_products(
     revision: dict[str, Any] | None, top_ids: list[str],
 ) -> list[str]:  # fmt: skip
     """Map, tables, HTML + PDF bulletin and manifest of one forecast under ``OUT/heat/<day>/``."""
+    from alerts.products.context import load_context
     from alerts.products.heat_bulletin import (
         STREET_COLUMNS,
         bulletin_html,
@@ -451,13 +452,15 @@ def write_bulletin_products(
         if result.product.startswith("Landsat")
         else "ECOSTRESS ECO_L2T_LSTE v002, NASA JPL / LP DAAC"
     )
+    context = load_context(inputs.profile) if result.lst_k is not None else None
     with ProductStage(out_dir) as stage:
         written = []
         png = b""
         if result.lst_k is not None:
             if result.map_png is None:  # the map is the same for every forecast of a run
                 fig = map_figure(result.lst_k, result.transform, result.hotspots, districts,
-                                 top_ids, title=title, attribution=attribution)  # fmt: skip
+                                 top_ids, title=title, attribution=attribution,
+                                 context=context)  # fmt: skip
                 result.map_png = figure_png(fig)
                 plt_close(fig)
             png = result.map_png
@@ -465,7 +468,8 @@ def write_bulletin_products(
             written.append("map.png")
             if revision is not None:  # a PDF only for a bulletin revision a person reads
                 fig = map_figure(result.lst_k, result.transform, result.hotspots, districts,
-                                 top_ids, title=title, attribution=attribution)  # fmt: skip
+                                 top_ids, title=title, attribution=attribution,
+                                 context=context)  # fmt: skip
                 pdf = bulletin_pdf(map_fig=fig, title=title, headline=headline,
                                    status_line=status_line, ranking_rows=rows,
                                    forecast_rows=outlook.daily, notes=notes)  # fmt: skip

@@ -173,12 +173,13 @@ def draw_context(
     *,
     labels: bool = True,
     dark: bool = False,
-    line_labels: bool = True,
+    lines: bool = True,
 ) -> None:
     """Water (filled), district boundaries with names and the lines, in the axes' CRS.
 
     ``context`` must already be in the map's CRS. ``bounds`` (minx, miny, maxx, maxy) limits the
-    labels to what is shown; ``dark`` draws for a dark raster beneath (white boundaries).
+    labels to what is shown; ``dark`` draws for a dark raster beneath (white boundaries);
+    ``lines=False`` leaves the lines out (a map of the lines themselves).
     """
     water = _inside(context.water, bounds)
     if len(water):
@@ -189,7 +190,7 @@ def draw_context(
     edge = "white" if dark else DISTRICT_EDGE
     if len(districts):
         districts.boundary.plot(ax=ax, color=edge, linewidth=0.7, alpha=0.9, zorder=2.5)
-    corridors = _inside(context.corridors, bounds)
+    corridors = _inside(context.corridors, bounds) if lines else context.corridors.iloc[0:0]
     if len(corridors):
         corridors.plot(ax=ax, color=LINE_COLOUR, linewidth=1.2, alpha=0.8, zorder=2.6)
     minx, miny, maxx, maxy = bounds
@@ -199,8 +200,8 @@ def draw_context(
             if minx <= point.x <= maxx and miny <= point.y <= maxy:
                 ax.text(point.x, point.y, str(name), fontsize=6.5, color="#333333" if not dark
                         else "white", ha="center", va="center", style="italic", alpha=0.9,
-                        zorder=2.7, path_effects=None if dark else _HALO)  # fmt: skip
-    if labels and line_labels and len(corridors):
+                        zorder=2.7, clip_on=True, path_effects=None if dark else _HALO)  # fmt: skip
+    if labels and len(corridors):
         box = gpd.GeoSeries.from_xy([minx, maxx], [miny, maxy]).union_all().envelope
         for name, geom in zip(corridors["name"], corridors.geometry, strict=True):
             part = geom.intersection(box)
@@ -208,13 +209,13 @@ def draw_context(
                 continue
             point = part.interpolate(0.5, normalized=True)
             ax.text(point.x, point.y, str(name), fontsize=6.5, color=LINE_COLOUR, ha="center",
-                    va="bottom", weight="bold", zorder=2.8, path_effects=_HALO)  # fmt: skip
+                    va="bottom", weight="bold", zorder=2.8, clip_on=True, path_effects=_HALO)  # fmt: skip
     if labels and len(water):
         for name, geom in zip(water["name"], water.geometry, strict=True):
             point = geom.representative_point()
             if minx <= point.x <= maxx and miny <= point.y <= maxy:
                 ax.text(point.x, point.y, str(name), fontsize=7, color="#1f5f8b", ha="center",
-                        va="center", style="italic", zorder=2.7, path_effects=_HALO)  # fmt: skip
+                        va="center", style="italic", zorder=2.7, clip_on=True, path_effects=_HALO)  # fmt: skip
 
 
 def subject_bounds(

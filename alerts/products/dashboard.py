@@ -775,7 +775,8 @@ def _alerts_table(model: DashboardModel) -> str:
         who = f" by {_esc(a.approved_by)}" if a.approved_by else ""
         action = f"<code>{_esc(a.action)}</code>" if a.action else ""
         rows.append(
-            f'<tr class="st-{_esc(a.status)}" data-id="{a.id}" data-status="{_esc(a.status)}">'
+            f'<tr class="st-{_esc(a.status)}" data-id="{a.id}" data-status="{_esc(a.status)}" '
+            f'data-hazard="{_esc(a.hazard)}">'
             f"<td>{a.id}</td><td>{_esc(a.hazard)}</td><td>{_esc(a.name or a.subject)}"
             f'<div class="muted">{_esc(a.subject)}</div></td><td>{a.level}</td>'
             f"<td>{a.revision} {_esc(a.msg_type)}</td><td><b>{_esc(a.status.replace('_', ' '))}"

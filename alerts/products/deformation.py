@@ -35,6 +35,7 @@ from matplotlib.colors import Normalize
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
+from alerts.products.context import MapContext, draw_context
 from alerts.products.manifest import code_version
 from alerts.products.staging import ProductStage, sha256_file, slug
 from alerts.products.tables import json_safe
@@ -137,10 +138,48 @@ def _png(fig: Figure, title: str) -> bytes:
     return buffer.getvalue()
 
 
-def render_network_png(segments: gpd.GeoDataFrame, title: str) -> bytes:
-    """Corridors coloured by vertical velocity; DATA_GAP grey dashed; alerts outlined (EPSG:3035)."""
+def alert_runs(segments: gpd.GeoDataFrame) -> list[list[pd.Series]]:
+    """Alerted segments grouped into runs of neighbours on one line (chainage end = next start),
+    so a stretch of ten segments gets one label instead of ten."""
+    if segments.empty:
+        return []
+    frame = segments.copy()
+    for col in ("corridor_id", "chainage_from_m", "chainage_to_m"):
+        if col not in frame.columns:
+            frame[col] = np.arange(len(frame)) if col != "corridor_id" else ""
+    runs: list[list[pd.Series]] = []
+    for _, group in frame.sort_values(["corridor_id", "chainage_from_m"]).groupby(
+        "corridor_id", sort=True
+    ):
+        for _, row in group.iterrows():
+            prev = runs[-1][-1] if runs else None
+            if (
+                prev is not None
+                and prev["corridor_id"] == row["corridor_id"]
+                and abs(float(prev["chainage_to_m"]) - float(row["chainage_from_m"])) < 1.0
+            ):
+                runs[-1].append(row)
+            else:
+                runs.append([row])
+    return runs
+
+
+def render_network_png(
+    segments: gpd.GeoDataFrame, title: str, context: MapContext | None = None
+) -> bytes:
+    """Corridors coloured by vertical velocity; DATA_GAP grey dashed; alerts outlined (EPSG:3035).
+
+    ``context`` (districts with names, water, any CRS) is drawn beneath; every watch and warning
+    segment is labelled with its id (line and chainage are in the GeoJSON and the work order).
+    """
     fig = Figure(figsize=(9, 8), dpi=110)
     ax = fig.add_subplot(1, 1, 1)
+    if len(segments):
+        minx, miny, maxx, maxy = (float(v) for v in segments.total_bounds)
+        pad = 0.05 * max(maxx - minx, maxy - miny, 500.0)
+        view = (minx - pad, miny - pad, maxx + pad, maxy + pad)
+        if context is not None:
+            draw_context(ax, context.to_crs(segments.crs), view, lines=False)
     norm = Normalize(-VELOCITY_RANGE, VELOCITY_RANGE)
     cmap = colormaps["RdBu"]
     alerts = np.array([alert_of(r) for _, r in segments.iterrows()])
@@ -159,7 +198,27 @@ def render_network_png(segments: gpd.GeoDataFrame, title: str) -> bytes:
     measured = alerts != "DATA_GAP"
     draw(measured, colors="0.45", linewidths=4.0)  # a grey edge: stable ground is near white
     draw(measured, colors=cmap(norm(velocity[measured])), linewidths=2.6)
+    for alert, colour in (("warning", "black"), ("watch", "#b35806")):
+        for run in alert_runs(segments[alerts == alert]):
+            point = run[len(run) // 2].geometry.interpolate(0.5, normalized=True)
+            first, last = str(run[0].get("segment_id", "")), str(run[-1].get("segment_id", ""))
+            label = first if first == last else f"{first} to {last}"
+            ax.annotate(label, (point.x, point.y), xytext=(8, 8), textcoords="offset points",
+                        fontsize=7, color=colour, weight="bold", zorder=6,
+                        arrowprops={"arrowstyle": "-", "color": colour, "lw": 0.6},
+                        bbox={"fc": "white", "ec": colour, "lw": 0.5, "pad": 1})  # fmt: skip
+    names = segments if "line_name" in segments.columns else segments.iloc[0:0].assign(line_name="")
+    for name, group in names.groupby("line_name", sort=True):
+        geom = group.geometry.union_all()
+        point = geom.representative_point() if not geom.is_empty else None
+        if point is not None and name:
+            ax.annotate(str(name), (point.x, point.y), xytext=(-8, -10), textcoords="offset points",
+                        fontsize=8, color="#3f007d", zorder=6,
+                        bbox={"fc": "#f2f0f7", "ec": "none", "alpha": 0.8, "pad": 1})  # fmt: skip
     ax.autoscale_view()
+    if len(segments):
+        ax.set_xlim(view[0], view[2])
+        ax.set_ylim(view[1], view[3])
     sm = colormaps["RdBu"]
     mappable = ax.scatter([], [], c=[], cmap=sm, norm=norm)
     fig.colorbar(
@@ -205,8 +264,11 @@ def write_deformation_products(
     segments: gpd.GeoDataFrame,
     series: Mapping[str, pd.Series],
     info: Mapping[str, Any],
+    context: MapContext | None = None,
 ) -> dict[str, Path]:
-    """Write the products of one release into ``out_dir`` (atomically); name -> final path."""
+    """Write the products of one release into ``out_dir`` (atomically); name -> final path.
+
+    ``context``: districts and water drawn beneath the network map."""
     table = segment_table(segments)
     release = str(info.get("release", ""))
     with ProductStage(out_dir) as stage:
@@ -216,6 +278,7 @@ def write_deformation_products(
             render_network_png(
                 segments.to_crs("EPSG:3035"),
                 f"Vertical velocity by corridor segment, EGMS release {release}",
+                context,
             ),
         )
         for _, row in table[table["plot"].notna()].iterrows():

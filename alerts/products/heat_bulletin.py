@@ -27,6 +27,8 @@ from affine import Affine
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
+from alerts.products.context import MapContext, draw_context
+
 ZERO_C_K = 273.15
 TABLE_COLUMNS = (
     ("rank", "Rank"),
@@ -68,14 +70,25 @@ def map_figure(
     *,
     title: str,
     attribution: str,
+    context: MapContext | None = None,
 ) -> Figure:
-    """LST (degC) with hot-spot outlines, district borders and the bulletin's districts in bold."""
+    """LST (degC) with hot-spot outlines, district borders and the bulletin's districts in bold.
+
+    ``context`` (any CRS): water, lines with their names and the other districts' names, so a
+    reader finds the hot spots; the bulletin's districts are named in cyan.
+    """
     fig, ax = plt.subplots(figsize=(8.0, 7.0), dpi=110)
     celsius = np.where(np.isfinite(lst_k), lst_k - ZERO_C_K, np.nan)
     image = ax.imshow(
         celsius, extent=_extent(transform, lst_k.shape), cmap="inferno", interpolation="nearest"
     )
     fig.colorbar(image, ax=ax, shrink=0.75, label="Land surface temperature (degC)")
+    if context is not None and districts.crs is not None:
+        near = context.to_crs(districts.crs)
+        others = near.districts[~near.districts["id"].isin([str(t) for t in top_ids])]
+        left, right, bottom, top_edge = _extent(transform, lst_k.shape)
+        draw_context(ax, MapContext(others, near.water, near.corridors),
+                     (left, bottom, right, top_edge), dark=True)  # fmt: skip
     if not districts.empty:
         districts.boundary.plot(ax=ax, color="white", linewidth=0.6, alpha=0.8)
         top = districts[districts["zone_id"].astype(str).isin([str(t) for t in top_ids])]

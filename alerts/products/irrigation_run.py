@@ -19,6 +19,7 @@ import pandas as pd
 import xarray as xr
 
 from alerts.products.cog import write_cog
+from alerts.products.context import MapContext
 from alerts.products.labels import TEXT, check_language
 from alerts.products.manifest import MANIFEST_NAME, manifest_bytes
 from alerts.products.maps import render_priority_png, render_timeseries_png
@@ -133,6 +134,7 @@ class _RunText:
     min_clear: float
     clear_note: str
     language: str
+    context: MapContext | None = None
 
 
 def _stage_maps(
@@ -150,6 +152,7 @@ def _stage_maps(
         attribution=run.attribution,
         min_clear_pct=run.min_clear * 100,
         language=run.language,
+        context=run.context,
     )
     stage.stage_bytes("irrigation_priority.png", png)
     page = render_priority_html(
@@ -174,6 +177,7 @@ def write_vegetation_products(
     *,
     language: str = "en",
     attribution: str,
+    context: MapContext | None = None,
 ) -> dict[str, Path]:
     """Write the irrigation priority products of one run into ``out_dir``.
 
@@ -194,6 +198,9 @@ def write_vegetation_products(
         ``"en"`` or ``"de"`` for the CSV, the map and the HTML page.
     attribution : str
         E.g. :func:`copernicus_attribution` (2019, 2022).
+    context : MapContext, optional
+        Districts, water and lines drawn beneath the parks on the PNG map
+        (:func:`alerts.products.context.load_context` of the profile).
 
     Returns
     -------
@@ -231,7 +238,7 @@ def write_vegetation_products(
             "ndvi_anomaly.tif",
             lambda p: write_cog(ndvi_anomaly_da, p, tags=tags, description="NDVI anomaly"),
         )
-        run = _RunText(window, attribution, min_clear, clear_note, language)
+        run = _RunText(window, attribution, min_clear, clear_note, language, context)
         _stage_maps(stage, ordered, raster, table, run)
         missing = _stage_timeseries(stage, ordered, time_series_df, attribution, reference)
         info = {**manifest_info, "language": language, "timeseries_missing": missing}

@@ -20,6 +20,7 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
+from alerts.products.context import MapContext, draw_context, subject_bounds
 from alerts.products.labels import (
     ANOMALY_CMAP,
     ANOMALY_RANGE,
@@ -146,6 +147,82 @@ def _extent(parks: gpd.GeoDataFrame, raster: NorthUpRaster | None) -> tuple[floa
     return (minx - pad, miny - pad, maxx + pad, maxy + pad)
 
 
+def map_view(
+    subjects: gpd.GeoDataFrame, full: Sequence[float], *, min_size: float = 1500.0
+) -> tuple[tuple[float, float, float, float], bool]:
+    """The view of a map: the subjects' bounds padded (at least ``min_size`` m, the aspect of
+    ``full`` kept), and whether it is a zoom (smaller than 60 % of ``full``) that needs an
+    overview inset. Subjects that spread over the whole map get ``full``."""
+    fminx, fminy, fmaxx, fmaxy = (float(v) for v in full)
+    box = subject_bounds(subjects, pad=0.08, minimum=min_size)
+    if box is None:
+        return (fminx, fminy, fmaxx, fmaxy), False
+    minx, miny, maxx, maxy = box
+    if (maxx - minx) >= 0.6 * (fmaxx - fminx) and (maxy - miny) >= 0.6 * (fmaxy - fminy):
+        return (fminx, fminy, fmaxx, fmaxy), False
+    return (minx, miny, maxx, maxy), True
+
+
+def _overview(ax: Axes, raster: NorthUpRaster | None, context: MapContext | None,
+              full: Sequence[float], view: Sequence[float], parks: gpd.GeoDataFrame) -> None:  # fmt: skip
+    """The whole map, small: districts, water, the parks as dots and the zoomed area framed."""
+    minx, miny, maxx, maxy = (float(v) for v in full)
+    if raster is not None:
+        rminx, rminy, rmaxx, rmaxy = raster.bounds
+        ax.imshow(np.isfinite(raster.data), extent=(rminx, rmaxx, rminy, rmaxy), cmap="Greys",
+                  vmin=0, vmax=4, interpolation="nearest", zorder=1)  # fmt: skip
+    if context is not None:
+        draw_context(ax, context, (minx, miny, maxx, maxy), labels=False)
+    if len(parks):
+        points = parks.geometry.representative_point()
+        ax.scatter(points.x, points.y, s=4, color="k", zorder=4)
+    vx0, vy0, vx1, vy1 = view
+    ax.add_patch(Rectangle((vx0, vy0), vx1 - vx0, vy1 - vy0, fill=False, edgecolor="#d7191c",
+                           linewidth=1.5, zorder=5))  # fmt: skip
+    ax.set_xlim(minx, maxx)
+    ax.set_ylim(miny, maxy)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title("Overview", fontsize=8)
+
+
+def _rank_key(ax: Axes, parks: gpd.GeoDataFrame, language: str, limit: int = 30) -> None:
+    """The ranked parks as a list (rank, name, class) keyed to the numbers on the map and the
+    CSV; DATA_GAP parks named after them."""
+    ax.axis("off")
+    ranked = parks[parks["rank"].notna().to_numpy(bool)].sort_values("rank")
+    lines = []
+    for _, row in ranked.head(limit).iterrows():
+        cls = int(row["priority_class"])
+        name = str(row.get("name", row.get("park_id", "")))
+        lines.append((f"{int(row['rank']):>2}  {name[:28]}", CLASS_COLOURS[cls], cls))
+    more = len(ranked) - limit
+    gap = parks[parks["priority_class"].isna().to_numpy(bool)]
+    header = {"en": "Rank  park (class)", "de": "Rang  Park (Klasse)"}[language]
+    ax.text(0.0, 1.0, header, fontsize=8, fontweight="bold", va="top", transform=ax.transAxes)
+    y = 0.965
+    step = min(0.03, 0.9 / max(len(lines) + len(gap) + 3, 1))
+    for text, colour, cls in lines:
+        ax.add_patch(Rectangle((0.0, y - step * 0.75), 0.06, step * 0.6, facecolor=colour,
+                               edgecolor="k", linewidth=0.5, transform=ax.transAxes))  # fmt: skip
+        ax.text(0.09, y, f"{text} ({cls})", fontsize=7, va="top", family="monospace",
+                transform=ax.transAxes)  # fmt: skip
+        y -= step
+    if more > 0:
+        ax.text(0.09, y, f"... {more} more in the CSV", fontsize=7, va="top",
+                transform=ax.transAxes)  # fmt: skip
+        y -= step
+    if len(gap):
+        y -= step / 2
+        ax.text(0.0, y, DATA_GAP_NAME[language] + ":", fontsize=7, va="top", fontweight="bold",
+                transform=ax.transAxes)  # fmt: skip
+        y -= step
+        for name in gap.get("name", gap.get("park_id", pd.Series(dtype=str))).astype(str)[:limit]:
+            ax.text(0.09, y, name[:34], fontsize=7, va="top", transform=ax.transAxes)
+            y -= step
+
+
 def render_priority_png(
     parks: gpd.GeoDataFrame,
     raster: NorthUpRaster | None,
@@ -154,8 +231,14 @@ def render_priority_png(
     attribution: str,
     min_clear_pct: float = 60.0,
     language: str = "en",
+    context: MapContext | None = None,
 ) -> bytes:
     """The irrigation priority map as PNG bytes.
+
+    The map zooms to the parks (with an overview inset of the whole area when that is a zoom),
+    draws the context (district boundaries and names, water, lines with their names) beneath the
+    parks, labels each ranked park with its rank and lists rank, name and class beside the map
+    (the rank is the CSV's).
 
     Parameters
     ----------
@@ -171,14 +254,19 @@ def render_priority_png(
         Minimum clear sky (%) quoted in the note.
     language : str
         ``"en"`` or ``"de"``.
+    context : MapContext, optional
+        Districts, water and lines, any CRS (drawn in the parks' CRS).
     """
     text = TEXT[language]
-    bounds = _extent(parks, raster)
+    full = _extent(parks, raster)
+    bounds, zoomed = map_view(parks, full)
+    if context is not None and parks.crs is not None:
+        context = context.to_crs(parks.crs)
     aspect = (bounds[3] - bounds[1]) / max(bounds[2] - bounds[0], 1e-9)
-    fig = Figure(
-        figsize=(8.3, min(max(7.0 * aspect, 4.5), 11.0) + 1.3), dpi=110, layout="constrained"
-    )
-    ax = fig.add_subplot()
+    height = min(max(7.0 * aspect, 5.5), 11.0) + 1.3
+    fig = Figure(figsize=(11.0, height), dpi=110, layout="constrained")
+    grid = fig.add_gridspec(2, 2, width_ratios=(3.0, 1.0), height_ratios=(1.0, 2.2))
+    ax = fig.add_subplot(grid[:, 0])
     if raster is not None:
         minx, miny, maxx, maxy = raster.bounds
         image = ax.imshow(
@@ -190,9 +278,11 @@ def render_priority_png(
             interpolation="nearest",
             zorder=1,
         )
-        bar = fig.colorbar(image, ax=ax, orientation="vertical", shrink=0.55, pad=0.01, aspect=30)
+        bar = fig.colorbar(image, ax=ax, orientation="horizontal", shrink=0.5, pad=0.01, aspect=40)
         bar.set_label(text["anomaly"], fontsize=8)
         bar.ax.tick_params(labelsize=7)
+    if context is not None:
+        draw_context(ax, context, bounds)
     _draw_parks(ax, parks)
     ax.set_xlim(bounds[0], bounds[2])
     ax.set_ylim(bounds[1], bounds[3])
@@ -205,6 +295,11 @@ def render_priority_png(
     _scale_bar(ax, bounds)
     _north_arrow(ax)
     _legend(ax, language)
+    if zoomed:
+        _overview(fig.add_subplot(grid[0, 1]), raster, context, full, bounds, parks)
+        _rank_key(fig.add_subplot(grid[1, 1]), parks, language)
+    else:
+        _rank_key(fig.add_subplot(grid[:, 1]), parks, language)
     title = f"{text['title']} - {text['window']} {window}"
     ax.set_title(title, fontsize=12)
     if not bool(parks["priority_class"].notna().any()):
