@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -42,6 +42,9 @@ SUBJECT_SUFFIX = "heat-bulletin"
 REPLAY_AFTER = timedelta(days=1)
 """A forecast issued longer ago than this is a replay: the outbox clock is set to its issue time.
 A live forecast (the daily run) leaves the outbox on the wall clock."""
+FORECAST_UNAVAILABLE = "forecast unavailable"
+"""Source label of a GeoSphere forecast that could not be read (timeout, HTTP 500, not JSON)."""
+NO_WARNINGS = "GeoSphere heat warnings unavailable"
 STREET_MIN_PIXELS = 1.0
 """A street segment needs at least one LST pixel of area on the grid to be reported."""
 
@@ -359,8 +362,9 @@ def bulletin_area(
 
 def read_forecasts(inputs: HeatInputs) -> list[tuple[datetime, Any, Any, str]]:
     """(issued UTC, DailyWeather, HeatWarnings or None, source) for every forecast of the run."""
+    from core.errors import DataReadError, SourceUnavailableError
     from eo.http import HttpPolicy
-    from eo.meteo import GeoSphereClient, as_of, read_daily_csv
+    from eo.meteo import DailyWeather, GeoSphereClient, as_of, read_daily_csv
 
     out: list[tuple[datetime, Any, Any, str]] = []
     if inputs.forecasts is None:
@@ -370,10 +374,25 @@ def read_forecasts(inputs: HeatInputs) -> list[tuple[datetime, Any, Any, str]]:
                                  timezone=inputs.profile.timezone,
                                  policy=HttpPolicy(timeout_s=http.timeout, retries=http.retries,
                                                    retry_after_max_s=http.backoff_max))  # fmt: skip
-        forecast = client.forecast_daily(w.lat, w.lon)
-        warnings = client.heat_warnings(w.lat, w.lon)
-        issued = as_of(forecast.issued, datetime.now(UTC).replace(microsecond=0, tzinfo=None))
-        out.append((issued, forecast, warnings, forecast.source))
+        now = datetime.now(UTC).replace(microsecond=0, tzinfo=None)
+        try:
+            forecast = client.forecast_daily(w.lat, w.lon)
+        except (SourceUnavailableError, DataReadError) as err:
+            # No forecast: the bulletin decision is a DATA_GAP (operators get a notice), never a
+            # bulletin, and never a silent skip.
+            empty = DailyWeather(
+                pd.DataFrame(columns=["tmax_c", "tmin_c", "felt_tmax_c"], dtype=float),
+                "none", "GeoSphere forecast",
+            )  # fmt: skip
+            out.append((now, empty, None, f"{FORECAST_UNAVAILABLE}: {err}"))
+            return out
+        try:
+            warnings = client.heat_warnings(w.lat, w.lon)
+        except (SourceUnavailableError, DataReadError):
+            warnings = None  # the Vienna criterion on the forecast still decides (noted)
+        issued = as_of(forecast.issued, now)
+        source = forecast.source if warnings is not None else f"{forecast.source} ({NO_WARNINGS})"
+        out.append((issued, forecast, warnings, source))
         return out
     for day, path in inputs.forecasts:
         forecast = read_daily_csv(path)
@@ -546,6 +565,10 @@ def decide_forecast(
 
     prof = inputs.profile
     outlook = heat_outlook(forecast, issued=issued, warnings=warnings, timezone=prof.timezone)
+    if source.startswith(FORECAST_UNAVAILABLE):
+        outlook = replace(outlook, reasons=("forecast_unavailable",))
+    elif NO_WARNINGS in source:
+        outlook = replace(outlook, reasons=(*outlook.reasons, "warnings_unavailable"))
     subject_id = f"{prof.name}:{SUBJECT_SUFFIX}"
     top_ids, geometry, area_name = bulletin_area(result, inputs, inputs.heat.bulletin_districts)
     sources = (source, *result.scenes)
@@ -579,6 +602,8 @@ def decide_forecast(
         "issued": issued.isoformat(timespec="seconds"),
         "heatwave": outlook.wave is not None,
         "status": str(outlook.status),
+        "reasons": list(outlook.reasons),
+        "source": source,
         "action": outcome.action,
         "reason": outcome.reason,
         "revision_id": None if revision is None else revision["id"],
@@ -747,6 +772,8 @@ def run_heat_cli(*, profile: str, start: date, end: date, out_dir: Path,
             else ("DATA_GAP" if d["status"] == "DATA_GAP" else "no heatwave")
         )
         line = f"  forecast {d['issued']}: {what}; {d['action']}"
+        if d["status"] == "DATA_GAP":
+            line += f" ({', '.join(d['reasons'])}; source: {d['source']})"
         if d["revision_id"] is not None:
             line += (f"; bulletin revision {d['revision']} ({d['msg_type']}) id {d['revision_id']} "
                      f"is {d['revision_status']}")  # fmt: skip

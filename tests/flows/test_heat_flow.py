@@ -286,3 +286,41 @@ def test_street_segments_when_configured_rank_the_planted_cluster_first(
     assert (hot["pixels"] > 1.0).all()  # a 100 m x 30 m corridor: about 3.3 pixels of area
     html = (out / "heat" / "2022-07-18" / "bulletin.html").read_text(encoding="utf-8")
     assert "Hottest street segments" in html and "Hot street" in html
+
+
+@pytest.mark.parametrize("fault", ["status", "delay"])
+def test_forecast_api_500_or_timeout_is_a_data_gap_never_a_bulletin(
+    demo_small: DemoLayout, tmp_path: Path, fault: str
+) -> None:
+    from tests.eo.test_meteo import WARNINGS, HubHandler, hub_forecast, hub_station
+    from tests.servers.faults import Fault
+    from tests.servers.http_base import ServerWithPlan
+
+    routes = {
+        "/v1/station/historical/klima-v2-1d": hub_station(),
+        "/v1/timeseries/forecast/nwp-v1-1h-2500m": hub_forecast(hot=True),
+        "/wsapp/api/getWarningsForCoords": WARNINGS,
+    }
+    hub = ServerWithPlan(HubHandler, routes=routes).start()
+    try:
+        if fault == "status":
+            hub.plan.add(Fault("/v1/timeseries/*", "status", count=None, status=500))
+        else:
+            hub.plan.add(Fault("/v1/timeseries/*", "delay", count=None, delay_s=3.0))
+        profile = write_profile(tmp_path, Path(demo_small.root), "api", **{
+            "heat.lst_window": "1 d", "heat.weather.forecasts": "geosphere",
+            "heat.weather.data_hub_url": f"{hub.base_url}/v1",
+            "heat.weather.warnings_url": f"{hub.base_url}/wsapp/api",
+            "http.timeout": "0.5 s", "http.retries": 0,
+        })  # fmt: skip
+        out = tmp_path / "out"
+        start = end = date(2022, 7, 18)
+        summary = run_heat(resolve_heat_inputs(profile, start, end, out), start, end, out)
+    finally:
+        hub.stop()
+    [decision] = summary["forecasts"]
+    assert summary["data_gap"] and decision["status"] == "DATA_GAP"
+    assert decision["reasons"] == ["forecast_unavailable"]
+    assert ("HTTP 500" if fault == "status" else "did not answer") in decision["source"]
+    assert decision["revision_id"] is None and decision["notice_id"] is not None
+    assert not list((out / "alerts").rglob("*.xml"))  # no CAP bulletin built on missing data
