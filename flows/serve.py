@@ -75,17 +75,73 @@ def _today(timezone: str) -> date:
     return datetime.now(ZoneInfo(timezone)).date()
 
 
+CATCH_UP_MAX_RUNS = 8
+"""A scheduled vegetation run catches up at most this many missed runs before its own (two
+months of weekly runs); an older gap is left to a manual ``geospace run`` of that period."""
+
+
+def completed_window_ends(out_dir: Path) -> list[date]:
+    """Window ends whose vegetation products are on disk (``OUT/vegetation/<end>/manifest.json``,
+    written last and atomically), ascending."""
+    ends = []
+    for manifest in (out_dir / "vegetation").glob("*/manifest.json"):
+        try:
+            ends.append(date.fromisoformat(manifest.parent.name))
+        except ValueError:
+            continue
+    return sorted(ends)
+
+
+def missed_window_ends(
+    end: date,
+    completed: list[date],
+    *,
+    cron: str = VEGETATION_WEEKLY_CRON,
+    timezone: str = "UTC",
+    max_runs: int = CATCH_UP_MAX_RUNS,
+) -> list[date]:
+    """Window ends a run evaluating ``end`` must evaluate, ascending, ``end`` last.
+
+    The windows of the schedule's runs (``cron`` in ``timezone``; a run's window ends the day
+    before it) after the last completed window before ``end``: the runs an outage missed. Derived
+    from the schedule and the products on disk, not from a stored watermark; nothing before the
+    first completed window (a new deployment does not backfill), at most ``max_runs`` missed runs.
+    """
+    from cronsim import CronSim
+
+    earlier = [d for d in completed if d < end]
+    if not earlier:
+        return [end]
+    zone = ZoneInfo(timezone)
+    # The first run that could follow the last completed window's run: the day after it ended.
+    after = datetime.combine(max(earlier) + timedelta(days=1), datetime.max.time(), zone)
+    missed: list[date] = []
+    for fire in CronSim(cron, after.replace(microsecond=0)):
+        window_end = fire.astimezone(zone).date() - timedelta(days=1)
+        if window_end >= end:
+            break
+        missed.append(window_end)
+    return [*missed[-max_runs:], end]
+
+
 @flow(name="vegetation-weekly")
-def vegetation_weekly(profile: str, out_dir: str = "out") -> Any:
+def vegetation_weekly(profile: str, out_dir: str = "out", catch_up: bool = True) -> Any:
     """The vegetation flow for the window ending the day before the scheduled time.
 
     The inputs are resolved here, once: the profile's timezone places the window, and the flow
-    gets the resolved inputs instead of loading the profile again.
+    gets the resolved inputs instead of loading the profile again. ``catch_up``: after an outage,
+    the windows of the runs missed since the last completed window are evaluated too, in order,
+    in the same run (:func:`missed_window_ends`; the outbox's message keys keep a re-evaluated
+    window from queueing a duplicate).
     """
     inputs = resolve_inputs(profile, Path(out_dir))
     tz = inputs.profile.timezone
     end = window_end_for(flow_run.scheduled_start_time, _today(tz), tz)
-    return vegetation_flow(profile=profile, start=end, end=end, out_dir=out_dir, inputs=inputs)
+    start = end
+    if catch_up:
+        done = completed_window_ends(Path(out_dir))
+        start = missed_window_ends(end, done, cron=VEGETATION_WEEKLY_CRON, timezone=tz)[0]
+    return vegetation_flow(profile=profile, start=start, end=end, out_dir=out_dir, inputs=inputs)
 
 
 @flow(name="heat-daily")

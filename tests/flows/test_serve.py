@@ -112,3 +112,54 @@ def test_daily_and_monthly_runs_take_their_window_from_the_scheduled_time(
     (call,) = calls
     assert (call["start"], call["end"]) == want
     assert call["profile"] == "vienna" and call["out_dir"] == str(tmp_path)
+
+
+def test_missed_windows_since_the_last_completed_one_follow_the_schedule() -> None:
+    from flows.serve import VEGETATION_WEEKLY_CRON, missed_window_ends
+
+    def missed(end: date, done: list[date], max_runs: int = 8) -> list[date]:
+        return missed_window_ends(
+            end, done, cron=VEGETATION_WEEKLY_CRON, timezone="Europe/Vienna", max_runs=max_runs
+        )
+
+    # Mondays 06:00 Vienna: windows end on Sundays; 2022-07-03 and 07-10 were missed.
+    assert missed(date(2022, 7, 17), [date(2022, 6, 19), date(2022, 6, 26)]) == [
+        date(2022, 7, 3),
+        date(2022, 7, 10),
+        date(2022, 7, 17),
+    ]
+    # Nothing missed, a repeated run, a first run (no backfill) and the winter pause (Apr-Oct).
+    assert missed(date(2022, 7, 17), [date(2022, 7, 10)]) == [date(2022, 7, 17)]
+    assert missed(date(2022, 7, 17), [date(2022, 7, 10), date(2022, 7, 17)]) == [date(2022, 7, 17)]
+    assert missed(date(2022, 7, 17), []) == [date(2022, 7, 17)]
+    assert missed(date(2023, 4, 2), [date(2022, 10, 30)]) == [date(2023, 4, 2)]
+    # A long outage catches up a bounded number of runs.
+    assert missed(date(2022, 9, 4), [date(2022, 5, 1)], max_runs=2) == [
+        date(2022, 8, 21),
+        date(2022, 8, 28),
+        date(2022, 9, 4),
+    ]
+
+
+def test_weekly_run_after_an_outage_evaluates_the_missed_windows_in_one_run(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import flows.serve as serve_module
+
+    for end in ("2022-06-19", "2022-06-26"):  # completed windows: products with a manifest
+        (tmp_path / "vegetation" / end).mkdir(parents=True)
+        (tmp_path / "vegetation" / end / "manifest.json").write_text("{}")
+    (tmp_path / "vegetation" / "2022-07-03").mkdir()  # staged, never completed: not done
+    inputs = SimpleNamespace(profile=SimpleNamespace(timezone="Europe/Vienna"))
+    runs: list[dict[str, Any]] = []
+    monkeypatch.setattr(serve_module, "resolve_inputs", lambda *a: inputs)
+    monkeypatch.setattr(serve_module, "vegetation_flow", lambda **kw: runs.append(kw))
+    # Monday 2022-07-18 06:00 Vienna (04:00 UTC): its window ends Sunday 2022-07-17.
+    scheduled = datetime(2022, 7, 18, 4, 0, tzinfo=UTC)
+    monkeypatch.setattr(serve_module, "flow_run", SimpleNamespace(scheduled_start_time=scheduled))
+    serve_module.vegetation_weekly.fn(profile="vienna", out_dir=str(tmp_path))
+    serve_module.vegetation_weekly.fn(profile="vienna", out_dir=str(tmp_path), catch_up=False)
+    assert [(r["start"], r["end"]) for r in runs] == [
+        (date(2022, 7, 3), date(2022, 7, 17)),  # the missed 07-03 and 07-10, then 07-17
+        (date(2022, 7, 17), date(2022, 7, 17)),
+    ]
