@@ -134,6 +134,10 @@ class Reporter(NullReporter):
                 TimeElapsedColumn(),
                 console=console,
                 transient=False,
+                # stdout to a file or a pipe stays there; on the same terminal rich keeps the
+                # flows' prints above the bars.
+                redirect_stdout=sys.stdout.isatty(),
+                redirect_stderr=False,
             )
             self._bars.start()
         return self._bars
