@@ -34,6 +34,9 @@ Definitions (:class:`Settings`, the defaults follow the irrigation classes)
   start (the planted onset) to the first warning and to the first alarm. A lead time is *censored*
   when the subject was already warned in the first evaluated window (the warning may be older).
 - DATA_GAP share: DATA_GAP windows / all windows; a ``hidden`` subject should be 1.
+- A truth row may name ``members`` (a deformation site: its corridor segments):
+  :func:`group_subjects` first folds the members' windows into one subject (its best class,
+  DATA_GAP only when every member is), so a site counts once, found when any segment is.
 - DATA_GAP is never an alarm and never counts as "no hazard": its windows are left out of the
   false-alarm count and reported as the DATA_GAP share.
 """
@@ -56,6 +59,7 @@ __all__ = [
     "data_gap_table",
     "event_outcomes",
     "false_alarm_table",
+    "group_subjects",
     "revision_counts",
     "summarise",
 ]
@@ -143,6 +147,47 @@ def _in_span(end: date, span: tuple[date | None, date | None], grace: int) -> bo
     if start is not None and end < start:
         return False
     return stop is None or end <= stop + timedelta(days=grace)
+
+
+def group_subjects(windows: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
+    """Fold the windows of each truth row's ``members`` into one subject named by the row.
+
+    Per window end: class = the best (lowest) class of the members seen, status ``DATA_GAP``
+    only when every member is, score = the lowest member score (for deformation the most
+    negative vertical velocity). Subjects in no group are kept as they are; a table without a
+    ``members`` column is returned unchanged.
+    """
+    _check(windows, WINDOW_COLUMNS, "windows")
+    if "members" not in truth.columns or windows.empty:
+        return windows
+    groups: dict[tuple[str, str], str] = {}
+    for rec in truth.to_dict("records"):
+        members = rec.get("members")
+        if isinstance(members, list | tuple) and members:
+            for member in members:
+                groups[(str(rec["product"]), str(member))] = str(rec["subject_id"])
+    if not groups:
+        return windows
+    key = [
+        groups.get((str(p), str(s)))
+        for p, s in zip(windows["product"], windows["subject_id"], strict=True)
+    ]
+    grouped = windows.assign(_group=key)
+    kept = grouped[grouped["_group"].isna()].drop(columns="_group")
+    folded = []
+    for (product, group, end), part in grouped.dropna(subset=["_group"]).groupby(
+        ["product", "_group", "window_end"], sort=True
+    ):
+        seen = part[part["status"].astype(str) != DATA_GAP]
+        classes = pd.to_numeric(seen["priority_class"], errors="coerce").dropna()
+        scores = pd.to_numeric(seen["score"], errors="coerce").dropna()
+        folded.append({
+            "product": product, "subject_id": group, "window_end": end,
+            "status": DATA_GAP if seen.empty else "OK",
+            "priority_class": int(classes.min()) if len(classes) else None,
+            "score": float(scores.min()) if len(scores) else None,
+        })  # fmt: skip
+    return pd.concat([kept, pd.DataFrame(folded)], ignore_index=True)
 
 
 def event_outcomes(

@@ -5,7 +5,10 @@ Two sources:
 - a demo city's ``truth.json`` (:func:`truth_from_demo`): ``stressed_parks`` and
   ``watered_parks`` become irrigation events from their ``onset`` until the planted dryness is
   gone again (the last date of ``dry_fraction_by_date`` above 0 when it falls back to 0; open
-  while it lasts), ``unstressed_parks`` controls, ``cloud_hidden_park(s)`` hidden subjects.
+  while it lasts; ``recovered`` when the demo states it), ``unstressed_parks`` controls,
+  ``cloud_hidden_park(s)`` hidden subjects; ``insar`` sites by their ``segment_ids`` (the
+  subsiding stretch and an unlisted step events, a step at known works a control, the sparse
+  stretch hidden).
   Keys a newer demo adds are ignored; a list or a single entry, ids as text or
   ``{"park_id": ...}`` mappings are all read.
 - a CSV of observed events (:func:`truth_from_csv`), e.g. a parks department's irrigation log or
@@ -58,7 +61,12 @@ def _parse_day(value: Any) -> date | None:
 
 
 def _recovered(entry: Mapping[str, Any]) -> date | None:
-    """Last date the planted dryness was above 0, when it later fell back to 0; else None."""
+    """When the planted dryness was gone: ``recovered`` (the demo's date green again), else the
+    last date of ``dry_fraction_by_date`` above 0 when the series later fell back to 0; else
+    None (still dry)."""
+    recovered = _parse_day(entry.get("recovered"))
+    if recovered is not None:
+        return recovered
     series = entry.get("dry_fraction_by_date")
     if isinstance(series, Mapping):
         days = sorted((d, float(v)) for k, v in series.items() if (d := _parse_day(k)) is not None)
@@ -110,7 +118,40 @@ def truth_from_demo(doc: Mapping[str, Any]) -> pd.DataFrame:
         {"product": "irrigation", "subject_id": s, "kind": "control", "start": None, "end": None}
         for s in _ids(doc.get("unstressed_parks"))
     ]
-    return pd.DataFrame.from_records(rows, columns=list(TRUTH_COLUMNS))
+    rows += _insar_rows(doc.get("insar"))
+    return pd.DataFrame.from_records(rows, columns=[*TRUTH_COLUMNS, "members"])
+
+
+def _insar_rows(insar: Any) -> list[dict[str, Any]]:
+    """Deformation truth from the planted sites' ``segment_ids`` (a truth.json without them
+    names no segment, so deformation is not scored from it). The subsiding stretch and an
+    unlisted step are events and a step at known works a control, each one subject
+    ``"<line> <name>"`` whose ``members`` are its segments (a site is found when one of its
+    segments is); the sparse stretch's segments are each hidden (DATA_GAP is right there)."""
+    if not isinstance(insar, Mapping):
+        return []
+    rows: list[dict[str, Any]] = []
+
+    def site(entry: Any, kind: str) -> None:
+        if isinstance(entry, Mapping) and _ids(entry.get("segment_ids")):
+            rows.append({
+                "product": "deformation", "kind": kind, "start": None, "end": None,
+                "subject_id": f"{entry.get('line', '')} {entry.get('name', 'site')}".strip(),
+                "members": tuple(_ids(entry.get("segment_ids"))),
+            })  # fmt: skip
+
+    site(insar.get("subsiding_stretch"), "event")
+    step = insar.get("step")
+    if isinstance(step, Mapping):
+        site(step, "control" if step.get("known_event", True) else "event")
+    sparse = insar.get("sparse_stretch")
+    if isinstance(sparse, Mapping):
+        rows += [
+            {"product": "deformation", "subject_id": segment, "kind": "hidden", "start": None,
+             "end": None, "members": None}
+            for segment in _ids(sparse.get("segment_ids"))
+        ]  # fmt: skip
+    return rows
 
 
 def truth_from_csv(text: str, source: str = "truth.csv") -> pd.DataFrame:

@@ -14,6 +14,7 @@ from alerts.evaluation import (
     data_gap_table,
     event_outcomes,
     false_alarm_table,
+    group_subjects,
     revision_counts,
     summarise,
 )
@@ -225,3 +226,39 @@ def test_an_event_seen_only_in_its_grace_is_neither_scored_nor_a_false_alarm() -
     s = summarise(windows, truth, [])["irrigation"]
     assert s["events_in_period"] == 0 and s["recall"] is None
     assert s["false_alarm_windows"] == 0 and s["false_warning_windows"] == 0
+
+
+def test_deformation_sites_from_the_demo_truth_fold_their_segments() -> None:
+    insar = {
+        "subsiding_stretch": {"name": "subsiding", "line": "U3", "segment_ids": ["U3-047", "U3-048"]},
+        "step": {"name": "works", "line": "U4", "known_event": True, "segment_ids": ["U4-010"]},
+        "sparse_stretch": {"name": "sparse", "line": "U2", "segment_ids": ["U2-001", "U2-002"]},
+    }  # fmt: skip
+    truth = truth_from_demo({"insar": insar})
+    assert list(zip(truth["subject_id"], truth["kind"], strict=True)) == [
+        ("U3 subsiding", "event"), ("U4 works", "control"),
+        ("U2-001", "hidden"), ("U2-002", "hidden"),
+    ]  # fmt: skip
+    unlisted = truth_from_demo({"insar": {"step": {**insar["step"], "known_event": False}}})
+    assert list(unlisted["kind"]) == ["event"]
+    assert truth_from_demo({"insar": {"subsiding_stretch": {"name": "x"}}}).empty  # no segments
+
+    r1, r2 = date(2022, 12, 31), date(2023, 12, 31)
+    rows = [  # (segment, release end, status, class, velocity)
+        ("U3-047", r1, "OK", 3, -3.0), ("U3-048", r1, "OK", 1, -7.0),
+        ("U3-047", r2, "DATA_GAP", None, None), ("U3-048", r2, "DATA_GAP", None, None),
+        ("U4-010", r1, "OK", 1, -4.0), ("U1-001", r1, "OK", 4, 0.1),
+    ]  # fmt: skip
+    windows = pd.DataFrame(
+        [{"product": "deformation", "subject_id": s, "window_end": e, "status": st,
+          "priority_class": k, "score": v} for s, e, st, k, v in rows]
+    )  # fmt: skip
+    folded = group_subjects(windows, truth).set_index(["subject_id", "window_end"])
+    assert folded.loc[("U3 subsiding", r1), "priority_class"] == 1  # best member class
+    assert folded.loc[("U3 subsiding", r1), "score"] == -7.0
+    assert folded.loc[("U3 subsiding", r2), "status"] == "DATA_GAP"  # every member a gap
+    assert ("U1-001", r1) in folded.index and ("U3-047", r1) not in folded.index
+    s = summarise(group_subjects(windows, truth), truth, [])["deformation"]
+    assert s["recall"] == 1.0 and s["events_in_period"] == 1
+    # the known works' warning is a false alarm on a control (explained, no work order due)
+    assert s["false_alarms_on_controls"] == 1 and s["false_alarm_subjects"] == ["U4 works"]
