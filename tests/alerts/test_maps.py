@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import io
 
+import geopandas as gpd
 import numpy as np
 import pytest
 from affine import Affine
 from PIL import Image
-from shapely.geometry import Polygon
+from shapely.geometry import LineString, Polygon, box
 
 from alerts.detect.irrigation import irrigation_priority, load_priority_policy
 from alerts.products.cog import overview_factors
-from alerts.products.maps import nice_length, render_priority_png, render_timeseries_png
+from alerts.products.context import MapContext
+from alerts.products.deformation import alert_runs
+from alerts.products.maps import map_view, nice_length, render_priority_png, render_timeseries_png
 from alerts.products.raster import north_up, raster_crs
 from alerts.products.webmap import svg_path
 from core.errors import InvalidInputError
@@ -109,3 +112,94 @@ def test_svg_path_frame_and_holes() -> None:
     )
     assert svg_path(holed, bounds).count("M") == 2
     assert svg_path(None, bounds) == ""
+
+
+def _context() -> MapContext:
+    """A district pair, a river across the test area and a line, in EPSG:32633."""
+    crs = "EPSG:32633"
+    districts = gpd.GeoDataFrame(
+        {"id": ["1", "2"], "name": ["Nord", "Sued"]},
+        geometry=[
+            box(X0, Y0 + 500, X0 + 1200, Y0 + 1000),
+            box(X0, Y0, X0 + 1200, Y0 + 500),
+        ],
+        crs=crs,
+    )
+    water = gpd.GeoDataFrame(
+        {"id": ["Donau"], "name": ["Donau"]},
+        geometry=[box(X0 + 500, Y0, X0 + 700, Y0 + 1000)],
+        crs=crs,
+    )
+    line = gpd.GeoDataFrame(
+        {"id": ["U1"], "name": ["U-Bahn U1"]},
+        geometry=[LineString([(X0, Y0 + 300), (X0 + 1200, Y0 + 300)])],
+        crs=crs,
+    )
+    return MapContext(districts=districts, water=water, corridors=line)
+
+
+def test_priority_png_draws_the_context() -> None:
+    parks = parks_gdf(irrigation_priority(park_stats(), load_priority_policy(), coverage=COVERAGE))
+    args = {"window": "2022-06-01 to 2022-06-14", "attribution": ATTRIBUTION}
+    with Image.open(io.BytesIO(render_priority_png(parks, None, **args))) as image:
+        bare = np.asarray(image.convert("RGB"))
+    png = render_priority_png(parks, None, context=_context(), **args)
+    with Image.open(io.BytesIO(png)) as image:
+        drawn = np.asarray(image.convert("RGB"))
+
+    # the river (#a6cee3 at alpha 0.55 over the light grey map) is a pale blue found only with it
+    def blue(p: np.ndarray) -> int:
+        r, g, b = (p[..., i].astype(int) for i in range(3))
+        return int(((b - r > 25) & (b > 200) & (g > 200)).sum())
+
+    assert blue(drawn) > 20 * max(blue(bare), 1)
+
+
+def test_map_view_zooms_to_small_subjects_only() -> None:
+    full = (0.0, 0.0, 30_000.0, 23_000.0)
+    small = gpd.GeoDataFrame(geometry=[box(14_000, 11_000, 16_000, 12_000)], crs="EPSG:32633")
+    view, zoomed = map_view(small, full)
+    assert zoomed
+    assert view[0] <= 14_000 and view[2] >= 16_000 and view[1] <= 11_000 and view[3] >= 12_000
+    assert view[2] - view[0] < 0.6 * 30_000
+    spread = gpd.GeoDataFrame(geometry=[box(500, 500, 29_000, 22_000)], crs="EPSG:32633")
+    assert map_view(spread, full) == (full, False)
+
+
+def test_alerted_segments_are_labelled_once_per_stretch() -> None:
+    rows = [("U3", 0, 100), ("U3", 100, 200), ("U3", 200, 300), ("U3", 900, 1000), ("U4", 100, 200)]
+    segments = gpd.GeoDataFrame(
+        {
+            "segment_id": [f"{c}-{a // 100:03d}" for c, a, _ in rows],
+            "corridor_id": [c for c, _, _ in rows],
+            "chainage_from_m": [float(a) for _, a, _ in rows],
+            "chainage_to_m": [float(b) for _, _, b in rows],
+        },
+        geometry=[LineString([(a, 0), (b, 0)]) for _, a, b in rows],
+        crs="EPSG:3035",
+    )
+    runs = alert_runs(segments.sample(frac=1.0, random_state=1))
+    assert [[r["segment_id"] for r in run] for run in runs] == [
+        ["U3-000", "U3-001", "U3-002"],
+        ["U3-009"],
+        ["U4-001"],
+    ]
+
+
+def test_heat_map_with_context() -> None:
+    from alerts.products.heat_bulletin import figure_png, map_figure, plt_close
+
+    lst = np.full((50, 60), 305.0)
+    lst[10:20, 10:20] = 315.0
+    transform = Affine(RES, 0.0, X0, 0.0, -RES, Y0 + 50 * RES)
+    context = _context()
+    districts = context.districts.rename(columns={"id": "zone_id"})
+    hot = gpd.GeoDataFrame(
+        geometry=[box(X0 + 200, Y0 + 600, X0 + 400, Y0 + 800)], crs=districts.crs
+    )
+    fig = map_figure(lst, transform, hot, districts, ["1"], title="t", attribution="a",
+                     context=context)  # fmt: skip
+    names = {t.get_text() for t in fig.axes[0].texts}
+    assert {"Sued", "Donau", "U-Bahn U1"} <= names  # the bulletin's district is named apart
+    assert figure_png(fig)[:8] == b"\x89PNG\r\n\x1a\n"
+    plt_close(fig)
