@@ -26,6 +26,7 @@ def run_demo(
     from eo.demo.layout import DEMO_SEED
 
     seed = DEMO_SEED if seed is None else seed
+    _refuse_other_city(out_dir, seed)
 
     report = progress or NullReporter()
     started = time.monotonic()
@@ -45,3 +46,32 @@ def run_demo(
     from flows.demo_replay import replay_demo_season
 
     return replay_demo_season(out_dir=out_dir, small=small, progress=report)
+
+
+def _refuse_other_city(out_dir: Path, seed: int) -> None:
+    """Exit 2 before building when ``out_dir`` holds the products of another seed's city.
+
+    Products and the outbox of the old city would mix with the new one's (work orders for parks
+    that are not stressed in this city); a rebuild of the same seed is fine (the runs are
+    idempotent).
+    """
+    import json
+
+    from core.errors import InvalidInputError
+
+    truth = DemoLayout.under(out_dir).truth
+    if not truth.is_file():
+        return
+    try:
+        built = json.loads(truth.read_text(encoding="utf-8")).get("seed")
+    except (OSError, ValueError):
+        return
+    products = [
+        n for n in ("alerts", "vegetation", "heat", "deformation") if (out_dir / n).exists()
+    ]
+    if built != seed and products:
+        raise InvalidInputError(
+            f"--out {out_dir}: holds the demo city of seed {built} and its products "
+            f"({', '.join(products)}); seed {seed} is another city: give a fresh --out folder "
+            "(or remove that one) so the two cities' alerts do not mix"
+        )

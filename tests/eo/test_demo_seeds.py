@@ -292,3 +292,15 @@ def test_seed_must_be_a_non_negative_integer(tmp_path: Path) -> None:
     for bad in ("-1", "seven", "1.5"):
         assert main(["demo", "--small", "--seed", bad, "--out", str(tmp_path / "out")]) == 2
     assert not (tmp_path / "out").exists()
+
+
+def test_other_seed_refuses_a_folder_with_another_citys_products(tmp_path: Path) -> None:
+    from flows.cli import main
+
+    out = tmp_path / "out"
+    (out / "demo-city").mkdir(parents=True)
+    (out / "demo-city" / "truth.json").write_text(json.dumps({"seed": 5}), encoding="utf-8")
+    (out / "alerts").mkdir()
+    assert main(["demo", "--small", "--build-only", "--seed", "6", "--out", str(out)]) == 2
+    assert json.loads((out / "demo-city" / "truth.json").read_text())["seed"] == 5  # untouched
+    assert sorted(p.name for p in out.iterdir()) == ["alerts", "demo-city"]
