@@ -35,6 +35,7 @@ __all__ = [
     "EGMS_CRS",
     "EGMS_REQUIRED",
     "Release",
+    "check_egms_header",
     "date_columns",
     "displacement_frame",
     "find_releases",
@@ -188,6 +189,23 @@ def _chunks(
             raise InvalidInputError(f"{source}: not a well-formed CSV ({err})") from err
         except pd.errors.EmptyDataError as err:
             raise InvalidInputError(f"{source}: the file is empty; expected an EGMS CSV") from err
+
+
+def check_egms_header(path: str | Path) -> list[str]:
+    """Check an EGMS file's header without reading its rows; return its date columns.
+
+    Refuses (:class:`~core.errors.InvalidInputError`, naming the file) what :func:`read_egms`
+    would refuse from the header alone: a missing file, a zip without exactly one CSV, a missing
+    required column, no ``YYYYMMDD`` column, invalid or out-of-order dates. A flow checks every
+    file of a release this way before it starts, so bad input stops it before anything is written.
+    """
+    stream, source = _open_csv(Path(path))
+    with stream:
+        try:
+            header = pd.read_csv(stream, nrows=0)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+            raise InvalidInputError(f"{source}: no readable CSV header ({err})") from err
+    return _check_header([str(c) for c in header.columns], source, EGMS_REQUIRED)
 
 
 def read_egms(

@@ -11,7 +11,9 @@ monthly check that finds no new release, adds nothing (findings and revisions ar
 Products go to ``OUT/deformation/<release>/`` (:mod:`alerts.products.deformation`).
 
 Inputs are checked before Prefect starts (exit 2): the profile's ``deformation`` section, the
-corridor layer (declared CRS, lines, inside the AOI) and the source folder.
+corridor layer (declared CRS, lines, inside the AOI), the source folder and the header of every
+EGMS file in it (required columns, dates in order). A value that is not a number stops the run
+at the release whose file holds it, before that release writes or queues anything.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import shapely
 
 from core.errors import InvalidInputError
 from core.profile import CityProfile, DeformationConfig, load_profile
-from eo.insar import EGMS_CRS, Release, find_releases
+from eo.insar import EGMS_CRS, Release, check_egms_header, find_releases
 from flows.progress import NullReporter
 
 
@@ -86,6 +88,9 @@ def resolve_deformation_inputs(profile_name: str | Path, out_dir: Path) -> Defor
             "declared CRS is probably not the one its coordinates are in: declare the right one"
         )
     releases = tuple(find_releases(profile.resolve(cfg.source)))
+    for release in releases:  # headers only: a bad file stops the run before anything is written
+        for path in release.files:
+            check_egms_header(path)
     return DeformationInputs(profile, cfg, segments, releases)
 
 

@@ -8,6 +8,7 @@ without Prefect), which is what a second scheduled check executes.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -270,3 +271,73 @@ def test_the_operators_digest_lists_the_watched_segments(run: Run) -> None:
         row = latest.set_index("segment_id").loc[entry["subject_id"]]
         assert entry["vertical_velocity_mm_yr"] == pytest.approx(row["vertical_velocity"])
         assert entry["line"] == row["line_name"] and "mm/yr" in entry["text"]
+
+
+def _bad_source(demo: DemoLayout, tmp_path: Path, name: str, edit: Callable[[str], str]) -> Path:
+    """A copy of the demo's EGMS folder with file ``name`` changed by ``edit`` (its text)."""
+    import shutil
+
+    src = tmp_path / "insar"
+    if not src.exists():
+        shutil.copytree(demo.root / "insar", src)
+    target = src / name
+    target.write_text(edit(target.read_text(encoding="utf-8")), encoding="utf-8")
+    return src
+
+
+def _header_edit(change: Callable[[list[str]], list[str]]) -> Callable[[str], str]:
+    def edit(text: str) -> str:
+        header, rest = text.split("\n", 1)
+        return ",".join(change(header.split(","))) + "\n" + rest
+
+    return edit
+
+
+def test_bad_egms_headers_stop_the_run_before_prefect(
+    profile_copy: ProfileFactory, demo_small: DemoLayout, tmp_path: Path
+) -> None:
+    name = "EGMS_L2b_124_0001_IW2_VV_2019_2023_1.csv"
+    renamed = _header_edit(
+        lambda cols: ["coherence" if c == "temporal_coherence" else c for c in cols]
+    )
+    src = _bad_source(demo_small, tmp_path, name, renamed)
+    profile = str(profile_copy("badheader", **{"deformation.source": str(src)}))
+    with pytest.raises(
+        InvalidInputError, match=rf"{name}: required column\(s\) \['temporal_coherence'\]"
+    ):
+        resolve_deformation_inputs(profile, tmp_path / "out")
+
+    def swap(cols: list[str]) -> list[str]:  # restore the column, then swap two dates
+        cols = ["temporal_coherence" if c == "coherence" else c for c in cols]
+        i = next(k for k, c in enumerate(cols) if c.isdigit())
+        cols[i], cols[i + 1] = cols[i + 1], cols[i]
+        return cols
+
+    _bad_source(demo_small, tmp_path, name, _header_edit(swap))
+    with pytest.raises(InvalidInputError, match=rf"{name}: date columns out of order"):
+        resolve_deformation_inputs(profile, tmp_path / "out")
+    rc = main(["run", "deformation", "--profile", profile, "--out", str(tmp_path / "cli"), *PERIOD])
+    assert rc == 2 and not (tmp_path / "cli" / "deformation").exists()
+
+
+def test_a_non_numeric_displacement_writes_and_queues_nothing(
+    profile_copy: ProfileFactory, demo_small: DemoLayout, tmp_path: Path
+) -> None:
+    name = "EGMS_L2b_124_0001_IW2_VV_2018_2022_1.csv"  # the second file read of the first release
+
+    def text_in_a_date_cell(text: str) -> str:
+        lines = text.split("\n")
+        cells = lines[3].split(",")
+        cells[-5] = "-1.2mm"
+        lines[3] = ",".join(cells)
+        return "\n".join(lines)
+
+    src = _bad_source(demo_small, tmp_path, name, text_in_a_date_cell)
+    profile = str(profile_copy("badvalue", **{"deformation.source": str(src)}))
+    out = tmp_path / "out"
+    out.mkdir()
+    inputs = resolve_deformation_inputs(profile, out)  # the header is fine
+    with pytest.raises(InvalidInputError, match=rf"{name}: column '\d{{8}}' row 3 holds '-1.2mm'"):
+        run_releases(inputs, START, END, out)
+    assert not (out / "deformation").exists()  # nothing partial: no products, no evaluated.json
+    assert not (out / "alerts" / "outbox.sqlite").exists()  # no outbox opened: nothing queued
