@@ -11,6 +11,10 @@
     var rows = [p.name + (p.rank !== null ? " (rank " + p.rank + ")" : "")];
     rows.push(p.priority || p.status);
     rows.push(p.why);
+    if (p.ndvi_anomaly !== null && p.ndvi_anomaly !== undefined) {
+      rows.push("NDVI anomaly " + p.ndvi_anomaly.toFixed(2) + ", NDMI anomaly " +
+        (p.ndmi_anomaly === null ? "n/a" : p.ndmi_anomaly.toFixed(2)));
+    }
     if (p.clear_pct !== null) { rows.push("clear sky: " + p.clear_pct + " %"); }
     if (p.last_clear_date) { rows.push("last clear: " + p.last_clear_date); }
     return rows;

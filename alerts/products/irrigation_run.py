@@ -164,6 +164,7 @@ def _stage_maps(
         attribution=run.attribution,
         clear_note=run.clear_note,
         language=run.language,
+        context=run.context,
     )
     stage.stage_bytes("irrigation_priority.html", page.encode("utf-8"))
 

@@ -23,6 +23,7 @@ from PIL import Image
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
+from alerts.products.context import MapContext
 from alerts.products.labels import (
     ANOMALY_CMAP,
     ANOMALY_RANGE,
@@ -92,7 +93,62 @@ def _park_paths(parks: gpd.GeoDataFrame, bounds: Bounds) -> list[str]:
     return out
 
 
-def _svg(parks: gpd.GeoDataFrame, raster: NorthUpRaster | None, bounds: Bounds) -> str:
+def _context_svg(context: MapContext | None, crs: object, bounds: Bounds) -> list[str]:
+    """Water, district boundaries and lines (with their names) beneath the parks."""
+    if context is None or context.is_empty() or crs is None:
+        return []
+    near = context.to_crs(crs)
+    size = max(bounds[2] - bounds[0], bounds[3] - bounds[1]) / 70
+    parts = []
+    for layer, css in (
+        ("water", "ctx-water"),
+        ("districts", "ctx-district"),
+        ("corridors", "ctx-line"),
+    ):
+        frame = getattr(near, layer)
+        paths = []
+        for geom in frame.geometry:
+            d = _line_or_area(geom, bounds)
+            if d:
+                paths.append(f'<path d="{d}"/>')
+        if paths:
+            parts.append(f'<g class="{css}">' + "".join(paths) + "</g>")
+    labels = []
+    for layer in ("districts", "corridors"):
+        frame = getattr(near, layer)
+        for name, geom in zip(frame["name"], frame.geometry, strict=True):
+            point = (geom.interpolate(0.5, normalized=True) if layer == "corridors"
+                     else geom.representative_point())  # fmt: skip
+            x, y = point.x - bounds[0], bounds[3] - point.y
+            if 0 <= x <= bounds[2] - bounds[0] and 0 <= y <= bounds[3] - bounds[1]:
+                labels.append(
+                    f'<text class="lab-{layer}" x="{x:.0f}" y="{y:.0f}">{html.escape(str(name))}</text>'
+                )
+    if labels:
+        parts.append(f'<g class="ctx-labels" font-size="{size:.0f}">' + "".join(labels) + "</g>")
+    return parts
+
+
+def _line_or_area(geom: BaseGeometry | None, bounds: Bounds) -> str:
+    """SVG path data of polygons (:func:`svg_path`) or lines (open subpaths)."""
+    if geom is None or geom.is_empty:
+        return ""
+    if geom.geom_type in ("LineString", "MultiLineString"):
+        lines = [geom] if geom.geom_type == "LineString" else list(geom.geoms)
+        minx, _, _, maxy = bounds
+        return "".join(
+            "M" + "L".join(f"{x - minx:.1f},{maxy - y:.1f}" for x, y, *_ in line.coords)
+            for line in lines
+        )
+    return svg_path(geom, bounds)
+
+
+def _svg(
+    parks: gpd.GeoDataFrame,
+    raster: NorthUpRaster | None,
+    bounds: Bounds,
+    context: MapContext | None = None,
+) -> str:
     """The map as inline SVG (no namespace URL needed inside HTML5)."""
     width, height = bounds[2] - bounds[0], bounds[3] - bounds[1]
     cell = max(width, height) / 160
@@ -104,7 +160,10 @@ def _svg(parks: gpd.GeoDataFrame, raster: NorthUpRaster | None, bounds: Bounds) 
     ]
     if raster is not None:
         parts.append(_raster_image(raster, bounds))
+    labels = _context_svg(context, parks.crs, bounds)
+    parts += [p for p in labels if "ctx-labels" not in p]
     parts += _park_paths(parks, bounds)
+    parts += [p for p in labels if "ctx-labels" in p]
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -153,6 +212,8 @@ def _park_json(parks: gpd.GeoDataFrame, language: str) -> str:
                 "park_id": str(row[Col.PARK_ID]),
                 "name": str(row.get(Col.NAME, row[Col.PARK_ID])),
                 "rank": json_safe(row["rank"]),
+                "ndvi_anomaly": json_safe(row.get(Col.NDVI_ANOMALY)),
+                "ndmi_anomaly": json_safe(row.get(Col.NDMI_ANOMALY)),
                 "priority": "" if pd.isna(cls) else f"{int(cls)} {CLASS_NAMES[language][int(cls)]}",
                 "status": str(row[Col.STATUS]),
                 "why": str(row["why"]),
@@ -173,6 +234,7 @@ def render_priority_html(
     attribution: str,
     clear_note: str,
     language: str = "en",
+    context: MapContext | None = None,
 ) -> str:
     """The self-contained HTML page (map, legend, table, attribution) as text.
 
@@ -190,6 +252,8 @@ def render_priority_html(
         Observation window, Copernicus attribution, clear-sky explanation.
     language : str
         ``"en"`` or ``"de"``.
+    context : MapContext, optional
+        Water, district boundaries and lines with names drawn beneath the parks.
     """
     text = TEXT[language]
     no_clear = (
@@ -205,7 +269,7 @@ def render_priority_html(
 <style>{_asset("webmap.css")}</style></head>
 <body><h1>{html.escape(title)}</h1>
 <div class="sub">{html.escape(clear_note)}</div>
-<div class="layout"><div class="map">{_svg(parks, raster, bounds)}{no_clear}<div id="tip"></div></div>
+<div class="layout"><div class="map">{_svg(parks, raster, bounds, context)}{no_clear}<div id="tip"></div></div>
 <div class="legend">{_legend(language)}</div></div>
 {_table(table, [str(p) for p in parks[Col.PARK_ID]])}
 <p class="note">{html.escape(attribution)}</p>
