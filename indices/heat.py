@@ -319,11 +319,11 @@ def hotspot_areas(
     """Group significant hot cells into hot spots a health officer can read.
 
     Cells of class >= ``min_class`` that touch (``connectivity`` 8: edges or corners; 4: edges)
-    form one hot spot; with ``merge_gap_m`` > 0, groups separated by at most that distance of
-    non-significant cells (e.g. one 30 m street of a cooler pixel) are merged into one hot spot
-    too (grouping by a square dilation of ``ceil(gap / 2 / pixel)`` cells; the polygon stays the
-    significant cells only, a MultiPolygon where parts are separate). Hot spots smaller than
-    ``min_area_m2`` are dropped and counted in ``dropped``.
+    form one hot spot; with ``merge_gap_m`` > 0, groups separated by at most
+    ``floor(merge_gap_m / pixel)`` non-significant cells (along rows, columns or diagonals: a
+    Chebyshev gap) are merged into one hot spot too (the polygon stays the significant cells only,
+    a MultiPolygon where parts are separate). Hot spots smaller than ``min_area_m2`` are dropped
+    and counted in ``dropped``.
     """
     if connectivity not in (4, 8):
         raise InvalidInputError(f"hot-spot connectivity must be 4 or 8, got {connectivity!r}")
@@ -338,8 +338,9 @@ def hotspot_areas(
     gap_px = int(np.floor(merge_gap_m / pixel + 1e-9)) if pixel > 0 else 0
     grouping = hot
     if gap_px > 0 and hot.any():
-        reach = (gap_px + 1) // 2
-        grouping = ndimage.binary_dilation(hot, structure=np.ones((2 * reach + 1,) * 2, bool))
+        # Every cell grown to a (gap + 1)-cell square: two cells' squares touch (8-connected)
+        # exactly when at most ``gap_px`` cells lie between them along rows and columns.
+        grouping = ndimage.binary_dilation(hot, structure=np.ones((gap_px + 1,) * 2, bool))
     labels = label(grouping, connectivity=2 if connectivity == 8 else 1) * hot
     rows = []
     dropped, dropped_area = 0, 0.0

@@ -243,8 +243,8 @@ def test_hotspot_rule_file_quantities_with_units(tmp_path: Path) -> None:
     from core.errors import InvalidInputError
 
     rule = load_hotspot_rule()
-    assert (rule.connectivity, rule.merge_gap_m, rule.min_area_m2) == (8, 30.0, 10000.0)
-    assert "1 ha" in rule.describe() and rule.version in rule.describe()
+    assert (rule.connectivity, rule.merge_gap_m, rule.min_area_m2) == (8, 100.0, 50000.0)
+    assert "5 ha" in rule.describe() and rule.version in rule.describe()
     bad = tmp_path / "bare.yaml"
     bad.write_text('version: "x"\nconnectivity: 8\nmerge_gap: "30 m"\nmin_area: 10000\n')
     with pytest.raises(InvalidInputError, match="bare number"):

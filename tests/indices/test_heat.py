@@ -180,6 +180,12 @@ def test_hotspot_areas_merge_nearby_groups_and_drop_fragments() -> None:
     assert polys.iloc[0].geometry.area == pytest.approx(54 * 900)
     assert areas.dropped == 1 and areas.dropped_area_m2 == pytest.approx(1800.0)
     assert areas.significant_cells == 60
+    # two cooler columns between groups are more than a 30 m gap; a 60 m gap merges them
+    two = np.zeros((10, 12), np.int8)
+    two[2:6, 1:4] = two[2:6, 6:9] = 2
+    assert len(hotspot_areas(two, transform, "EPSG:32633", merge_gap_m=30.0).polygons) == 2
+    assert len(hotspot_areas(two, transform, "EPSG:32633", merge_gap_m=60.0).polygons) == 1
+    assert len(hotspot_areas(two, transform, "EPSG:32633", merge_gap_m=89.0).polygons) == 1
     # no merge gap: the two blocks stay apart; 4-connectivity splits the diagonal pair
     apart = hotspot_areas(classes, transform, "EPSG:32633", min_area_m2=0.0, connectivity=4)
     assert sorted(apart.polygons["pixels"]) == [1, 1, 4, 18, 36]
