@@ -261,8 +261,8 @@ def alert_rows(
     ``subject``, ``level``, ``revision``, ``msg_type``, ``status``, ``approved_by``); notices may
     carry their ``payload`` (``geospace alerts show``) to tell DATA_GAP events from digests.
     An alert is open when its latest revision is not a Cancel and is pending approval, queued,
-    sent or dead. Run digests are left out; every other notice (e.g. a failed delivery) is an
-    alert row. Rows: pending approval first, then dead, queued, sent.
+    sent or dead. Run digests and notices already sent are left out; other notices (e.g. a failed
+    delivery not yet delivered itself) are alert rows. Rows: pending approval first, then dead, queued, sent.
     """
     alerts: list[AlertRow] = []
     gaps: list[GapRow] = []
@@ -291,6 +291,8 @@ def alert_rows(
             continue
         if kind == "digest" or str(rev.get("subject", "")).startswith("digest/"):
             continue
+        if rev.get("hazard") == "notice" and rev.get("status") == "sent":
+            continue  # an operator notice that reached its sinks is done
         status = str(rev.get("status"))
         action = ""
         if status == "pending_approval":

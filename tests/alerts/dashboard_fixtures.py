@@ -195,4 +195,6 @@ def revisions() -> list[dict[str, Any]]:
         rev(8, "f", "notice", "irrigation/old-park", "sent", "Cancel", 2, **gap),  # gap cleared
         rev(9, "g", "notice", "digest/irrigation/demo", "sent", payload={"notice": "digest"}),
         rev(10, "h", "irrigation", "lindenhof", "rejected"),
+        rev(11, "i", "notice", "heat/approval/b", "sent"),  # told, done
+        rev(12, "j", "notice", "delivery/m4", "queued"),  # a notice not yet delivered
     ]

@@ -46,12 +46,13 @@ def test_runs_come_from_the_manifests_newest_first(out: Path) -> None:
 
 def test_open_alerts_and_data_gaps_from_outbox_rows() -> None:
     alerts, gaps = alert_rows(revisions(), out_arg="out")
-    # pending approval first, then dead, then queued; cancelled, rejected and digests left out
+    # pending approval first, then dead, then queued; cancelled, rejected, digests left out
     assert [(a.id, a.status) for a in alerts] == [
         (3, "pending_approval"),
         (4, "dead"),
         (5, "queued"),
-    ]
+        (12, "queued"),
+    ]  # a sent notice is done; one not yet delivered is listed
     assert alerts[0].action == "geospace alerts approve 3 --by NAME --out out"
     assert alerts[1].action == "geospace alerts retry 4 --out out"
     assert alerts[0].name == "Vienna heat"
