@@ -8,8 +8,11 @@ sinks are local. A rule version is a folder (or one file) of policy YAML files n
 built-in policies they replace (``irrigation_priority.yaml``, ``irrigation.yaml``, ...), laid over
 the built-in ones for that run (``$GEOSPACE_POLICY_DIR``, :mod:`alerts.policies`).
 
+``--products`` chooses the flows: irrigation (default; the vegetation flow, weekly windows) and
+deformation (the deformation flow, one window per EGMS release whose last year is in the period).
 The scoring is pure (:mod:`alerts.evaluation`); this module only runs the flows, reads what they
-wrote (each window's ``irrigation_priority.geojson``, the run's outbox) and writes
+wrote (each window's ``irrigation_priority.geojson``, each release's
+``corridor_segments.geojson``, the run's outbox) and writes
 ``backtest.json``, ``backtest.md``, ``backtest.html`` and ``plots/`` atomically
 (:class:`alerts.products.staging.ProductStage`, the JSON last).
 """
@@ -35,6 +38,7 @@ from alerts.evaluation import (
     data_gap_table,
     event_outcomes,
     false_alarm_table,
+    group_subjects,
     summarise,
 )
 from alerts.evaluation.truth import truth_from_csv, truth_from_demo
@@ -45,15 +49,19 @@ from flows.runtime import check_out_dir
 
 __all__ = ["RuleSet", "check_rules", "load_truth", "run_backtest_cli"]
 
-PRODUCTS = ("irrigation",)
-"""Products the backtest replays. Heat (city-wide bulletins from forecasts) and deformation (one
-evaluation per EGMS release) are not replayed yet: the report says so."""
-NOT_BACKTESTED = {
-    "heat": "its findings are city-wide bulletins from weather forecasts, not weekly windows per "
-    "subject; not replayed by this version of the backtest",
-    "deformation": "evaluated once per EGMS release (a few per decade), not per window; not "
-    "replayed by this version of the backtest",
-}
+PRODUCTS = ("irrigation", "deformation")
+"""Products the backtest can replay: irrigation (the vegetation flow, one window a week) and
+deformation (the deformation flow, one window per EGMS release whose last year is in the period:
+give the releases' years as the period). Heat is not replayed: the report says so."""
+DEFAULT_PRODUCTS = ("irrigation",)
+HEAT_NOT_REPLAYED = (
+    "its findings are city-wide bulletins from weather forecasts, not windows per subject; not "
+    "replayed by this version of the backtest"
+)
+PLOT_ALL_BELOW = 60
+"""Up to this many subjects every one gets a plot; above, only those in the truth or ever at
+watch or worse (the report says how many were left out)."""
+_DEFORMATION_CLASS = {"warning": 1, "watch": 3, "none": 4}
 
 
 @dataclass(frozen=True)
@@ -224,9 +232,42 @@ def read_windows(run_dir: Path, start: date, end: date) -> pd.DataFrame:
                     "rank": p.get("rank"),
                 }
             )
+    rows += _deformation_rows(run_dir)
     columns = ["product", "subject_id", "name", "window_end", "status", "priority_class",
                "score", "rank"]  # fmt: skip
     return pd.DataFrame.from_records(rows, columns=columns)
+
+
+def _deformation_rows(run_dir: Path) -> list[dict[str, Any]]:
+    """Every corridor segment of every release the run evaluated: one window per release, ending
+    on 31 December of its last year; warning = class 1 (work order), watch = 3, none = 4; the
+    score is the vertical velocity (mm/yr)."""
+    rows = []
+    root = run_dir / "deformation"
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
+        product = folder / "corridor_segments.geojson"
+        last_year = folder.name.rpartition("_")[2]
+        if not product.is_file() or not last_year.isdigit():
+            continue
+        doc = json.loads(product.read_text(encoding="utf-8"))
+        for feature in doc.get("features", []):
+            p = feature.get("properties", {})
+            gap = p.get("status") == "DATA_GAP"
+            rows.append(
+                {
+                    "product": "deformation",
+                    "subject_id": str(p.get("segment_id")),
+                    "name": p.get("line_name"),
+                    "window_end": date(int(last_year), 12, 31),
+                    "status": "DATA_GAP" if gap else "OK",
+                    "priority_class": None
+                    if gap
+                    else _DEFORMATION_CLASS.get(str(p.get("alert")), 4),
+                    "score": p.get("vertical_velocity"),
+                    "rank": None,
+                }
+            )
+    return rows
 
 
 def _rule_versions(folder: Path | None) -> dict[str, str]:
@@ -263,29 +304,56 @@ def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _run_one(
-    rules: RuleSet, profile: str, data_root: Path, start: date, end: date, folder: Path
+    rules: RuleSet,
+    profile: str,
+    data_root: Path,
+    period: tuple[date, date],
+    folder: Path,
+    products: tuple[str, ...],
 ) -> tuple[int, Path]:
     """Run the flows of one rule version into a fresh ``folder``; (exit code, run folder)."""
-    from flows.vegetation import run_vegetation_cli
-
+    start, end = period
     if folder.exists():  # fresh outbox and products: an earlier backtest's run is replaced
         shutil.rmtree(folder)
     run_profile = write_run_profile(profile, data_root, folder)
-    print(f"backtest {rules.label}: rules {rules.origin}; running vegetation {start}..{end}")
+    code = 0
     with policy_overlay(rules.folder):
-        code = run_vegetation_cli(profile=str(run_profile), start=start, end=end, out_dir=folder)
+        if "irrigation" in products:
+            from flows.vegetation import run_vegetation_cli
+
+            print(f"backtest {rules.label}: rules {rules.origin}; vegetation {start}..{end}")
+            code = run_vegetation_cli(
+                profile=str(run_profile), start=start, end=end, out_dir=folder
+            )
+        if "deformation" in products:
+            from flows.deformation import run_deformation_cli
+
+            print(f"backtest {rules.label}: rules {rules.origin}; deformation {start}..{end}")
+            code = max(
+                code,
+                run_deformation_cli(profile=str(run_profile), start=start, end=end, out_dir=folder),
+            )
     return code, folder
 
 
-def _subject_order(windows: pd.DataFrame, truth: pd.DataFrame, product: str) -> list[str]:
-    """Subjects with truth events first, then those ever at watch or worse, then the rest."""
+def _subject_order(
+    windows: pd.DataFrame, truth: pd.DataFrame, product: str
+) -> tuple[list[str], int]:
+    """(subjects to plot, how many left out): truth subjects first (events, then the others),
+    then those ever at watch or worse, then the rest while there are at most PLOT_ALL_BELOW."""
     win = windows[windows["product"] == product]
-    events = truth[(truth["product"] == product) & (truth["kind"] == "event")]
-    first = list(dict.fromkeys(events["subject_id"].astype(str)))
+    mine = truth[truth["product"] == product]
+    seen = set(win["subject_id"].astype(str))
+    events = [s for s in mine.loc[mine["kind"] == "event", "subject_id"].astype(str) if s in seen]
+    first = list(
+        dict.fromkeys([*events, *(s for s in mine["subject_id"].astype(str) if s in seen)])
+    )
     klass = pd.to_numeric(win["priority_class"], errors="coerce")
     warned = sorted(set(win.loc[klass <= 3, "subject_id"].astype(str)) - set(first))
-    rest = sorted(set(win["subject_id"].astype(str)) - set(first) - set(warned))
-    return [*first, *warned, *rest]
+    rest = sorted(seen - set(first) - set(warned))
+    if len(seen) <= PLOT_ALL_BELOW:
+        return [*first, *warned, *rest], 0
+    return [*first, *warned], len(rest)
 
 
 def run_backtest_cli(
@@ -297,6 +365,7 @@ def run_backtest_cli(
     truth: Path | None = None,
     rules: Path | None = None,
     compare_rules: Path | None = None,
+    products: tuple[str, ...] = DEFAULT_PRODUCTS,
     settings: Settings | None = None,
 ) -> int:
     """``geospace backtest``: check inputs (exit 2, nothing written), replay, score, report."""
@@ -305,8 +374,19 @@ def run_backtest_cli(
         raise InvalidInputError(
             f"--end: {end}: before --start {start}; give an end on or after the start"
         )
+    unknown = [p for p in products if p not in PRODUCTS]
+    if unknown or not products:
+        raise InvalidInputError(
+            f"--products: {','.join(products)}: {', '.join(unknown) or 'empty'} is not a "
+            f"product the backtest replays; give one or more of {', '.join(PRODUCTS)}"
+        )
     check_out_dir(out_dir)
     prof = load_profile(profile, out_dir=out_dir)
+    if "deformation" in products and prof.deformation is None:
+        raise InvalidInputError(
+            f"--products: deformation: profile {prof.name} has no 'deformation' section; "
+            "leave deformation out or use a profile with one"
+        )
     data_root = Path(prof.base_dir)
     truth_table, truth_source = load_truth(truth, data_root)
     check_rules(rules, "--rules")
@@ -334,15 +414,20 @@ def run_backtest_cli(
     windows_by_label: dict[str, pd.DataFrame] = {}
     for rs in rule_sets:
         run_code, folder = _run_one(
-            rs, profile, data_root, start, end, report_dir / "runs" / rs.label
+            rs, profile, data_root, (start, end), report_dir / "runs" / rs.label, products
         )
         code = max(code, run_code)
         from alerts.outbox import commands
 
-        windows = read_windows(folder, start, end)
+        # a deformation site (truth members) counts once: its segments are folded into it
+        windows = group_subjects(read_windows(folder, start, end), truth_table)
         revisions = commands.list_revisions(folder)
         windows_by_label[rs.label] = windows
-        summary = summarise(windows, truth_table, revisions, settings)
+        summary = {
+            p: figures
+            for p, figures in summarise(windows, truth_table, revisions, settings).items()
+            if p in products
+        }
         tables = {}
         for product in summary:
             w = windows[windows["product"] == product]
@@ -366,7 +451,15 @@ def run_backtest_cli(
         if "candidate" in runs
         else None
     )
-    products = [p for p in PRODUCTS if any(p in r["summary"] for r in runs.values())]
+    not_evaluated = {"heat": HEAT_NOT_REPLAYED}
+    for product in PRODUCTS:
+        if product not in products:
+            not_evaluated[product] = (
+                "not requested (--products); deformation needs a period covering the EGMS "
+                "releases' last years"
+                if product == "deformation"
+                else "not requested (--products)"
+            )
     window_ends = sorted(
         {str(d) for w in windows_by_label.values() for d in w["window_end"].unique()}
     )
@@ -375,13 +468,13 @@ def run_backtest_cli(
         "period": {"start": str(start), "end": str(end), "window_ends": window_ends},
         "truth": {"source": truth_source, "rows": len(truth_table)},
         "settings": settings.as_dict(),
-        "products": products,
+        "products": list(products),
         "runs": runs,
         "comparison": _jsonable(comparison),
-        "not_evaluated": NOT_BACKTESTED,
+        "not_evaluated": not_evaluated,
         "plots": {},
     }
-    _write_report(doc, report_dir, windows_by_label, truth_table, products)
+    _write_report(doc, report_dir, windows_by_label, truth_table, list(products))
     _print_summary(doc, report_dir)
     return code
 
@@ -416,7 +509,9 @@ def _write_report(
         for product in products:
             spans = truth[(truth["product"] == product) & (truth["kind"] == "event")]
             base = next(iter(windows_by_label.values()))
-            for subject in _subject_order(base, truth, product):
+            subjects, left_out = _subject_order(base, truth, product)
+            doc.setdefault("plots_left_out", {})[product] = left_out
+            for subject in subjects:
                 series = {
                     label: w[(w["product"] == product) & (w["subject_id"] == subject)]
                     for label, w in windows_by_label.items()
@@ -427,7 +522,7 @@ def _write_report(
                     (_date(r["start"]), _date(r["end"]))
                     for r in spans[spans["subject_id"] == subject].to_dict("records")
                 ]
-                png = subject_plot(title, series, events)
+                png = subject_plot(title, series, events, score_label=_SCORE_LABEL[product])
                 name = f"plots/{product}/{slug(subject)}.png"
                 stage.stage_bytes(name, png)
                 images.setdefault(product, {})[subject] = png
@@ -438,6 +533,9 @@ def _write_report(
             "backtest.json", (json.dumps(doc, indent=1, sort_keys=False) + "\n").encode("utf-8")
         )
         stage.commit()
+
+
+_SCORE_LABEL = {"irrigation": "priority score", "deformation": "vertical mm/yr"}
 
 
 def _date(value: Any) -> date | None:

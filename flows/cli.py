@@ -213,6 +213,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--compare-rules", type=Path, default=None,
         help="a second rule folder or file: both run, the report compares them side by side",
     )  # fmt: skip
+    backtest.add_argument(
+        "--products", default="irrigation",
+        help="comma list of irrigation, deformation (default irrigation; deformation: a period "
+        "covering the EGMS releases' years)",
+    )  # fmt: skip
     _add_out(backtest)
     backtest.set_defaults(handler=_cmd_backtest)
 
@@ -227,6 +232,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     return run_backtest_cli(
         profile=args.profile, start=args.start, end=args.end, out_dir=args.out,
         truth=args.truth, rules=args.rules, compare_rules=args.compare_rules,
+        products=tuple(p.strip() for p in args.products.split(",") if p.strip()),
     )  # fmt: skip
 
 

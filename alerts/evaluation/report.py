@@ -31,6 +31,7 @@ def subject_plot(
     series: Mapping[str, pd.DataFrame],
     events: Sequence[tuple[date | None, date | None]],
     attribution: str = "",
+    score_label: str = "score",
 ) -> bytes:
     """PNG of one subject: class (top) and score (bottom) per window end, per rule version.
 
@@ -72,7 +73,7 @@ def subject_plot(
     top.set_title(title, fontsize=9)
     top.grid(axis="y", alpha=0.3)
     top.legend(fontsize=6, loc="lower left", ncols=2)
-    bottom.set_ylabel("score", fontsize=7)
+    bottom.set_ylabel(score_label, fontsize=7)
     bottom.tick_params(labelsize=7)
     bottom.grid(alpha=0.3)
     locator = AutoDateLocator()
@@ -230,6 +231,9 @@ def render_markdown(doc: Mapping[str, Any]) -> str:
         if plots:
             lines += ["", "### plots", ""]
             lines += [f"![{subject}]({path})" for subject, path in plots.items()]
+        left_out = doc.get("plots_left_out", {}).get(product)
+        if left_out:
+            lines += ["", f"{left_out} other subjects, never at watch or worse, are not plotted."]
     return "\n".join(lines) + "\n"
 
 
@@ -289,5 +293,10 @@ def render_html(doc: Mapping[str, Any], images: Mapping[str, Mapping[str, bytes]
                     f"src='data:image/png;base64,{data}'></figure>"
                 )
             parts.append("</div>")
+        left_out = doc.get("plots_left_out", {}).get(product)
+        if left_out:
+            parts.append(
+                f"<p>{left_out} other subjects, never at watch or worse, are not plotted.</p>"
+            )
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

@@ -172,6 +172,7 @@ def test_a_worse_rule_version_scores_worse(backtest: Backtest) -> None:
         (["--rules", "{tmp}/wrong_name.yaml"], "is not a built-in policy"),
         (["--compare-rules", "{tmp}/broken"], "--compare-rules: "),
         (["--start", "2022-08-30", "--end", "2022-08-23"], "before --start"),
+        (["--products", "irrigation,floods"], "--products: irrigation,floods: floods"),
     ],
 )
 def test_invalid_input_exits_2_and_writes_nothing(
@@ -197,3 +198,44 @@ def test_invalid_input_exits_2_and_writes_nothing(
     assert rc == 2, err
     assert err.count("geospace: error:") == 1 and needle in err, err
     assert not out.exists()
+
+
+def test_deformation_sites_against_truth(
+    demo_small: DemoLayout, prefect_server: None, tmp_path: Path
+) -> None:
+    """One deformation backtest over the demo's two releases: sites judged as their products say."""
+    from flows.backtest import run_backtest_cli
+
+    profile = write_profile(tmp_path, Path(demo_small.root), name="bt")
+    out = tmp_path / "out"
+    start, end = date(2018, 1, 1), date(2023, 12, 31)
+    assert run_backtest_cli(
+        profile=str(profile), start=start, end=end, out_dir=out, products=("deformation",)
+    ) == 0  # fmt: skip
+    report = out / "backtest" / f"vienna-demo_{start}_{end}"
+    doc = json.loads((report / "backtest.json").read_text(encoding="utf-8"))
+    insar = json.loads(Path(demo_small.truth).read_text(encoding="utf-8"))["insar"]
+    run = Path(doc["runs"]["baseline"]["folder"])
+    releases = {}
+    for folder in sorted((run / "deformation").iterdir()):
+        fc = json.loads((folder / "corridor_segments.geojson").read_text(encoding="utf-8"))
+        releases[folder.name] = {
+            f["properties"]["segment_id"]: f["properties"] for f in fc["features"]
+        }
+    assert sorted(releases) == ["2018_2022", "2019_2023"]
+    s = doc["runs"]["baseline"]["summary"]["deformation"]
+    stretch = insar["subsiding_stretch"]["segment_ids"]
+    found = any(r[seg]["alert"] == "warning" for r in releases.values() for seg in stretch)
+    assert found and s["recall"] == 1.0 and s["events_in_period"] == 1
+    step = insar["step"]
+    step_warned = sum(
+        any(r[seg]["alert"] == "warning" for seg in step["segment_ids"]) for r in releases.values()
+    )
+    assert step["known_event"] and s["false_alarms_on_controls"] == step_warned
+    sparse = insar["sparse_stretch"]["segment_ids"]
+    always_gap = sum(
+        all(r[seg]["status"] == "DATA_GAP" for r in releases.values()) for seg in sparse
+    )
+    assert s["hidden_subjects"] == len(sparse) and s["hidden_always_data_gap"] == always_gap
+    assert doc["plots"]["deformation"] and doc["not_evaluated"]["irrigation"]
+    assert "## deformation" in (report / "backtest.md").read_text(encoding="utf-8")
