@@ -150,3 +150,29 @@ def test_refresh_warns_and_never_raises(tmp_path: Path, capsys: pytest.CaptureFi
     not_a_folder.write_text("x")
     refresh_dashboard(not_a_folder)
     assert "geospace: warning: dashboard" in capsys.readouterr().err
+
+
+def test_operator_commands_rewrite_the_dashboard(
+    out: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from alerts.outbox.store import open_store
+    from flows.cli import main
+    from tests.alerts.outbox_fixtures import make_revision
+
+    store = open_store(out, create=True)
+    try:
+        store.add_revisions(
+            [
+                make_revision("rosengarten", hazard="irrigation", status="pending_approval"),
+                make_revision("U9-001"),
+            ]
+        )
+    finally:
+        store.close()
+    assert main(["alerts", "reject", "1", "--by", "Ann", "--json", "--out", str(out)]) == 0
+    text = (out / "index.html").read_text(encoding="utf-8")
+    assert 'data-id="1" data-status' not in text and 'data-id="2" data-status="queued"' in text
+    assert main(["deliver", "--json", "--out", str(out)]) == 0
+    text = (out / "index.html").read_text(encoding="utf-8")
+    assert 'data-id="2" data-status="sent"' in text
+    assert "warning" not in capsys.readouterr().err
