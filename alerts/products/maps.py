@@ -184,6 +184,8 @@ def _overview(ax: Axes, raster: NorthUpRaster | None, context: MapContext | None
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
     ax.set_title("Overview", fontsize=8)
 
 
