@@ -324,3 +324,101 @@ def test_forecast_api_500_or_timeout_is_a_data_gap_never_a_bulletin(
     assert ("HTTP 500" if fault == "status" else "did not answer") in decision["source"]
     assert decision["revision_id"] is None and decision["notice_id"] is not None
     assert not list((out / "alerts").rglob("*.xml"))  # no CAP bulletin built on missing data
+
+
+def _ecostress_catalogue(demo_root: Path, folder: Path, scene_ids: list[str]) -> Path:
+    """The demo's Landsat scenes as ECOSTRESS L2T LSTE items (CMR-STAC layout: file-name asset
+    keys, no proj extension) in a local static catalogue: LST float32 kelvin averaged to a 70 m
+    grid on an MGRS-like phase, QC 11 where Landsat has no clear pixel, cloud 1 where QA_PIXEL
+    says cloud."""
+    import rasterio
+    from affine import Affine
+    from rasterio.warp import Resampling, reproject
+
+    from eo.landsat import cloud_mask, st_to_kelvin
+
+    collection = "ECO_L2T_LSTE_002"
+    links = []
+    for n, scene in enumerate(scene_ids):
+        landsat = json.loads((demo_root / "stac" / "landsat-c2-l2" / scene / f"{scene}.json")
+                             .read_text(encoding="utf-8"))  # fmt: skip
+        base = demo_root / "stac" / "landsat-c2-l2" / scene
+        with rasterio.open(base / landsat["assets"]["lwir11"]["href"]) as src:
+            kelvin, src_transform, crs = st_to_kelvin(src.read(1)), src.transform, src.crs
+        with rasterio.open(base / landsat["assets"]["qa_pixel"]["href"]) as src:
+            cloudy = cloud_mask(src.read(1)).astype(np.float32)
+        kelvin = np.where(cloudy > 0, np.nan, kelvin).astype(np.float32)
+        x0 = (src_transform.c // 70.0) * 70.0 - 10.0  # phase (60, 50) m at 70 m
+        y0 = (src_transform.f // 70.0) * 70.0 + 120.0
+        dst = Affine(70.0, 0.0, x0, 0.0, -70.0, y0)
+        shape = (int(kelvin.shape[0] * 30 / 70) + 3, int(kelvin.shape[1] * 30 / 70) + 3)
+        lst = np.full(shape, np.nan, np.float32)
+        reproject(kelvin, lst, src_transform=src_transform, src_crs=crs, dst_transform=dst,
+                  dst_crs=crs, resampling=Resampling.average, src_nodata=np.nan,
+                  dst_nodata=np.nan)  # fmt: skip
+        cloud = np.zeros(shape, np.float32)
+        reproject(cloudy, cloud, src_transform=src_transform, src_crs=crs, dst_transform=dst,
+                  dst_crs=crs, resampling=Resampling.max)  # fmt: skip
+        layers = {
+            "LST": (lst, float("nan")),
+            "QC": (np.where(np.isfinite(lst), 0, 3).astype(np.uint16), 65535),
+            "cloud": ((cloud > 0).astype(np.uint8), 255),
+            "water": (np.zeros(shape, np.uint8), 255),
+        }
+        name = f"ECOv002_L2T_LSTE_2{n:04d}_004_33UXP_{scene.split('_')[3]}T093712_0710_01"
+        assets = {}
+        for layer, (data, nodata) in layers.items():
+            path = folder / "cogs" / f"{name}_{layer}.tif"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with rasterio.open(path, "w", driver="COG", width=shape[1], height=shape[0], count=1,
+                               dtype=data.dtype, crs=crs, transform=dst, nodata=nodata) as out:  # fmt: skip
+                out.write(data, 1)
+            assets[f"{name}_{layer}"] = {"href": f"../../cogs/{name}_{layer}.tif"}
+            assets[f"s3_{name}_{layer}"] = {"href": f"s3://lp-prod-protected/{name}_{layer}.tif"}
+        item = {"type": "Feature", "stac_version": "1.0.0", "id": name, "collection": collection,
+                "bbox": landsat["bbox"], "geometry": landsat["geometry"],
+                "properties": {"datetime": landsat["properties"]["datetime"],
+                               "eo:cloud_cover": landsat["properties"]["eo:cloud_cover"]},
+                "assets": assets, "links": [{"rel": "collection", "href": "../collection.json"}]}  # fmt: skip
+        item_path = folder / collection / name / f"{name}.json"
+        item_path.parent.mkdir(parents=True, exist_ok=True)
+        item_path.write_text(json.dumps(item), encoding="utf-8")
+        links.append({"rel": "item", "href": f"./{name}/{name}.json"})
+    collection_doc = {"type": "Collection", "stac_version": "1.0.0", "id": collection,
+                      "description": "synthetic", "license": "proprietary",
+                      "extent": {"spatial": {"bbox": [[-180, -90, 180, 90]]},
+                                 "temporal": {"interval": [[None, None]]}},
+                      "links": [{"rel": "root", "href": "../catalog.json"}, *links]}  # fmt: skip
+    (folder / collection / "collection.json").write_text(json.dumps(collection_doc))
+    catalog = {"type": "Catalog", "stac_version": "1.0.0", "id": "eco", "description": "synthetic",
+               "links": [{"rel": "root", "href": "./catalog.json"},
+                         {"rel": "child", "href": f"./{collection}/collection.json"}]}  # fmt: skip
+    (folder / "catalog.json").write_text(json.dumps(catalog))
+    return folder / "catalog.json"
+
+
+def test_ecostress_lst_source_finds_the_planted_cluster_at_70_m(
+    demo_small: DemoLayout, tmp_path: Path
+) -> None:
+    truth = json.loads(Path(demo_small.truth).read_text(encoding="utf-8"))["heat"]["landsat"]
+    catalog = _ecostress_catalogue(Path(demo_small.root), tmp_path / "eco", truth["scenes"])
+    profile = write_profile(tmp_path, Path(demo_small.root), "eco", **{
+        "heat.lst_source": {"provider": "lp-daac", "collection": "ECO_L2T_LSTE_002",
+                            "catalog": str(catalog), "max_cloud_cover": "80 %"},
+        "heat.hotspot_distance": "150 m",
+        "allowlist.local_dirs": [str(demo_small.root), str(tmp_path)],
+    })  # fmt: skip
+    inputs = resolve_heat_inputs(profile, START, END, tmp_path / "out")
+    result = analyse_lst(inputs, START, END)
+    assert result.status == "OK" and result.resolution_m == 70.0
+    assert result.product.startswith("ECOSTRESS")
+    assert result.transform.a == 70.0 and result.transform.c % 70.0 == pytest.approx(60.0)
+    assert set(result.scenes) == {
+        f"ECOv002_L2T_LSTE_2{n:04d}_004_33UXP_{s.split('_')[3]}T093712_0710_01"
+        for n, s in enumerate(truth["scenes"])
+    }
+    planted = {str(d) for d in truth["hotspot_cluster"]["district_ids"]}
+    assert set(result.ranking["zone_id"][: len(planted)]) == planted
+    for x, y in truth["hotspot_cluster"]["centres_xy"]:
+        assert result.hotspots.geometry.contains(Point(x, y)).any()
+    assert result.lst_k is not None and np.nanmin(result.lst_k) > 285.0  # no cloud top
