@@ -62,9 +62,10 @@ def delivery_flow(
         lease_s=60.0 if lease_s is None else lease_s,
         max_attempts=8 if max_attempts is None else max_attempts, batch=batch,
     )  # fmt: skip
-    from flows.artifacts import refresh_dashboard
+    if any(report.get(k) for k in ("sent", "retried", "dead")):  # served every minute
+        from flows.artifacts import refresh_dashboard
 
-    refresh_dashboard(Path(out), dsn=dsn or os.environ.get("GEOSPACE_OUTBOX_DSN"))
+        refresh_dashboard(Path(out), dsn=dsn or os.environ.get("GEOSPACE_OUTBOX_DSN"))
     health = report["health"]
     try:
         logger: Any = get_run_logger()
