@@ -34,6 +34,8 @@ Definitions (:class:`Settings`, the defaults follow the irrigation classes)
   start (the planted onset) to the first warning and to the first alarm. A lead time is *censored*
   when the subject was already warned in the first evaluated window (the warning may be older).
 - DATA_GAP share: DATA_GAP windows / all windows; a ``hidden`` subject should be 1.
+- Order: where the truth ranks subjects (``rank``, the demo's planted dryness), the share of
+  pairs of alarmed subjects whose scores follow it (:func:`order_agreement`).
 - A truth row may name ``members`` (a deformation site: its corridor segments):
   :func:`group_subjects` first folds the members' windows into one subject (its best class,
   DATA_GAP only when every member is), so a site counts once, found when any segment is.
@@ -60,6 +62,7 @@ __all__ = [
     "event_outcomes",
     "false_alarm_table",
     "group_subjects",
+    "order_agreement",
     "revision_counts",
     "summarise",
 ]
@@ -200,8 +203,8 @@ def event_outcomes(
     seen only in its grace tail is not scored), evaluated (the subject has windows
     at all), detected, best_class, first_warning, first_high, first_alarm,
     weeks_warning_to_alarm, weeks_onset_to_warning, weeks_onset_to_alarm, censored,
-    data_gap_share, cleared (the subject was below the alarm class in its last window after the
-    event and its grace ended; None when no such window was evaluated).
+    data_gap_share, cleared (the subject was below the alarm class in its last evaluated window
+    after the event ended; None when no window after the end was evaluated).
     """
     _check(windows, WINDOW_COLUMNS, "windows")
     _check(truth, TRUTH_COLUMNS, "truth")
@@ -233,13 +236,7 @@ def event_outcomes(
                 return next((e for e, _, k in inside if k is not None and k <= limit), None)
 
             warn, high, alarm = (first(settings.warn_class), first(2), first(settings.alarm_class))
-            after = [
-                w
-                for w in series
-                if stop is not None
-                and w[0] > stop + timedelta(days=settings.grace_days)
-                and w[2] is not None
-            ]
+            after = [w for w in series if stop is not None and w[0] > stop and w[2] is not None]
             gaps = sum(1 for _, s, _ in inside if s == DATA_GAP)
             records.append(
                 {
@@ -436,6 +433,46 @@ def revision_counts(revisions: Sequence[Mapping[str, Any]], product: str) -> dic
     }
 
 
+def order_agreement(
+    windows: pd.DataFrame, truth: pd.DataFrame, product: str
+) -> dict[str, Any] | None:
+    """Do the scores of alarmed subjects follow the planted order (truth column ``rank``, 1 =
+    worst, e.g. the demo's ``dryness_rank``)? In the last window where at least two ranked
+    subjects are at the alarm class (1): the share of their pairs whose scores are ordered as the
+    ranks (a tie counts half). None when the truth ranks nothing or no such window exists.
+    """
+    if "rank" not in truth.columns:
+        return None
+    ranked = {
+        str(r["subject_id"]): float(r["rank"])
+        for r in truth.to_dict("records")
+        if str(r["product"]) == product and r.get("rank") is not None and not pd.isna(r["rank"])
+    }
+    by_end: dict[date, list[tuple[str, float]]] = {}
+    for p, subject, end, _status, klass, score in _rows(windows):
+        if p == product and subject in ranked and klass == 1 and score is not None:
+            by_end.setdefault(end, []).append((subject, score))
+    ends = [e for e in sorted(by_end) if len(by_end[e]) >= 2]
+    if not ends:
+        return None
+    last = ends[-1]
+    cells = sorted(by_end[last], key=lambda c: ranked[c[0]])
+    pairs = concordant = 0.0
+    for i, (_, worse_score) in enumerate(cells):
+        for _, milder_score in cells[i + 1 :]:
+            pairs += 1
+            concordant += (
+                1.0 if worse_score > milder_score else 0.5 if worse_score == milder_score else 0.0
+            )
+    return {
+        "window_end": last.isoformat(),
+        "planted_order": [c[0] for c in cells],
+        "score_order": [c[0] for c in sorted(cells, key=lambda c: -c[1])],
+        "pairs": int(pairs),
+        "share": round(concordant / pairs, 3),
+    }
+
+
 def _mean(values: Sequence[float | None]) -> float | None:
     kept = [float(v) for v in values if v is not None and not pd.isna(v)]
     return round(sum(kept) / len(kept), 2) if kept else None
@@ -466,6 +503,7 @@ def summarise(
         seasons = sorted({d.year for d in (_day(v) for v in win["window_end"]) if d}) or [0]
         hidden = gp[gp["hidden"]]
         detected = int(scored["detected"].sum()) if len(scored) else 0
+        order = order_agreement(windows, truth, product)
         out[product] = {
             "window_ends": sorted({str(_day(v)) for v in win["window_end"]}),
             "subjects": subjects,
@@ -503,13 +541,15 @@ def summarise(
             "hidden_always_data_gap": int(sum(1 for s in hidden["share"] if s == 1)),
             "not_cleared": sorted(ev.loc[ev["cleared"].eq(False), "subject_id"].astype(str)),
             "revisions": revision_counts(revisions, product),
+            "order": order,
+            "order_share": order["share"] if order else None,
         }
     return out
 
 
 _PRIMARY_UP = ("recall", "detected")
 _PRIMARY_DOWN = ("false_alarm_windows", "false_alarm_episodes", "false_alarms_on_controls")
-_SECONDARY_UP = ("warned_before_alarm", "hidden_always_data_gap")
+_SECONDARY_UP = ("warned_before_alarm", "hidden_always_data_gap", "order_share")
 _SECONDARY_DOWN = ("false_warning_windows",)
 _NEUTRAL = ("mean_weeks_warning_to_alarm", "mean_weeks_onset_to_warning", "data_gap_share")
 

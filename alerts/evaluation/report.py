@@ -108,6 +108,7 @@ _FIGURES = (
     ("data_gap_share", "DATA_GAP share of subject-windows"),
     ("hidden_always_data_gap", "hidden subjects DATA_GAP in every window"),
     ("not_cleared", "events still urgent after they ended"),
+    ("order_share", "alarmed subjects ordered by score as planted (share of pairs)"),
     ("revisions", "revisions an operator/crew would have received"),
 )
 

@@ -5,7 +5,8 @@ Two sources:
 - a demo city's ``truth.json`` (:func:`truth_from_demo`): ``stressed_parks`` and
   ``watered_parks`` become irrigation events from their ``onset`` until the planted dryness is
   gone again (the last date of ``dry_fraction_by_date`` above 0 when it falls back to 0; open
-  while it lasts; ``recovered`` when the demo states it), ``unstressed_parks`` controls,
+  while it lasts; ``recovered`` when the demo states it; ``dryness_rank`` as ``rank``),
+  ``unstressed_parks`` controls,
   ``cloud_hidden_park(s)`` hidden subjects; ``insar`` sites by their ``segment_ids`` (the
   subsiding stretch and an unlisted step events, a step at known works a control, the sparse
   stretch hidden).
@@ -96,6 +97,7 @@ def _event_rows(entries: Any) -> list[dict[str, Any]]:
                 "kind": "event",
                 "start": _parse_day(entry.get("onset")),
                 "end": _recovered(entry),
+                "rank": entry.get("dryness_rank"),
             }
         )
     return rows
@@ -119,7 +121,7 @@ def truth_from_demo(doc: Mapping[str, Any]) -> pd.DataFrame:
         for s in _ids(doc.get("unstressed_parks"))
     ]
     rows += _insar_rows(doc.get("insar"))
-    return pd.DataFrame.from_records(rows, columns=[*TRUTH_COLUMNS, "members"])
+    return pd.DataFrame.from_records(rows, columns=[*TRUTH_COLUMNS, "members", "rank"])
 
 
 def _insar_rows(insar: Any) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from alerts.evaluation import (
     event_outcomes,
     false_alarm_table,
     group_subjects,
+    order_agreement,
     revision_counts,
     summarise,
 )
@@ -262,3 +263,29 @@ def test_deformation_sites_from_the_demo_truth_fold_their_segments() -> None:
     assert s["recall"] == 1.0 and s["events_in_period"] == 1
     # the known works' warning is a false alarm on a control (explained, no work order due)
     assert s["false_alarms_on_controls"] == 1 and s["false_alarm_subjects"] == ["U4 works"]
+
+
+def test_order_of_alarmed_scores_against_the_planted_order() -> None:
+    end1, end2 = WEEKS[0], WEEKS[1]
+    rows = [  # (park, window end, class, score); ranks: p1 driest, then p2, then p3
+        ("p1", end1, 1, 0.95), ("p2", end1, 1, 0.60), ("p3", end1, 2, 0.45),
+        ("p1", end2, 1, 0.90), ("p2", end2, 1, 0.70), ("p3", end2, 1, 0.80),
+    ]  # fmt: skip
+    windows = pd.DataFrame(
+        [{"product": "irrigation", "subject_id": p, "window_end": e, "status": "OK",
+          "priority_class": k, "score": v} for p, e, k, v in rows]
+    )  # fmt: skip
+    truth = _truth(*[(p, "event", date(2022, 6, 1), None) for p in ("p1", "p2", "p3")])
+    assert order_agreement(windows, truth, "irrigation") is None  # the truth ranks nothing
+    truth["rank"] = [1, 2, 3]
+    order = order_agreement(windows, truth, "irrigation")
+    # last window with two or more ranked urgent parks: 07-12; pairs (p1,p2) and (p1,p3) follow
+    # the planted order, (p2,p3) does not (0.70 < 0.80): 2 of 3
+    assert order == {
+        "window_end": "2022-07-12", "planted_order": ["p1", "p2", "p3"],
+        "score_order": ["p1", "p3", "p2"], "pairs": 3, "share": 0.667,
+    }  # fmt: skip
+    assert summarise(windows, truth, [])["irrigation"]["order_share"] == 0.667
+    demo = truth_from_demo({"stressed_parks": [{"park_id": "a", "onset": "2022-07-01",
+                                                "dryness_rank": 2}]})  # fmt: skip
+    assert demo.loc[0, "rank"] == 2

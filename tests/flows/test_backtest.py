@@ -139,6 +139,21 @@ def test_figures_match_truth_and_the_products(backtest: Backtest) -> None:
          or str(r["subject"]).startswith(("irrigation/", "digest/irrigation/"))]
     )  # fmt: skip
     assert all(r["status"] != "sent" for r in revisions)
+    # a watered park: "cleared" is whether its last window after the planted recovery is below
+    # urgent, as the products say
+    events = {
+        e["subject_id"]: e
+        for e in backtest.doc["runs"]["baseline"]["tables"]["irrigation"]["events"]
+    }
+    for park in truth.get("watered_parks", []):
+        recovered = park.get("recovered")
+        after = [
+            p[park["park_id"]]
+            for end, p in sorted(products.items())
+            if recovered and end > recovered
+        ]
+        seen = [p["priority_class"] for p in after if p["status"] != "DATA_GAP"]
+        assert events[park["park_id"]]["cleared"] == ((seen[-1] != 1) if seen else None)
     assert not (run / "alerts" / "outbound.jsonl").exists()
     assert not (backtest.out / "alerts").exists()  # the user's own outbox was never touched
 
