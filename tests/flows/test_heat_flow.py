@@ -288,8 +288,8 @@ def test_street_segments_when_configured_rank_the_planted_cluster_first(
     assert "Hottest street segments" in html and "Hot street" in html
 
 
-@pytest.mark.parametrize("fault", ["status", "delay"])
-def test_forecast_api_500_or_timeout_is_a_data_gap_never_a_bulletin(
+@pytest.mark.parametrize("fault", ["status", "delay", "warnings"])
+def test_forecast_api_500_or_timeout_is_a_data_gap_a_warnings_outage_only_noted(
     demo_small: DemoLayout, tmp_path: Path, fault: str
 ) -> None:
     from tests.eo.test_meteo import WARNINGS, HubHandler, hub_forecast, hub_station
@@ -305,6 +305,8 @@ def test_forecast_api_500_or_timeout_is_a_data_gap_never_a_bulletin(
     try:
         if fault == "status":
             hub.plan.add(Fault("/v1/timeseries/*", "status", count=None, status=500))
+        elif fault == "warnings":  # only the warnings fail: the forecast's criterion decides
+            hub.plan.add(Fault("/wsapp/*", "status", count=None, status=500))
         else:
             hub.plan.add(Fault("/v1/timeseries/*", "delay", count=None, delay_s=3.0))
         profile = write_profile(tmp_path, Path(demo_small.root), "api", **{
@@ -319,6 +321,11 @@ def test_forecast_api_500_or_timeout_is_a_data_gap_never_a_bulletin(
     finally:
         hub.stop()
     [decision] = summary["forecasts"]
+    if fault == "warnings":
+        assert decision["heatwave"] and decision["revision_status"] == "pending_approval"
+        assert "warnings_unavailable" in decision["reasons"]
+        assert "heat warnings unavailable" in decision["source"]
+        return
     assert summary["data_gap"] and decision["status"] == "DATA_GAP"
     assert decision["reasons"] == ["forecast_unavailable"]
     assert ("HTTP 500" if fault == "status" else "did not answer") in decision["source"]
