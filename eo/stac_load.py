@@ -18,7 +18,11 @@ import dask.array as da
 import numpy as np
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
-from stackstac.rio_reader import AutoParallelRioReader
+from stackstac.rio_reader import (
+    AutoParallelRioReader,
+    SingleThreadedRioDataset,
+    ThreadLocalRioDataset,
+)
 
 from core.errors import DataReadError, GeospaceError, InvalidInputError, SourceUnavailableError
 from eo.allowlist import Allowlist
@@ -45,13 +49,41 @@ class GeospaceRioReader(AutoParallelRioReader):
             raise _read_error(self.url, "opening", err) from None
 
     def read(self, window: Any, **kwargs: Any) -> np.ndarray:
-        """Read ``window``; failures become :class:`~core.errors.GeospaceError` subclasses."""
+        """Read ``window``; failures become :class:`~core.errors.GeospaceError` subclasses.
+
+        Integer DN whose file nodata is the fill value are read unmasked (issue 10): stackstac's
+        masked read has GDAL build the nodata mask too, then fills the masked pixels with the
+        fill value, which gives the same array as the plain read at about half the decode work.
+        """
         try:
+            reader = self.dataset
+            if self._plain_read_ok(reader):
+                result = reader.read(window=window, out_dtype=self.dtype, masked=False, **kwargs)
+                return np.asarray(result[0] if result.ndim == 3 else result)
             return super().read(window, **kwargs)
         except GeospaceError:
             raise
         except (RuntimeError, OSError) as err:
             raise _read_error(self.url, f"reading window {window}", err) from None
+
+    def _plain_read_ok(self, reader: Any) -> bool:
+        """True when an unmasked read of ``reader`` equals stackstac's masked-and-filled one."""
+        cached = getattr(self, "_plain", None)
+        if cached is not None:
+            return bool(cached)
+        plain = False
+        if isinstance(reader, ThreadLocalRioDataset | SingleThreadedRioDataset):
+            source = reader.dataset if isinstance(reader, ThreadLocalRioDataset) else reader.vrt
+            source = source if source is not None else getattr(reader, "ds", None)
+            nodata = getattr(source, "nodata", None)
+            plain = (
+                tuple(self.scale_offset) == (1, 0)
+                and np.issubdtype(self.dtype, np.integer)
+                and nodata is not None
+                and float(nodata) == float(self.fill_value)
+            )
+        self._plain = plain
+        return plain
 
 
 def _read_error(url: str, what: str, err: BaseException) -> GeospaceError:
