@@ -42,7 +42,7 @@ def stats_row(park_id: str, **values: Any) -> dict[str, Any]:
 def park_stats() -> pd.DataFrame:
     """Five parks: urgent, high, unstressed, cloud-hidden (DATA_GAP), degraded (a little stress).
 
-    Classes under the packaged rule irrigation-priority-2.0.0: 1, 2, 4, none, 4.
+    Classes under the packaged rule irrigation-priority-2.0.0: 1, 2, 4, none, 3.
     """
     rows = [
         stats_row("p-dry", name="Dry Park", ndmi_anomaly=-0.12, ndvi_anomaly=-0.10,
