@@ -158,28 +158,56 @@ def test_rerun_adds_nothing(run: Run) -> None:
     assert ops.list_revisions(run.out) == before
 
 
-def test_a_single_release_does_not_persist_yet(run: Run, tmp_path: Path) -> None:
-    """Persistence counts releases (2 of 3): the first release alone opens nothing."""
-    out = tmp_path / "out"
-    out.mkdir()
-    (out / "demo-city").symlink_to(run.out / "demo-city", target_is_directory=True)
-    inputs = resolve_deformation_inputs("vienna-demo", out)
-    first = run.truth["releases"][0]
-    last_year = int(first.split("_")[1])
-    summary = run_releases(inputs, START, date(last_year, 12, 31), out)
-    assert summary["releases"] == [first]
-    assert _work_orders(out) == []
-    # the operators' digest of this run names the segments on watch in this release
-    segments = _segments(run, first)
-    watched = set(segments.loc[segments["alert"] == "watch", "segment_id"])
-    assert watched and set(summary["watch"]) == watched
-    (digest,) = [
+def _digests(out: Path) -> list[dict[str, Any]]:
+    return [
         ops.show(out, r["id"])["payload"]
         for r in ops.list_revisions(out)
         if r["hazard"] == "notice" and r["subject"].startswith("digest/deformation/")
     ]
+
+
+def test_the_monthly_check_evaluates_each_new_release_once(
+    run: Run, profile_copy: ProfileFactory, demo_small: DemoLayout, tmp_path: Path
+) -> None:
+    """Persistence counts releases (2 of 3): the first release alone opens nothing (its watch goes
+    to the digest); when the next release appears in the source folder, the next check evaluates
+    it alone and the stretch persists; a check without a new release adds nothing."""
+    import shutil
+
+    first, second = run.truth["releases"][:2]
+    src = tmp_path / "insar"
+    src.mkdir()
+
+    def publish(release: str) -> None:
+        for path in sorted((demo_small.root / "insar").iterdir()):
+            if release in path.name:
+                shutil.copy(path, src / path.name)
+
+    publish(first)
+    profile = str(profile_copy("monthly", **{"deformation.source": str(src)}))
+    out = tmp_path / "out"
+    out.mkdir()
+    june = date(int(second.split("_")[1]), 6, 30)  # a check before the next release is out
+    summary = run_releases(resolve_deformation_inputs(profile, out), START, june, out)
+    assert summary["releases"] == [first] and summary["skipped"] == []
+    assert _work_orders(out) == []
+    segments = _segments(run, first)
+    watched = set(segments.loc[segments["alert"] == "watch", "segment_id"])
+    assert watched and set(summary["watch"]) == watched
+    (digest,) = _digests(out)
     assert {w["subject_id"] for w in digest["payload"]["watch"]} == watched
     assert "on watch (no work order)" in digest["summary"]
+
+    publish(second)
+    again = run_releases(resolve_deformation_inputs(profile, out), START, END, out)
+    assert again["releases"] == [first, second] and again["skipped"] == [first]
+    orders = {o["subject"] for o in _work_orders(out)}
+    assert orders and orders == {o["subject"] for o in _work_orders(run.out)}
+    assert len(_digests(out)) == 2
+    before = ops.list_revisions(out)
+    idle = run_releases(resolve_deformation_inputs(profile, out), START, END, out)
+    assert idle["skipped"] == [first, second] and idle["revisions_queued"] == 0
+    assert ops.list_revisions(out) == before
 
 
 # --- bad input: clear messages, nothing written -------------------------------------------------
