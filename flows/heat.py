@@ -109,6 +109,11 @@ def resolve_heat_inputs(profile: str | Path, start: date, end: date, out_dir: Pa
             "(provider planetary-computer, collection landsat-c2-l2) or another LST source in "
             "heat.lst_source (provider lp-daac, collection ECO_L2T_LSTE_002)"
         )
+    if prof.heat.lst_source is not None:  # refuse a non-LST collection before anything runs
+        from eo.lst import lst_product
+        from eo.scenes import stac_source
+
+        lst_product(stac_source(prof, prof.heat.lst_source))
     if prof.layers.districts is None:
         raise InvalidInputError(
             f"profile {prof.name} has no layers.districts; heat ranks districts"

@@ -140,6 +140,12 @@ def test_bad_inputs_exit_2_before_anything_is_written(
     rc = main(["run", "heat", "--profile", str(bad_forecasts), "--out", str(out),
                "--start", "2022-07-18", "--end", "2022-07-19"])  # fmt: skip
     assert rc == 2 and not out.exists()
+    not_lst = write_profile(tmp_path, Path(demo_small.root), "notlst", **{"heat.lst_source": {
+        "provider": "earth-search", "collection": "sentinel-2-c1-l2a",
+        "catalog": "https://earth-search.aws.element84.com/v1"}})  # fmt: skip
+    rc = main(["run", "heat", "--profile", str(not_lst), "--out", str(out),
+               "--start", "2022-07-18", "--end", "2022-07-19"])  # fmt: skip
+    assert rc == 2 and not out.exists()
 
 
 def test_corrupt_forecast_is_a_clear_error_or_a_gap_never_a_bulletin(
