@@ -262,7 +262,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     progress.stage("benchmarks (bench/run_all.py)")
     # The benchmarks' own lines go to our stdout, which --quiet / --json redirect.
     sys.stdout.flush()
-    code = subprocess.run(command, check=False, stdout=sys.stdout.fileno()).returncode
+    try:
+        target: int | None = sys.stdout.fileno()
+    except (AttributeError, OSError):  # an in-process stdout without a file (tests)
+        target = None
+    code = subprocess.run(command, check=False, stdout=target).returncode
     progress.done("benchmarks (bench/run_all.py)", f"exit {code}")
     written = [args.out / "bench" / name for name in ("results.json", "RESULTS.md")]
     progress.finish(
