@@ -180,6 +180,16 @@ def test_work_order_carries_the_engineers_figures_and_the_plot_link() -> None:
         assert line in text, text
     assert text.endswith(f"message_key {d.revision.message_key}")
     assert dict(parse_qsl(encode_form(form).decode("ascii")))["media_url"] == url
+    # the Open311 sink builds the same form from the stored revision (the relay's message)
+    from alerts.sinks.base import OutboundMessage
+    from alerts.sinks.open311 import default_form
+
+    rev = d.revision
+    message = OutboundMessage(
+        message_key=rev.message_key, alert_key=rev.alert_key, revision=rev.revision,
+        hazard=rev.hazard, subject_id=rev.subject_id, level=rev.level, payload=rev.to_dict(),
+    )  # fmt: skip
+    assert default_form(message, "ground-movement") == form
 
 
 def test_a_file_plot_link_is_named_but_not_sent_as_media_url() -> None:
