@@ -12,8 +12,12 @@ segment buffered by 15 m only about 4, so edge pixels matter. Their clear covera
   a pixel never seen clear is NaN. Clouds removed by QA_PIXEL contribute nothing.
 - **Surface urban heat island intensity** (SUHI): a district's median LST minus the median LST of
   the configured reference area (rural or large green areas), in K.
-- **Hot share**: the share of a district's clear pixels in a Gi* hot spot at the configured
+- **Hot share**: the share of a district's clear area in a Gi* hot spot at the configured
   confidence (default 95 %).
+- **Hot spots** (:func:`hotspot_areas`): significant cells joined (8-connectivity), nearby groups
+  merged, small ones dropped and counted (rule ``alerts/policies/heat_hotspots.yaml``).
+- **Street segments**: the same statistics per buffered segment, ranked by heat
+  (:func:`rank_by_heat`).
 - **Vulnerability**: people aged 65+ and 75+ (75+ counted a second time: they are the most
   vulnerable) times the hot share, i.e. the estimated number of older people living in hot spots
   (population assumed uniform within a district); districts are ranked by it, DATA_GAP districts
