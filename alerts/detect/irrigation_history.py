@@ -4,7 +4,9 @@ The history is what the system recorded: the irrigation findings of earlier wind
 outbox's findings table (DESIGN section 5), one per park and window, with the park's status and
 level (``5 - priority class``). A weekly scheduled run, a season replayed in one run and a rerun
 of one window therefore see the same history, and the score of a window does not depend on where
-the run that evaluated it started. The table handed to
+the run that evaluated it started. A window evaluated again keeps the finding recorded first (the
+outbox ignores a repeat), so the history holds the classes as they were first issued, also after a
+rule change. The table handed to
 :func:`alerts.detect.irrigation.irrigation_priority` has the columns :data:`HISTORY_COLUMNS`.
 """
 
