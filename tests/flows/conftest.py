@@ -137,3 +137,29 @@ def season_run(demo_small: DemoLayout, prefect_server: None) -> SeasonRun:
     return SeasonRun(
         out=out, state=state, warnings=tuple(caught), windows={p.name: p for p in folders}
     )
+
+
+@pytest.fixture(scope="session")
+def demo_products(
+    demo_small: DemoLayout, season_run: SeasonRun, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """An output folder like ``geospace demo``'s, for the notebooks and the docs test: the season
+    replay's vegetation products (linked), the heat and deformation products of the demo's own
+    periods (written without Prefect, seconds), one delivery and the dashboard."""
+    from alerts.outbox import commands as ops
+    from flows.artifacts import refresh_dashboard
+    from flows.deformation import resolve_deformation_inputs, run_releases
+    from flows.demo_replay import DEFORMATION_PERIOD, HEAT_RUN
+    from flows.heat import resolve_heat_inputs, run_heat
+
+    out = tmp_path_factory.mktemp("demo-products") / "out"
+    out.mkdir()
+    (out / "demo-city").symlink_to(demo_small.root, target_is_directory=True)
+    (out / "vegetation").symlink_to(season_run.out / "vegetation", target_is_directory=True)
+    start, end = HEAT_RUN
+    run_heat(resolve_heat_inputs("vienna-demo", start, end, out), start, end, out)
+    start, end = DEFORMATION_PERIOD
+    run_releases(resolve_deformation_inputs("vienna-demo", out), start, end, out)
+    ops.deliver(out)
+    refresh_dashboard(out)
+    return out

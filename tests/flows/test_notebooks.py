@@ -1,10 +1,9 @@
 """The notebooks (notebooks/*.ipynb) execute without error against the small demo city's products.
 
-Each notebook reads ``$GEOSPACE_OUT``: here a folder holding the session's season replay
-(``OUT/vegetation``, the ``season_run`` fixture) and the heat and deformation products of the demo's
-own periods, written once for the module without Prefect (:func:`flows.heat.run_heat`,
-:func:`flows.deformation.run_releases`, a few seconds). The kernel is this interpreter (a kernelspec
-in a temporary ``JUPYTER_PATH``), so the notebooks import the checkout's packages from the venv.
+Each notebook reads ``$GEOSPACE_OUT``: here the ``demo_products`` fixture (the session's season
+replay and the heat and deformation products of the demo's own periods, written without Prefect).
+The kernel is this interpreter (a kernelspec in a temporary ``JUPYTER_PATH``), so the notebooks
+import the checkout's packages from the venv.
 """
 
 from __future__ import annotations
@@ -17,33 +16,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from eo.demo.layout import DemoLayout
-from flows.demo_replay import DEFORMATION_PERIOD, HEAT_RUN
-from tests.flows.conftest import SeasonRun
-
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def products(
-    demo_small: DemoLayout, season_run: SeasonRun, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    """An output folder like ``make demo``'s: the three products of the small demo city."""
-    from flows.deformation import resolve_deformation_inputs, run_releases
-    from flows.heat import resolve_heat_inputs, run_heat
-
-    out = tmp_path_factory.mktemp("notebooks") / "out"
-    out.mkdir()
-    (out / "demo-city").symlink_to(demo_small.root, target_is_directory=True)
-    (out / "vegetation").symlink_to(season_run.out / "vegetation", target_is_directory=True)
-    start, end = HEAT_RUN
-    run_heat(resolve_heat_inputs("vienna-demo", start, end, out), start, end, out)
-    start, end = DEFORMATION_PERIOD
-    run_releases(resolve_deformation_inputs("vienna-demo", out), start, end, out)
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +60,11 @@ def test_notebook_is_stored_without_outputs_or_logic(path: Path) -> None:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_executes_on_the_demo_products(
-    path: Path, products: Path, kernel_path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    path: Path,
+    demo_products: Path,
+    kernel_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     from nbclient import NotebookClient
 
@@ -93,7 +73,7 @@ def test_notebook_executes_on_the_demo_products(
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
     monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.setenv("GEOSPACE_OUT", str(products))
+    monkeypatch.setenv("GEOSPACE_OUT", str(demo_products))
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
         nb, kernel_name="python3", timeout=300, resources={"metadata": {"path": str(REPO)}}
