@@ -406,6 +406,7 @@ def run_backtest_cli(
         )
     for rs, given in zip(rule_sets, (rules, compare_rules), strict=False):
         if given is not None and given.is_file() and rs.folder is not None:
+            shutil.rmtree(rs.folder, ignore_errors=True)  # no file of an earlier backtest stays
             rs.folder.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(given, rs.folder / f"{given.stem}.yaml")
 

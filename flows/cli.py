@@ -199,8 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
         "backtest", help="replay a past period through the flows and rules, judge against truth"
     )
     backtest.add_argument("--profile", required=True, help="profile name or YAML path")
-    backtest.add_argument("--start", required=True, type=_date, help="first window end, YYYY-MM-DD")
-    backtest.add_argument("--end", required=True, type=_date, help="last window end, YYYY-MM-DD")
+    backtest.add_argument(
+        "--start", required=True, type=_date, help="first day (irrigation: window ends), YYYY-MM-DD"
+    )
+    backtest.add_argument("--end", required=True, type=_date, help="last day, YYYY-MM-DD")
     backtest.add_argument(
         "--truth", type=Path, default=None,
         help="demo truth.json or CSV subject_id,product,start,end (default: the demo's truth.json)",
