@@ -469,6 +469,10 @@ def write_bulletin_products(
         f"Code {code_version()}.",
     ]
     rows = table_rows(result.ranking)
+    block_rows = None if result.blocks is None else table_rows(result.blocks.head(10))
+    street_rows = (
+        None if result.streets is None else table_rows(result.streets.head(10), STREET_COLUMNS)
+    )
     attribution = (
         f"{result.product} (synthetic demo)"
         if inputs.profile.synthetic
@@ -496,7 +500,8 @@ def write_bulletin_products(
                                  context=context)  # fmt: skip
                 pdf = bulletin_pdf(map_fig=fig, title=title, headline=headline,
                                    status_line=status_line, ranking_rows=rows,
-                                   forecast_rows=outlook.daily, notes=notes)  # fmt: skip
+                                   forecast_rows=outlook.daily, notes=notes,
+                                   block_rows=block_rows, street_rows=street_rows)  # fmt: skip
                 stage.stage_bytes(f"{folder}/bulletin.pdf", pdf)
                 written.append("bulletin.pdf")
         stage.stage_bytes(
@@ -510,10 +515,8 @@ def write_bulletin_products(
                 forecast_rows=outlook.daily,
                 notes=notes,
                 instruction=str((revision or {}).get("instruction", "")),
-                block_rows=None if result.blocks is None else table_rows(result.blocks.head(10)),
-                street_rows=None
-                if result.streets is None
-                else table_rows(result.streets.head(10), STREET_COLUMNS),
+                block_rows=block_rows,
+                street_rows=street_rows,
             ),
         )
         stage.stage_bytes(f"{folder}/districts.csv", result.ranking.to_csv(index=False).encode())

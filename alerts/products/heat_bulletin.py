@@ -232,8 +232,11 @@ def bulletin_pdf(
     ranking_rows: list[dict[str, Any]],
     forecast_rows: Sequence[Mapping[str, Any]],
     notes: Sequence[str],
+    block_rows: list[dict[str, Any]] | None = None,
+    street_rows: list[dict[str, Any]] | None = None,
 ) -> bytes:
-    """Two-page PDF: the map, then the ranked table, the forecast and the data note."""
+    """PDF: the map, then the ranked table, the forecast and the data note; a third page with the
+    first blocks and the hottest street segments when they are configured."""
     buffer = io.BytesIO()
     with PdfPages(buffer, metadata={"Title": title, "Subject": headline}) as pdf:
         map_fig.suptitle(status_line, fontsize=8, y=0.995)
@@ -277,5 +280,31 @@ def bulletin_pdf(
             y -= 0.025
         pdf.savefig(page)
         plt.close(page)
+        sections = [
+            (heading, rows[:15], columns)
+            for heading, rows, columns in (
+                ("Blocks by older people living in hot spots", block_rows, TABLE_COLUMNS),
+                ("Hottest street segments", street_rows, STREET_COLUMNS),
+            )
+            if rows
+        ]
+        if sections:
+            extra = plt.figure(figsize=(8.27, 11.69))
+            top = 0.95
+            for heading, rows, columns in sections:
+                extra.text(0.05, top, heading, fontsize=11, weight="bold")
+                present = [(k, label) for k, label in columns if k in rows[0]]
+                ax = extra.add_axes((0.03, top - 0.42, 0.94, 0.4))
+                ax.axis("off")
+                table = ax.table(
+                    cellText=[["" if r.get(k) is None else str(r.get(k)) for k, _ in present]
+                              for r in rows],
+                    colLabels=[label for _, label in present], loc="upper center",
+                )  # fmt: skip
+                table.auto_set_font_size(False)
+                table.set_fontsize(6.5)
+                top -= 0.47
+            pdf.savefig(extra)
+            plt.close(extra)
     plt.close(map_fig)
     return buffer.getvalue()

@@ -236,6 +236,12 @@ def test_bulletin_renders_offline_html_and_a_pdf_with_the_map() -> None:
         b"/Type /Page>"
     ) >= 2 or (b"/Count 2" in pdf)
     assert b"/Subtype /Image" in pdf  # the LST map is embedded as an image
+    streets = [{"rank": 1, "name": "Hot street", "zone_id": "s-001", "hot_share": "90%"}]
+    with_streets = bulletin_pdf(map_fig=map_figure(lst, Affine(30, 0, 0, 0, -30, 0), hot, districts,
+                                                   ["5"], title="T", attribution="A"),
+                                title="T", headline="H", status_line="pending", ranking_rows=rows,
+                                forecast_rows=daily, notes=["n"], street_rows=streets)  # fmt: skip
+    assert b"/Count 3" in with_streets and b"/Count 2" in pdf  # a third page for the streets
 
 
 def test_hotspot_rule_file_quantities_with_units(tmp_path: Path) -> None:
