@@ -52,6 +52,21 @@
   document.getElementById("zoom-subjects").addEventListener("click", function () { view = start.slice(); apply(); });
   document.getElementById("zoom-all").addEventListener("click", function () { view = full.slice(); apply(); });
 
+  // The irrigation window slider: one window of the parks group shown at a time.
+  var slider = document.getElementById("window-slider");
+  var windows = slider ? JSON.parse(slider.getAttribute("data-windows")) : [];
+  function showWindow() {
+    if (!slider) { return; }
+    var chosen = windows[+slider.value];
+    var toggle = document.querySelector('input.toggle[data-layer="parks"]');
+    document.getElementById("window-label").textContent = chosen;
+    document.querySelectorAll('g[data-history="parks"]').forEach(function (g) {
+      var on = (!toggle || toggle.checked) && g.getAttribute("data-window") === chosen;
+      g.style.display = on ? "" : "none";
+    });
+  }
+  if (slider) { slider.addEventListener("input", showWindow); }
+
   document.querySelectorAll("input.toggle").forEach(function (input) {
     input.addEventListener("change", function () {
       var key = input.getAttribute("data-layer");
@@ -59,6 +74,7 @@
       document.querySelectorAll('g[data-layer="' + key + '"], g[data-labels="' + key + '"]').forEach(function (g) {
         g.style.display = show;
       });
+      if (key === "parks") { showWindow(); }
     });
   });
 

@@ -96,6 +96,8 @@ class MapLayer:
     features: tuple[MapFeature, ...]
     source: str = ""  # the run folder (relative) the layer shows
     visible: bool = True
+    group: str = ""  # layers of one product over time share a group ("parks") and its style
+    window: str = ""  # the run key (window end) of a layer in a group
 
 
 @dataclass(frozen=True)
@@ -574,9 +576,16 @@ def _read_ranking(path: Path) -> pd.DataFrame | None:
 
 
 def map_layers(
-    out_dir: str | Path, latest: Mapping[str, RunEntry], context: MapContext
+    out_dir: str | Path,
+    latest: Mapping[str, RunEntry],
+    context: MapContext,
+    history: Sequence[RunEntry] = (),
 ) -> tuple[list[MapLayer], Frame, Frame]:
-    """Context and product layers in one metric frame; the frame and the initial view."""
+    """Context and product layers in one metric frame; the frame and the initial view.
+
+    ``history``: earlier vegetation runs, drawn as hidden layers of the group ``parks`` that the
+    page's window slider shows one at a time (the latest is the visible ``parks`` layer).
+    """
     out = Path(out_dir)
     ctx4326 = context.to_crs("EPSG:4326")
     veg = latest.get("vegetation")
@@ -617,10 +626,21 @@ def map_layers(
             MapLayer("heat-hotspots", f"Heat: surface hot spots ({heat.key})", "product",
                      hotspot_features(data["hotspots"], frame), heat.folder)
         )  # fmt: skip
+    for run in sorted(history, key=lambda r: r.key):
+        if veg is None or run.key >= veg.key:
+            continue
+        parks = _read_geojson(out / run.folder / "irrigation_priority.geojson", crs)
+        if parks is not None:
+            layers.append(
+                MapLayer(f"parks@{run.key}", f"Irrigation priority (window ending {run.key})",
+                         "product", park_features(parks, frame), run.folder, visible=False,
+                         group="parks", window=run.key)
+            )  # fmt: skip
     if veg is not None and data["parks"] is not None:
         layers.append(
             MapLayer("parks", f"Irrigation priority by park (window ending {veg.key})", "product",
-                     park_features(data["parks"], frame), veg.folder)
+                     park_features(data["parks"], frame), veg.folder, group="parks",
+                     window=veg.key)
         )  # fmt: skip
     if deformation is not None and data["segments"] is not None:
         layers.append(
@@ -645,7 +665,8 @@ def build_model(
     """The page model from the run folders of ``out_dir`` and the outbox ``revisions``."""
     runs = scan_runs(out_dir)
     latest = latest_runs(runs)
-    layers, frame, view = map_layers(out_dir, latest, context or read_context(out_dir))
+    history = [r for r in runs if r.product == "vegetation"]
+    layers, frame, view = map_layers(out_dir, latest, context or read_context(out_dir), history)
     alerts, gaps = alert_rows(revisions, out_arg=str(out_dir))
     attributions = []
     if "vegetation" in latest:
@@ -693,8 +714,14 @@ def _svg(model: DashboardModel) -> str:
     ]
     for layer in model.layers:
         hidden = "" if layer.visible else ' style="display:none"'
+        group = (
+            f' data-history="{_esc(layer.group)}" data-window="{_esc(layer.window)}"'
+            if layer.group
+            else ""
+        )
         parts.append(
-            f'<g class="layer {layer.kind} L-{_esc(layer.key)}" data-layer="{_esc(layer.key)}"{hidden}>'
+            f'<g class="layer {layer.kind} L-{_esc(layer.group or layer.key)}" '
+            f'data-layer="{_esc(layer.key)}"{group}{hidden}>'
         )
         for feature in layer.features:
             if not feature.d:
@@ -738,6 +765,8 @@ def _features_json(model: DashboardModel) -> str:
 def _toggles(model: DashboardModel) -> str:
     items = []
     for layer in model.layers:
+        if not layer.visible:
+            continue  # an earlier window: shown by the slider
         checked = " checked" if layer.visible else ""
         source = (
             f' <a href="{_esc(layer.source)}/">({_esc(layer.source)})</a>' if layer.source else ""
@@ -749,7 +778,16 @@ def _toggles(model: DashboardModel) -> str:
         )
     if not items:
         return "<p>No product yet: run a flow (geospace run ...).</p>"
-    return '<ul class="toggles">' + "".join(items) + "</ul>"
+    windows = [layer.window for layer in model.layers if layer.group == "parks"]
+    slider = ""
+    if len(windows) > 1:
+        slider = (
+            '<div class="slider"><label for="window-slider">Irrigation window ending</label> '
+            f'<b id="window-label">{_esc(windows[-1])}</b><br><input type="range" '
+            f'id="window-slider" min="0" max="{len(windows) - 1}" value="{len(windows) - 1}" '
+            f"data-windows='{_esc(json.dumps(windows))}'></div>"
+        )
+    return '<ul class="toggles">' + "".join(items) + "</ul>" + slider
 
 
 def _legend() -> str:

@@ -67,7 +67,11 @@ def test_map_layers_of_the_latest_products(out: Path) -> None:
     layers = {layer.key: layer for layer in model.layers}
     assert set(layers) == {
         "water", "districts", "corridors", "heat-districts", "heat-hotspots", "parks", "segments",
+        "parks@2022-08-16",
     }  # fmt: skip
+    earlier = layers["parks@2022-08-16"]  # the slider's earlier window, hidden at first
+    assert not earlier.visible and earlier.group == "parks" and earlier.window == "2022-08-16"
+    assert [f.fid for f in earlier.features] == ["old-park"]
     parks = {f.fid: f for f in layers["parks"].features}
     assert set(parks) == {"rosengarten", "lindenhof", "nebelwiese"}  # not the older window's
     assert parks["rosengarten"].style["fill"] == "#d7191c"  # class 1 red

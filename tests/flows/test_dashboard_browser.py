@@ -164,6 +164,14 @@ def test_every_layer_toggle_hover_and_the_heat_bulletin(browser: Any, tmp_path: 
     assert not page.locator('g[data-layer="parks"]').is_visible()
     page.check('input.toggle[data-layer="parks"]')
     assert page.locator('g[data-layer="parks"]').is_visible()
+    slide = "(el, v) => { el.value = v; el.dispatchEvent(new Event('input')); }"
+    page.eval_on_selector("#window-slider", slide, 0)  # the earlier irrigation window
+    assert page.inner_text("#window-label") == "2022-08-16"
+    assert page.locator('g[data-window="2022-08-16"]').is_visible()
+    assert not page.locator('g[data-layer="parks"]').is_visible()
+    assert _ids(page, 'g[data-window="2022-08-16"] path') == {"old-park"}
+    page.eval_on_selector("#window-slider", slide, 1)
+    assert page.locator('g[data-layer="parks"]').is_visible()
     before = page.get_attribute("#map", "viewBox")
     page.click("#zoom-in")
     assert page.get_attribute("#map", "viewBox") != before
