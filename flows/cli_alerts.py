@@ -187,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
     """Execute one parsed command; errors propagate as GeospaceError to the caller's handler."""
     progress = getattr(args, "progress", None)  # geospace deliver: the CLI's reporter
     if progress is not None and args.action == "deliver":
-        progress.stage("delivering the outbox")
+        # No line before: an invalid --sinks or a missing outbox stays one error line.
         result = _dispatch(args)
         sent, dead = int(result.get("sent", 0)), int(result.get("dead", 0))
         progress.done("delivering the outbox", f"{sent} sent, {dead} dead")

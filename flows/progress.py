@@ -164,8 +164,10 @@ class Reporter(NullReporter):
             self._bars.update(self._tasks[name], advance=steps, total=self._total[name])
 
     def done(self, name: str, note: str = "") -> None:
-        if name not in self._started:
-            self.stage(name)
+        if name not in self._started:  # a stage announced only when it ends (no line before)
+            self._started[name] = time.monotonic()
+            if self.mode == "tty":
+                self._tasks[name] = self._progress().add_task(name, total=None)
         elapsed = time.monotonic() - self._started.pop(name)
         count = self._done.pop(name, 0)
         total = self._total.pop(name, None)
