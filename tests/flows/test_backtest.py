@@ -21,6 +21,8 @@ from eo.demo.layout import DemoLayout
 from flows.cli import main
 from tests.flows.conftest import write_profile
 
+pytestmark = pytest.mark.slow  # builds the small demo city and runs flows
+
 START, END = date(2022, 8, 23), date(2022, 8, 30)  # two windows: fast, late in the ramps
 PNG = b"\x89PNG\r\n\x1a\n"
 
