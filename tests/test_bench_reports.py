@@ -14,7 +14,12 @@ from bench.run_all import write_reports
 def _results(pg_low: int, pg_high: int) -> dict:
     return {
         "mode": "quick",
-        "machine": {"cpus": 2, "memory_mib": 1024, "python": "3.11", "load_average_at_start": [1.0]},
+        "machine": {
+            "cpus": 2,
+            "memory_mib": 1024,
+            "python": "3.11",
+            "load_average_at_start": [1.0],
+        },
         "scripts": {
             "bench_relay": {
                 "exit_code": 0,
@@ -53,3 +58,68 @@ def test_both_files_are_written_with_verdicts(tmp_path: Path) -> None:
     assert rows["bench_vegetation: season_vs_decode_limit"].endswith("| 0.5 | 0.3 | pass |")
     assert rows["bench_heat"].startswith("| bench_heat | 1 |")
     assert not list((tmp_path / "bench").glob("*.tmp"))
+
+
+def _case(median_s: float, cpu: float, rss: float, **extra: object) -> dict:
+    return {
+        "median_s": median_s,
+        "min_s": median_s,
+        "max_s": median_s,
+        "runs": [{"seconds": median_s, "cpu_seconds": cpu}],
+        "items": 36,
+        "input_mpx": 32.2,
+        "mpx_per_s": round(32.2 / median_s, 2),
+        "load_average": [1.0, 1.0, 1.0],
+        "process": {"peak_rss_mib": rss, "exit_code": 0},
+        **extra,
+    }
+
+
+def test_vegetation_case_ratios_and_exponent_from_made_up_results(tmp_path: Path) -> None:
+    from bench.bench_vegetation import case_ratios, fitted_exponent
+
+    # time = 2 s x size: exponent exactly 1; the 16x pipeline uses 1.5x the memory of 1x.
+    assert fitted_exponent([(1, 2.0), (4, 8.0), (16, 32.0)]) == 1.0
+    assert fitted_exponent([(1, 2.0)]) is None
+    cases = {
+        factor: {
+            "pipeline": _case(2.0 * factor, 2.0 * factor, 400.0 * (1.5 if factor == 16 else 1)),
+            "decode": _case(1.5 * factor, 1.0 * factor, 200.0),
+            "naive": _case(8.0 * factor, 8.0 * factor, 900.0),
+            "odc": _case(1.0 * factor, 1.0 * factor, 400.0),
+        }
+        for factor in (1, 4, 16)
+    }
+    cases[16]["pipeline-distributed"] = _case(40.0, 1.0, 300.0, worker_peak_rss_mib=[250.0, 700.0])
+    ratios = case_ratios(cases)
+    assert ratios["x16 decode limit time / pipeline time"] == {
+        "value": 0.75, "target": 0.6, "verdict": "pass"}  # fmt: skip
+    assert ratios["x16 naive time / pipeline time"]["verdict"] == "pass"  # 4x the naive way
+    assert ratios["x16 odc-stac time / pipeline time"]["verdict"] == "short"  # odc twice as fast
+    assert ratios["x16 decode limit CPU / pipeline CPU"]["value"] == 0.5
+    assert ratios["pipeline time exponent over pixels x scenes"]["verdict"] == "pass"
+    assert ratios["pipeline peak RSS x16 / x1"] == {"value": 1.5, "target": 1.3, "verdict": "short"}
+    # 700 MiB on a worker against 600 MiB for the whole pipeline on one machine: short.
+    dist = ratios["x16 distributed worker peak RSS / one-machine peak RSS"]
+    assert dist["verdict"] == "short" and dist["value"] == round(700 / 600, 3)
+    # The case table of RESULTS.md: one row per size and implementation, workers' peaks shown.
+    results = {
+        "mode": "full",
+        "machine": {"cpus": 2, "memory_mib": 1024, "python": "3.11", "load_average_at_start": [1]},
+        "scripts": {
+            "bench_vegetation": {
+                "exit_code": 0,
+                "seconds": 1.0,
+                "json": {
+                    "repeats": 1,
+                    "case": {f"x{f}": c for f, c in cases.items()},
+                    "ratios": ratios,
+                },
+            }
+        },
+    }
+    write_reports(tmp_path, results)
+    text = (tmp_path / "RESULTS.md").read_text()
+    assert "| x16 | pipeline-distributed | 36 | 32.2 | 40.0 (40.0..40.0) | 1.0 |" in text
+    assert "300.0 (workers [250.0, 700.0])" in text
+    assert "| bench_vegetation: pipeline peak RSS x16 / x1 | 1.5 | 1.3 | short |" in text
