@@ -41,7 +41,7 @@ from alerts.evaluation import (
     group_subjects,
     summarise,
 )
-from alerts.evaluation.truth import truth_from_csv, truth_from_demo
+from alerts.evaluation.truth import HEAT_SUBJECT, truth_from_csv, truth_from_demo
 from alerts.policies import BUILT_IN, OVERLAY_ENV, read_policy
 from core.errors import InvalidInputError
 from core.profile import PACKAGED_PROFILES, load_profile
@@ -49,15 +49,13 @@ from flows.runtime import check_out_dir
 
 __all__ = ["RuleSet", "check_rules", "load_truth", "run_backtest_cli"]
 
-PRODUCTS = ("irrigation", "deformation")
-"""Products the backtest can replay: irrigation (the vegetation flow, one window a week) and
+PRODUCTS = ("irrigation", "heat", "deformation")
+"""Products the backtest can replay: irrigation (the vegetation flow, one window a week), heat
+(the heat flow, one window per forecast issue day in the period; the subject is the city's
+bulletin: class 1 when the forecast carries a health heatwave, so a bulletin is issued) and
 deformation (the deformation flow, one window per EGMS release whose last year is in the period:
-give the releases' years as the period). Heat is not replayed: the report says so."""
+give the releases' years as the period)."""
 DEFAULT_PRODUCTS = ("irrigation",)
-HEAT_NOT_REPLAYED = (
-    "its findings are city-wide bulletins from weather forecasts, not windows per subject; not "
-    "replayed by this version of the backtest"
-)
 PLOT_ALL_BELOW = 60
 """Up to this many subjects every one gets a plot; above, only those in the truth or ever at
 watch or worse (the report says how many were left out)."""
@@ -233,9 +231,39 @@ def read_windows(run_dir: Path, start: date, end: date) -> pd.DataFrame:
                 }
             )
     rows += _deformation_rows(run_dir)
+    rows += _heat_rows(run_dir)
     columns = ["product", "subject_id", "name", "window_end", "status", "priority_class",
                "score", "rank"]  # fmt: skip
     return pd.DataFrame.from_records(rows, columns=columns)
+
+
+def _heat_rows(run_dir: Path) -> list[dict[str, Any]]:
+    """One window per forecast the heat run evaluated (its issue day): class 1 when the forecast
+    carries a health heatwave (a bulletin), else 4; DATA_GAP when the forecast was unusable; the
+    score is the sustained felt maximum (degC)."""
+    rows = []
+    root = run_dir / "heat"
+    for manifest in sorted(root.glob("*/manifest.json")) if root.is_dir() else []:
+        doc = json.loads(manifest.read_text(encoding="utf-8"))
+        forecast = doc.get("forecast") or {}
+        try:
+            issued = date.fromisoformat(str(doc.get("issued", ""))[:10])
+        except ValueError:
+            continue
+        gap = str(forecast.get("status")) == "DATA_GAP"
+        rows.append(
+            {
+                "product": "heat",
+                "subject_id": HEAT_SUBJECT,
+                "name": "heatwave bulletin",
+                "window_end": issued,
+                "status": "DATA_GAP" if gap else "OK",
+                "priority_class": None if gap else (1 if forecast.get("heatwave") else 4),
+                "score": forecast.get("sustained_felt_c"),
+                "rank": None,
+            }
+        )
+    return rows
 
 
 def _deformation_rows(run_dir: Path) -> list[dict[str, Any]]:
@@ -325,6 +353,13 @@ def _run_one(
             code = run_vegetation_cli(
                 profile=str(run_profile), start=start, end=end, out_dir=folder
             )
+        if "heat" in products:
+            from flows.heat import run_heat_cli
+
+            print(f"backtest {rules.label}: rules {rules.origin}; heat {start}..{end}")
+            code = max(
+                code, run_heat_cli(profile=str(run_profile), start=start, end=end, out_dir=folder)
+            )
         if "deformation" in products:
             from flows.deformation import run_deformation_cli
 
@@ -382,6 +417,11 @@ def run_backtest_cli(
         )
     check_out_dir(out_dir)
     prof = load_profile(profile, out_dir=out_dir)
+    if "heat" in products and prof.heat is None:
+        raise InvalidInputError(
+            f"--products: heat: profile {prof.name} has no 'heat' section; leave heat out or "
+            "use a profile with one"
+        )
     if "deformation" in products and prof.deformation is None:
         raise InvalidInputError(
             f"--products: deformation: profile {prof.name} has no 'deformation' section; "
@@ -452,15 +492,10 @@ def run_backtest_cli(
         if "candidate" in runs
         else None
     )
-    not_evaluated = {"heat": HEAT_NOT_REPLAYED}
+    not_evaluated = {}
     for product in PRODUCTS:
         if product not in products:
-            not_evaluated[product] = (
-                "not requested (--products); deformation needs a period covering the EGMS "
-                "releases' last years"
-                if product == "deformation"
-                else "not requested (--products)"
-            )
+            not_evaluated[product] = "not requested (--products)" + _PERIOD_HINT.get(product, "")
     window_ends = sorted(
         {str(d) for w in windows_by_label.values() for d in w["window_end"].unique()}
     )
@@ -536,7 +571,15 @@ def _write_report(
         stage.commit()
 
 
-_SCORE_LABEL = {"irrigation": "priority score", "deformation": "vertical mm/yr"}
+_SCORE_LABEL = {
+    "irrigation": "priority score",
+    "heat": "felt max degC",
+    "deformation": "vertical mm/yr",
+}
+_PERIOD_HINT = {
+    "heat": "; heat needs a period covering forecast issue days",
+    "deformation": "; deformation needs a period covering the EGMS releases' last years",
+}
 
 
 def _date(value: Any) -> date | None:

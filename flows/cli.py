@@ -217,8 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     backtest.add_argument(
         "--products", default="irrigation",
-        help="comma list of irrigation, deformation (default irrigation; deformation: a period "
-        "covering the EGMS releases' years)",
+        help="comma list of irrigation, heat, deformation (default irrigation; heat: a period of "
+        "forecast issue days; deformation: one covering the EGMS releases' years)",
     )  # fmt: skip
     _add_out(backtest)
     backtest.set_defaults(handler=_cmd_backtest)

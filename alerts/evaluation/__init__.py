@@ -21,7 +21,8 @@ revisions
 Definitions (:class:`Settings`, the defaults follow the irrigation classes)
 -----------------------------------------------------------------------------
 - A window *belongs to* an event of its subject when ``start <= window_end <= end + grace``
-  (``grace``: a trailing window still sees the event for its length after it ended).
+  (``grace``: a trailing window still sees the event for its length after it ended; 0 for
+  heat forecasts and deformation releases, :meth:`Settings.grace`).
 - An event is *detected* when one of its windows reaches ``detect_class`` (class 1 or 2) or
   better. Recall = detected / events going on at one of the evaluated window ends at least (an
   event that ended before the first window, seen only in its grace, is not scored).
@@ -81,8 +82,15 @@ class Settings:
     warn_class: int = 3
     alarm_class: int = 1
     grace_days: int = 14
+    grace_by_product: tuple[tuple[str, int], ...] = (("heat", 0), ("deformation", 0))
+    """Products whose windows do not trail: a heat forecast is judged on its issue day, a
+    deformation release on its own."""
 
-    def as_dict(self) -> dict[str, int]:
+    def grace(self, product: str) -> int:
+        """Days a window of ``product`` still sees an event after it ended."""
+        return dict(self.grace_by_product).get(product, self.grace_days)
+
+    def as_dict(self) -> dict[str, Any]:
         """The settings as plain values (for the JSON summary)."""
         return asdict(self)
 
@@ -221,7 +229,8 @@ def event_outcomes(
         first_end = period[product][0] if product in period else None
         last_end = period[product][1] if product in period else None
         for start, stop in spans:
-            inside = [w for w in series if _in_span(w[0], (start, stop), settings.grace_days)]
+            grace = settings.grace(product)
+            inside = [w for w in series if _in_span(w[0], (start, stop), grace)]
             in_period = (
                 first_end is not None
                 and last_end is not None
@@ -312,7 +321,7 @@ def false_alarm_table(
     previous: dict[tuple[str, str], bool] = {}
     for product, subject, end, _status, klass, _ in _rows(windows):
         key = (product, subject)
-        in_event = any(_in_span(end, s, settings.grace_days) for s in spans.get(key, []))
+        in_event = any(_in_span(end, s, settings.grace(product)) for s in spans.get(key, []))
         alarm = klass is not None and klass <= settings.alarm_class and not in_event
         warning = (
             klass is not None

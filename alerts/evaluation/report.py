@@ -123,7 +123,7 @@ def _fmt(value: Any) -> str:
     if isinstance(value, Mapping) and "total" in value:
         kinds = ", ".join(f"{k} {v}" for k, v in value.get("by_type", {}).items())
         return (
-            f"{value['total']} ({value['work_orders']} work-order revisions"
+            f"{value['total']} ({value['work_orders']} alert revisions"
             f"{': ' + kinds if kinds else ''}; {value['notices']} notices; "
             f"{value['digests']} digests)"
         )

@@ -9,7 +9,7 @@ Two sources:
   ``unstressed_parks`` controls,
   ``cloud_hidden_park(s)`` hidden subjects; ``insar`` sites by their ``segment_ids`` (the
   subsiding stretch and an unlisted step events, a step at known works a control, the sparse
-  stretch hidden).
+  stretch hidden); heat: each forecast issue day with a health heatwave an event of ``city``.
   Keys a newer demo adds are ignored; a list or a single entry, ids as text or
   ``{"park_id": ...}`` mappings are all read.
 - a CSV of observed events (:func:`truth_from_csv`), e.g. a parks department's irrigation log or
@@ -31,7 +31,7 @@ import pandas as pd
 from alerts.evaluation import TRUTH_COLUMNS, TRUTH_KINDS
 from core.errors import InvalidInputError
 
-__all__ = ["PRODUCTS", "truth_from_csv", "truth_from_demo"]
+__all__ = ["HEAT_SUBJECT", "PRODUCTS", "truth_from_csv", "truth_from_demo"]
 
 PRODUCTS = ("irrigation", "heat", "deformation")
 """Products a truth row may name (the hazards of the flows)."""
@@ -121,7 +121,29 @@ def truth_from_demo(doc: Mapping[str, Any]) -> pd.DataFrame:
         for s in _ids(doc.get("unstressed_parks"))
     ]
     rows += _insar_rows(doc.get("insar"))
+    rows += _heat_rows(doc.get("heat"))
     return pd.DataFrame.from_records(rows, columns=[*TRUTH_COLUMNS, "members", "rank"])
+
+
+HEAT_SUBJECT = "city"
+"""The subject of the heat product: the city's heatwave bulletin (one decision per forecast)."""
+
+
+def _heat_rows(heat: Any) -> list[dict[str, Any]]:
+    """Heat truth: each forecast issue day whose forecast carries a health heatwave
+    (``heat.weather.forecasts_with_heatwave``) is an event of the subject ``city`` on that day
+    (a bulletin is due); a bulletin on another issue day is a false alarm."""
+    weather = heat.get("weather") if isinstance(heat, Mapping) else None
+    issued = weather.get("forecasts_with_heatwave") if isinstance(weather, Mapping) else None
+    if not isinstance(issued, Mapping):
+        return []
+    rows = []
+    for day in sorted(d for d in (_parse_day(k) for k in issued) if d is not None):
+        rows.append(
+            {"product": "heat", "subject_id": HEAT_SUBJECT, "kind": "event", "start": day,
+             "end": day, "members": None, "rank": None}
+        )  # fmt: skip
+    return rows
 
 
 def _insar_rows(insar: Any) -> list[dict[str, Any]]:

@@ -289,3 +289,22 @@ def test_order_of_alarmed_scores_against_the_planted_order() -> None:
     demo = truth_from_demo({"stressed_parks": [{"park_id": "a", "onset": "2022-07-01",
                                                 "dryness_rank": 2}]})  # fmt: skip
     assert demo.loc[0, "rank"] == 2
+
+
+def test_heat_forecasts_are_judged_on_their_issue_day() -> None:
+    heat = {"weather": {"forecasts_with_heatwave": {"2022-07-18": ["2022-07-20", "2022-07-23"],
+                                                   "2022-07-19": ["2022-07-20", "2022-07-24"]},
+                        "forecasts_without_heatwave": ["2022-06-20", "2022-07-25"]}}  # fmt: skip
+    truth = truth_from_demo({"heat": heat})
+    assert list(truth["start"]) == [date(2022, 7, 18), date(2022, 7, 19)]
+    assert set(truth["subject_id"]) == {"city"} and set(truth["kind"]) == {"event"}
+    days = [date(2022, 6, 20), date(2022, 7, 18), date(2022, 7, 19), date(2022, 7, 25)]
+    windows = pd.DataFrame(
+        [{"product": "heat", "subject_id": "city", "window_end": d, "status": "OK",
+          "priority_class": k, "score": None} for d, k in zip(days, [4, 1, 4, 1], strict=True)]
+    )  # fmt: skip
+    s = summarise(windows, truth, [])["heat"]
+    # 07-19's heatwave got no bulletin; 07-25's bulletin is false: no 14-day grace for forecasts
+    assert s["recall"] == 0.5 and s["missed"] == ["city"]
+    assert s["false_alarm_windows"] == 1
+    assert Settings().grace("heat") == 0 and Settings().grace("irrigation") == 14

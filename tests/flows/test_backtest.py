@@ -256,3 +256,41 @@ def test_deformation_sites_against_truth(
     assert s["hidden_subjects"] == len(sparse) and s["hidden_always_data_gap"] == always_gap
     assert doc["plots"]["deformation"] and doc["not_evaluated"]["irrigation"]
     assert "## deformation" in (report / "backtest.md").read_text(encoding="utf-8")
+
+
+def test_heat_bulletins_against_truth(
+    demo_small: DemoLayout, prefect_server: None, tmp_path: Path
+) -> None:
+    """One heat backtest over the demo's forecast issue days: a bulletin where one was due."""
+    from flows.backtest import run_backtest_cli
+
+    profile = write_profile(tmp_path, Path(demo_small.root), name="bt")
+    out = tmp_path / "out"
+    start, end = date(2022, 6, 20), date(2022, 7, 19)
+    assert run_backtest_cli(
+        profile=str(profile), start=start, end=end, out_dir=out, products=("heat",)
+    ) == 0  # fmt: skip
+    doc = json.loads(
+        (out / "backtest" / f"vienna-demo_{start}_{end}" / "backtest.json").read_text("utf-8")
+    )
+    weather = json.loads(Path(demo_small.truth).read_text(encoding="utf-8"))["heat"]["weather"]
+    due = set(weather["forecasts_with_heatwave"])
+    run = Path(doc["runs"]["baseline"]["folder"])
+    manifests = {
+        m.parent.name: json.loads(m.read_text(encoding="utf-8"))
+        for m in (run / "heat").glob("*/manifest.json")
+    }
+    issued = {day for day, m in manifests.items() if m["forecast"]["heatwave"]}
+    s = doc["runs"]["baseline"]["summary"]["heat"]
+    in_period = {d for d in due if str(start) <= d <= str(end)}
+    assert in_period and s["events_in_period"] == len(in_period)
+    assert s["detected"] == len(in_period & issued) and s["recall"] == 1.0
+    assert s["false_alarm_windows"] == len(issued - due) == 0
+    heat_revisions = [r for r in _list(run) if r["hazard"] == "heat"]
+    assert s["revisions"]["work_orders"] == len(heat_revisions) > 0
+
+
+def _list(run: Path) -> list[dict[str, Any]]:
+    from alerts.outbox import commands
+
+    return commands.list_revisions(run)
