@@ -196,7 +196,9 @@ def _intro(doc: Mapping[str, Any]) -> list[str]:
     lines += [
         "",
         f"Detected: class {s['detect_class']} or better in a window of the event (window end "
-        f"from the onset to {s['grace_days']} days after the event ended). Warning: class "
+        f"from the onset to {s['grace_days']} days after the event ended; "
+        + ", ".join(f"{p} {d} days" for p, d in s.get("grace_by_product", []))
+        + "). Warning: class "
         f"{s['warn_class']} or better; urgent: class {s['alarm_class']}. A false alarm is an "
         "urgent window outside every event of the subject (DATA_GAP windows never count).",
     ]
@@ -265,7 +267,11 @@ def render_html(doc: Mapping[str, Any], images: Mapping[str, Mapping[str, bytes]
         f"<title>Backtest {html.escape(str(doc['profile']))}</title><style>{_CSS}</style></head><body>",
         "<h1>Backtest</h1>",
     ]
-    parts += [f"<p>{html.escape(line)}</p>" for line in _intro(doc) if line]
+    parts += [
+        f"<p>{html.escape(line.removeprefix('- ').replace('**', '').replace('`', ''))}</p>"
+        for line in _intro(doc)
+        if line.strip()
+    ]
     comparison = doc.get("comparison") or {}
     for product in doc["products"]:
         parts.append(f"<h2>{html.escape(product)}</h2>")
