@@ -359,22 +359,24 @@ def default_scenario(small: bool, grid: OutputGrid, parks: gpd.GeoDataFrame) -> 
     """The README demo's story (the default seed): fixed numbers, parks chosen by size."""
     n_dry = 1 if small else 3
     stressed_ids, hidden, controls = choose_parks(parks, grid, n_dry + 1)
-    stressed = (
-        tuple(
-            StressPlan(pid, date(SEASON_YEAR, 7, 10) + timedelta(days=10 * i))
-            for i, pid in enumerate(stressed_ids[:n_dry])
+    # the first stressed park dries gradually, over six weeks from mid-June (an early warning is
+    # observed before urgent); the others (full demo) dry in five weeks from 20 and 30 July
+    first = StressPlan(stressed_ids[0], date(SEASON_YEAR, 6, 13), ramp_days=42)
+    later = [
+        StressPlan(pid, date(SEASON_YEAR, 7, 10) + timedelta(days=10 * i))
+        for i, pid in enumerate(stressed_ids[1:n_dry], start=1)
+    ]
+    watered = [  # one park dries early and is watered again in August
+        StressPlan(
+            pid,
+            date(SEASON_YEAR, 6, 20),
+            ramp_days=60,
+            watered=date(SEASON_YEAR, 7, 21),
+            recovery_days=32,
         )
-        + tuple(  # one park dries early and is watered again in August
-            StressPlan(
-                pid,
-                date(SEASON_YEAR, 6, 20),
-                ramp_days=60,
-                watered=date(SEASON_YEAR, 7, 21),
-                recovery_days=32,
-            )
-            for pid in stressed_ids[n_dry:]
-        )
-    )
+        for pid in stressed_ids[n_dry:]
+    ]
+    stressed = (first, *later, *watered)
     return Scenario(stressed, hidden, controls, dict(DEFAULT_SPECIAL))
 
 

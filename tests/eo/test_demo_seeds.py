@@ -51,7 +51,7 @@ def test_default_seed_keeps_the_readme_story(demo_small: DemoLayout) -> None:
     t = _truth(demo_small)
     assert t["seed"] == DEMO_SEED and t["scenario"]["default"] is True
     assert _story(t) == {
-        "stressed": {("augarten", "2022-07-10", 35)},
+        "stressed": {("augarten", "2022-06-13", 42)},
         "watered": {("schweizergarten", "2022-06-20", "2022-07-21")},
         "hidden": "belvedere-gardens",
     }
