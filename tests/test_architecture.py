@@ -44,7 +44,8 @@ def test_imports_only_go_downstream(package: str) -> None:
 def test_only_flows_know_prefect() -> None:
     offenders = [
         str(path.relative_to(REPO))
-        for package in LAYERS if package != "flows"
+        for package in LAYERS
+        if package != "flows"
         for path in (REPO / package).rglob("*.py")
         if "prefect" in _imports(path)
     ]
@@ -77,3 +78,33 @@ def test_core_is_the_lowest_layer() -> None:
     """The shared vocabulary (errors, quantities, profile, status) imports no other geospace package."""
     assert LAYERS[-1] == "core"
     assert LAYERS == ["flows", "alerts", "indices", "eo", "core"]
+
+
+def _builds_a_notice(path: Path) -> bool:
+    """True when ``path`` calls ``Revision(...)`` with hazard ``notice`` (by name or literal)."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+        for kw in node.keywords if name == "Revision" else ():
+            value = kw.value
+            if kw.arg == "hazard" and (
+                (isinstance(value, ast.Name) and value.id == "NOTICE_HAZARD")
+                or (isinstance(value, ast.Constant) and value.value == "notice")
+            ):
+                return True
+    return False
+
+
+def test_one_notice_builder() -> None:
+    """Every operator notice (DATA_GAP, digest, dead row, approval pending) is built by
+    ``alerts.decide.notices.notice_revision``; no other module assembles one (DESIGN section 5)."""
+    builder = REPO / "alerts" / "decide" / "notices.py"
+    assert _builds_a_notice(builder)
+    builders = [
+        str(path.relative_to(REPO))
+        for package in LAYERS
+        for path in (REPO / package).rglob("*.py")
+        if path != builder and _builds_a_notice(path)
+    ]
+    assert builders == []

@@ -1,8 +1,8 @@
 """Operator notices (hazard ``notice``): the one builder, DATA_GAP as an event, the run digest.
 
 Every notice revision is built by :func:`notice_revision`: DATA_GAP events (:func:`gap_notice`),
-the digest of a run (:func:`digest_revision`) and dead outbox rows
-(:mod:`alerts.outbox.notices`). Pure functions, no I/O.
+the digest of a run (:func:`digest_revision`), dead outbox rows (:mod:`alerts.outbox.notices`)
+and heat bulletins waiting for approval (:mod:`alerts.detect.heat_notice`). Pure functions, no I/O.
 
 **DATA_GAP is an event**, like an alert: a subject that enters DATA_GAP opens it (revision 1,
 CAP ``Alert``), a change of the reasons (``Finding.reasons``, e.g. "too few clear pixels" becoming
@@ -61,6 +61,7 @@ class NoticeTopic(StrEnum):
     DATA_GAP = "data_gap"
     DELIVERY_FAILED = "delivery_failed"
     DIGEST = "digest"
+    APPROVAL_PENDING = "approval_pending"
 
 
 class GapChange(StrEnum):
@@ -94,6 +95,7 @@ def notice_revision(
     notice_policy: NoticePolicy | None = None,
     rule_version: str | None = None,
     subject: SubjectInfo | None = None,
+    expires: datetime | None = None,
 ) -> Revision:
     """The one builder of operator notices: revision ``number`` of the notice event ``key``.
 
@@ -104,12 +106,15 @@ def notice_revision(
     number, kind
         Revision number (1 = new) and why it exists (NOTICE, NEW_EVIDENCE, CLEAR).
     topic : NoticeTopic
-        DATA_GAP, DELIVERY_FAILED or DIGEST (``payload["notice"]``).
+        DATA_GAP, DELIVERY_FAILED, DIGEST or APPROVAL_PENDING (``payload["notice"]``).
     about_hazard, subject_id
         The hazard the notice is about and the notice's own subject (``"<hazard>/<id>"``).
     notice_policy : NoticePolicy, optional
         Validity, certainty, instruction and version (``notice.yaml``); defaults: 7 days,
         Observed, ``rule_version`` or ``"notice"``.
+    expires : datetime, optional
+        When the notice stops being true, if not ``now`` + the policy's validity (a bulletin
+        awaiting approval: its onset).
     """
     valid_for = DEFAULT_VALID_FOR if notice_policy is None else notice_policy.valid_for
     info = subject or SubjectInfo()
@@ -118,6 +123,7 @@ def notice_revision(
         NoticeTopic.DATA_GAP: "Data gap",
         NoticeTopic.DELIVERY_FAILED: "Delivery failed",
         NoticeTopic.DIGEST: "Run digest",
+        NoticeTopic.APPROVAL_PENDING: "Bulletin awaiting approval",
     }[topic]
     if not instruction and notice_policy is not None and topic == NoticeTopic.DATA_GAP:
         instruction = notice_policy.instruction
@@ -133,7 +139,7 @@ def notice_revision(
         status=RevisionStatus.QUEUED,
         created_at=now,
         onset=now,
-        expires=now + valid_for,
+        expires=now + valid_for if expires is None else expires,
         rule_version=version,
         event_start=event_start,
         subject_name=info.name,

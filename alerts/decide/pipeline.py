@@ -133,7 +133,11 @@ def open_gap_event(store: OutboxStore, gap_subject: str) -> tuple[Event | None, 
         if last is not None and topic == NoticeTopic.DATA_GAP:
             start = datetime.fromisoformat(str(row["event_start"]))
             return Event(last.alert_key, NOTICE_HAZARD, gap_subject, start), last
-        if topic not in (NoticeTopic.DELIVERY_FAILED, NoticeTopic.DIGEST):
+        if topic not in (
+            NoticeTopic.DELIVERY_FAILED,
+            NoticeTopic.DIGEST,
+            NoticeTopic.APPROVAL_PENDING,
+        ):
             store.close_event(str(row["alert_key"]), "superseded: not a data-gap event")
     return None, None
 

@@ -2,7 +2,8 @@
 
 One notice per bulletin revision (its own event keyed by the bulletin's ``message_key``, so a rerun
 adds nothing), hazard ``notice`` with ``about_hazard`` ``heat``: the profile's routing sends it to
-the sinks that take notices (the approvers' feed), never to the public-health sink.
+the sinks that take notices (the approvers' feed), never to the public-health sink. Built by the
+one notice builder (:func:`alerts.decide.notices.notice_revision`, topic ``approval_pending``).
 """
 
 from __future__ import annotations
@@ -11,17 +12,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from alerts.model import (
-    NOTICE_HAZARD,
-    Certainty,
-    Revision,
-    RevisionKind,
-    RevisionStatus,
-    alert_key,
-    message_key,
-)
+from alerts.decide.notices import NoticeTopic, notice_revision
+from alerts.decide.revisions import SubjectInfo
+from alerts.model import NOTICE_HAZARD, Revision, RevisionKind, alert_key
 
-TOPIC = "approval_pending"
+TOPIC = str(NoticeTopic.APPROVAL_PENDING)
+RULE_VERSION = "heat-approval-1"
 
 
 def approval_notice(bulletin: dict[str, Any], *, now: datetime, timezone: str) -> Revision:
@@ -35,31 +31,25 @@ def approval_notice(bulletin: dict[str, Any], *, now: datetime, timezone: str) -
         f"{bulletin['level']}, {bulletin.get('area_name', '')}) waits for approval until {local}; "
         "unapproved at its onset it expires and is never sent."
     )
-    return Revision(
-        alert_key=key,
-        message_key=message_key(key, 1),
-        revision=1,
-        hazard=NOTICE_HAZARD,
-        subject_id=subject,
+    return notice_revision(
+        key=key,
+        number=1,
         kind=RevisionKind.NOTICE,
-        level=1,
-        certainty=Certainty.OBSERVED,
-        status=RevisionStatus.QUEUED,
-        created_at=now,
-        onset=now,
-        expires=onset,
-        rule_version="heat-approval-1",
+        topic=NoticeTopic.APPROVAL_PENDING,
+        about_hazard="heat",
+        subject_id=subject,
         event_start=now,
-        subject_name="heat bulletin approval",
+        now=now,
         summary=summary,
         instruction=f"geospace alerts approve {bulletin.get('id', 'ID')} --by NAME",
         payload={
-            "event": "Bulletin awaiting approval",
-            "notice": TOPIC,
-            "about_hazard": "heat",
             "bulletin_message_key": bulletin["message_key"],
             "bulletin_id": bulletin.get("id"),
             "approve_before": bulletin["onset"],
         },
-        area_name=str(bulletin.get("area_name", "")),
+        rule_version=RULE_VERSION,
+        subject=SubjectInfo(
+            name="heat bulletin approval", area_name=str(bulletin.get("area_name", ""))
+        ),
+        expires=onset,
     )

@@ -195,6 +195,11 @@ def test_approval_notice_says_until_when() -> None:
     assert "waits for approval until 2022-07-20 00:00 CEST" in notice.summary
     assert notice.hazard == "notice" and notice.payload["about_hazard"] == "heat"
     assert "approve 7" in notice.instruction
+    # built by the one notice builder: its topic, and it expires at the bulletin's onset
+    assert notice.payload["notice"] == "approval_pending"
+    assert notice.payload["event"] == "Bulletin awaiting approval"
+    assert notice.expires == datetime(2022, 7, 19, 22, tzinfo=UTC)
+    assert notice.rule_version == "heat-approval-1" and notice.area_name == "Margareten"
 
 
 def test_bulletin_renders_offline_html_and_a_pdf_with_the_map() -> None:
