@@ -6,7 +6,8 @@
 
 :func:`refresh_dashboard` rewrites the operations dashboard (``OUT/index.html``) wherever the state
 it shows changes: at the end of each vegetation, heat and deformation run, after ``geospace alerts
-approve|reject`` and after a delivery.
+approve|reject|retry`` and after a delivery (the relay process ``python -m alerts.outbox`` rewrites
+it itself: :func:`alerts.outbox.__main__.dashboard_refresher`).
 
 Artifacts are built from the products on disk (the products stay the record; an artifact is a
 view). Keys are stable per profile (``vegetation-vienna``), so the UI shows their history. Outside
@@ -129,10 +130,10 @@ def refresh_dashboard(out_dir: str | Path, profile: Any = None, *, dsn: str | No
 
     try:
         from alerts.products.context import load_context
-        from alerts.products.dashboard import write_dashboard
+        from alerts.products.dashboard import page_title, write_dashboard
 
         context = None
-        title = _title(out_dir)
+        title = page_title(out_dir)
         if profile is not None:
             context = load_context(profile)
             dsn = dsn or profile.outbox.dsn()
@@ -144,20 +145,6 @@ def refresh_dashboard(out_dir: str | Path, profile: Any = None, *, dsn: str | No
             f"{type(err).__name__}: {err}",
             file=sys.stderr,
         )
-
-
-def _title(out_dir: str | Path) -> str:
-    """The title the last run gave the dashboard (kept by approve/deliver refreshes)."""
-    import html as _html
-
-    page = Path(out_dir) / "index.html"
-    if not page.is_file():
-        return "geospace operations"
-    text = page.read_text(encoding="utf-8", errors="replace")
-    start, end = text.find("<title>"), text.find("</title>")
-    if 0 <= start < end:
-        return _html.unescape(text[start + 7 : end]) or "geospace operations"
-    return "geospace operations"
 
 
 def _in_flow_run() -> bool:

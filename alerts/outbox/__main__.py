@@ -4,7 +4,9 @@ Light on purpose (no Prefect, no xarray): it starts in a fraction of a second, s
 can restart it after a crash. SIGTERM/SIGINT stop it after the current batch; SIGKILL is safe too
 (unconfirmed claims are redelivered once their lease expires). The PostgreSQL DSN may also come
 from ``GEOSPACE_OUTBOX_DSN``; sink credentials come from the environment variables named in the
-sink configuration.
+sink configuration. When ``OUT/index.html`` exists (a run wrote the operations dashboard), the
+relay rewrites it whenever the queue goes idle after rows were sent, retried or went dead, so the
+page shows what was delivered (its map modules are imported then, not at start-up).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +70,19 @@ def load_sink_config(text: str | None) -> dict[str, Any] | None:
     return dict(config)
 
 
+def dashboard_refresher(out: str, dsn: str | None) -> Callable[[], None]:
+    """Rewrite ``OUT/index.html`` (keeping its title) if a run wrote one; else do nothing."""
+
+    def refresh() -> None:
+        if not (Path(out) / "index.html").is_file():
+            return  # no run wrote a dashboard in this folder (e.g. a relay beside a remote outbox)
+        from alerts.products.dashboard import page_title, write_dashboard
+
+        write_dashboard(out, dsn=dsn, title=page_title(out))
+
+    return refresh
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the relay until signalled (or until idle with ``--once``); return the exit code."""
     args = parse_args(argv)
@@ -79,12 +95,14 @@ def main(argv: list[str] | None = None) -> int:
         config = load_sink_config(args.sinks)
         check_sink_urls(config or {})  # https only (http to loopback test servers)
         sinks = build_sinks(config, args.out)
-        store = open_store(args.out, dsn=args.dsn or os.environ.get("GEOSPACE_OUTBOX_DSN"))
+        dsn = args.dsn or os.environ.get("GEOSPACE_OUTBOX_DSN")
+        store = open_store(args.out, dsn=dsn)
         store.routing = Routing.from_config(config) if config else None  # dead-row notices
         stats = run_relay(
             store, sinks, lease_s=args.lease, max_attempts=args.max_attempts, batch=args.batch,
             once=args.once, backoff=Backoff(args.backoff, args.backoff_cap), poll_s=args.poll,
             retention_s=args.retention, stop=stop, dead_notices=not args.no_dead_notices,
+            on_change=dashboard_refresher(args.out, dsn),
         )  # fmt: skip
     except GeospaceError as err:
         print(f"relay: error: {' '.join(str(err).split())}", file=sys.stderr)

@@ -1,8 +1,7 @@
 """The relay: drains the outbox into the sinks, at least once, in order per subject.
 
-Run it as its own light process (``python -m alerts.outbox.relay --out OUT`` or
-``python -m alerts.outbox``); it imports neither Prefect nor xarray, so it starts quickly and can be
-killed at any moment: a row is marked sent only after its sink confirmed, and a claim whose relay
+Run it as its own light process (``python -m alerts.outbox --out OUT``); it imports neither
+Prefect nor xarray, so it starts quickly and can be killed at any moment: a row is marked sent only after its sink confirmed, and a claim whose relay
 died is reclaimed when its lease expires.
 """
 
@@ -15,7 +14,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from alerts.outbox.admin import expire_due
@@ -190,6 +189,7 @@ def run_relay(
     stop: threading.Event | None = None,
     owner: str | None = None,
     dead_notices: bool = False,
+    on_change: Callable[[], None] | None = None,
 ) -> RelayStats:
     """Claim, deliver and complete outbox rows until stopped (or, with ``once``, until idle).
 
@@ -220,6 +220,10 @@ def run_relay(
     dead_notices : bool
         Queue one operator notice (hazard ``notice``) per revision whose row goes dead
         (:mod:`alerts.outbox.notices`); ``geospace deliver`` turns it on.
+    on_change : callable, optional
+        Called when the queue goes idle (and when the loop ends) after rows were sent, retried
+        or went dead since the last call: the relay process rewrites the operations dashboard
+        there. An exception it raises is logged as a warning and never stops the relay.
     """
     check_relay_settings(lease_s=lease_s, max_attempts=max_attempts, batch=batch)
     backoff = backoff or Backoff()
@@ -230,7 +234,7 @@ def run_relay(
         return _relay_loop(
             store, sinks, keeper, lease_s=lease_s, max_attempts=max_attempts, batch=batch,
             once=once, backoff=backoff, poll_s=poll_s, retention_s=retention_s, stop=stop,
-            owner=owner, dead_notices=dead_notices,
+            owner=owner, dead_notices=dead_notices, on_change=on_change,
         )  # fmt: skip
     finally:
         keeper.close()
@@ -251,9 +255,11 @@ def _relay_loop(
     stop: threading.Event | None,
     owner: str,
     dead_notices: bool,
+    on_change: Callable[[], None] | None,
 ) -> RelayStats:
     stats = RelayStats()
     down: dict[str, float] = {}
+    changed = False  # rows sent, retried or dead since on_change was last called
     stats.purged += purge_sent(store, retention_s)
     while stop is None or not stop.is_set():
         expire_due(store)
@@ -265,6 +271,8 @@ def _relay_loop(
             dead_notices=dead_notices,
         )  # fmt: skip
         if not claims:
+            if changed:
+                changed = _notify(on_change)
             if once:
                 break
             _sleep(poll_s, stop)
@@ -275,8 +283,21 @@ def _relay_loop(
         )  # fmt: skip
         complete(store, outcomes, dead_notices=dead_notices)
         _count(stats, outcomes)
+        changed = changed or any(o.kind in ("sent", "retry", "dead") for o in outcomes)
+    if changed:  # stopped while rows were still ready
+        _notify(on_change)
     stats.purged += purge_sent(store, retention_s)
     return stats
+
+
+def _notify(on_change: Callable[[], None] | None) -> bool:
+    """Call ``on_change`` (a view of the outbox): log, never raise; False (nothing pending)."""
+    if on_change is not None:
+        try:
+            on_change()
+        except Exception as err:  # a view: the deliveries are already recorded
+            log.warning("after delivery: %s: %s", type(err).__name__, err)
+    return False
 
 
 def _count(stats: RelayStats, outcomes: list[Outcome]) -> None:

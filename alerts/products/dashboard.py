@@ -910,6 +910,18 @@ def render_dashboard(model: DashboardModel) -> str:
 """
 
 
+def page_title(out_dir: str | Path) -> str:
+    """The title the last run gave ``OUT/index.html`` (kept by approve/deliver/relay rewrites)."""
+    page = Path(out_dir) / DASHBOARD_NAME
+    if not page.is_file():
+        return "geospace operations"
+    text = page.read_text(encoding="utf-8", errors="replace")
+    start, end = text.find("<title>"), text.find("</title>")
+    if 0 <= start < end:
+        return html.unescape(text[start + 7 : end]) or "geospace operations"
+    return "geospace operations"
+
+
 def write_dashboard(
     out_dir: str | Path,
     *,

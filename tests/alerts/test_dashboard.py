@@ -180,3 +180,28 @@ def test_operator_commands_rewrite_the_dashboard(
     text = (out / "index.html").read_text(encoding="utf-8")
     assert 'data-id="2" data-status="sent"' in text
     assert "warning" not in capsys.readouterr().err
+
+
+def test_the_relay_process_rewrites_an_existing_dashboard(out: Path) -> None:
+    from alerts.outbox.__main__ import main as relay_main
+    from alerts.outbox.store import open_store
+    from tests.alerts.outbox_fixtures import make_revision
+
+    store = open_store(out, create=True)
+    try:
+        store.add_revisions([make_revision("U9-001")])
+    finally:
+        store.close()
+    assert relay_main(["--out", str(out), "--once"]) == 0
+    assert not (out / "index.html").exists()  # no run wrote a dashboard here: none is made
+    store = open_store(out, create=False)
+    try:
+        store.add_revisions([make_revision("U9-002")])
+    finally:
+        store.close()
+    write_dashboard(out, title="geospace operations: Wien")
+    assert 'data-status="queued"' in (out / "index.html").read_text(encoding="utf-8")
+    assert relay_main(["--out", str(out), "--once"]) == 0
+    text = (out / "index.html").read_text(encoding="utf-8")
+    assert 'data-id="2" data-status="sent"' in text and 'data-status="queued"' not in text
+    assert "<title>geospace operations: Wien</title>" in text  # the run's title is kept

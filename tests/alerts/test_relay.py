@@ -19,7 +19,13 @@ FAST = Backoff(base_s=0.0, cap_s=0.0)
 
 
 def _drain(store: OutboxStore, sink: Any, **kw: Any) -> Any:
-    opts = {"lease_s": 1.0, "max_attempts": 3, "batch": 10, "once": True, "backoff": FAST}
+    opts: dict[str, Any] = {
+        "lease_s": 1.0,
+        "max_attempts": 3,
+        "batch": 10,
+        "once": True,
+        "backoff": FAST,
+    }
     opts.update(kw)
     return run_relay(store, {sink.name: sink}, **opts)
 
@@ -156,3 +162,27 @@ def test_sent_rows_are_kept_for_retention_then_purged(store: OutboxStore, clock:
     clock.advance(101)
     assert purge_sent(store, retention_s=200) == 1
     assert admin.list_revisions(store)[0]["status"] == "sent"  # the revision record stays
+
+
+def test_on_change_is_called_once_the_queue_goes_idle_after_deliveries(store: OutboxStore) -> None:
+    calls: list[int] = []
+    sink = RecordingSink()
+
+    def seen() -> None:
+        calls.append(len(sink.raw))
+
+    _drain(store, sink, on_change=seen)
+    assert calls == []  # nothing delivered: nothing to show
+    for subject in ("a", "b", "c"):
+        store.add_revision(make_revision(subject, 1))
+    _drain(store, sink, batch=2, on_change=seen)
+    assert calls == [3]  # once, after the last batch, not per batch
+
+
+def test_a_failing_on_change_never_stops_the_relay(store: OutboxStore) -> None:
+    store.add_revision(make_revision("a", 1))
+
+    def broken() -> None:
+        raise OSError("read-only folder")
+
+    assert _drain(store, RecordingSink(), on_change=broken).sent == 1
