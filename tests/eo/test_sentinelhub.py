@@ -620,3 +620,62 @@ def test_per_district_statistics_agree_with_the_stac_path(
     ours = table.set_index("zone")["mean"]
     assert (ours - reference.reindex(ours.index)).abs().max() <= STATS_TOLERANCE
     assert (table["sample_count"] > 5000).all()
+
+
+def test_no_secret_or_token_reaches_logs_manifests_or_errors(
+    sh: tuple[ServerWithPlan, ShState],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The client secret and the bearer tokens issued stay out of every text a run leaves."""
+    import json
+
+    from alerts.products.manifest import scenes_manifest
+
+    server, state = sh
+    caplog.set_level(logging.DEBUG)
+    source = _source(server, retries=1)
+    client = _client(source)
+    stack = load_period(
+        source, GRID, bbox_wgs84=BBOX, start=date(2024, 6, 1), end=date(2024, 6, 30), client=client
+    )
+    zone_statistics(
+        source,
+        _zones().iloc[:1],
+        start=date(2024, 6, 10),
+        end=date(2024, 6, 10),
+        bbox_wgs84=BBOX,
+        client=client,
+    )
+    assert stack.cube is not None
+    manifest = json.dumps(scenes_manifest([stack], stack.items), default=str)
+    attrs = json.dumps(
+        [stack.cube.attrs, *[v.attrs for v in stack.cube.data_vars.values()]], default=str
+    )
+    errors = []
+    server.plan.add(Fault("/api/v1/process", "status", count=None, status=503))
+    with pytest.raises(SourceUnavailableError) as unavailable:
+        load_period(
+            source,
+            GRID,
+            bbox_wgs84=BBOX,
+            start=date(2021, 6, 12),
+            end=date(2021, 6, 12),
+            client=client,
+        )
+    errors.append(str(unavailable.value))
+    server.plan.clear()
+    with pytest.raises(InvalidInputError) as refused:
+        client.post("/api/v1/process", {"input": {}}, what="process", pu=0.0)
+    errors.append(str(refused.value))
+    state.revoke_next = 2
+    with pytest.raises(CredentialsError) as revoked:
+        client.post("/api/v1/process", {"input": {}}, what="process", pu=0.0)
+    errors.append(str(revoked.value))
+    assert state.tokens and state.token_requests >= 2
+    texts = [manifest, attrs, caplog.text, repr(stack), repr(client), repr(source), *errors]
+    for text in texts:
+        assert SECRET not in text
+        for token in state.tokens:
+            assert token not in text
+    assert "processing units" in caplog.text and "/api/v1/process" in caplog.text  # logs kept
+    assert "Bearer" not in caplog.text
