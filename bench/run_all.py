@@ -27,8 +27,18 @@ QUICK_ARGS = {
     "bench_vegetation": ["--quick"],
     "bench_relay": ["--quick", "--skip-amqp"],
     "bench_heat": ["--sizes", "1e4", "1e5", "1e6", "--esda-max", "1e4", "--no-demo"],
-    "bench_deformation": ["--points", "100000", "--km", "100", "--epochs", "50"],
+    "bench_deformation": [
+        "--points",
+        "100000",
+        "--km",
+        "100",
+        "--epochs",
+        "50",
+        "--burst-copies",
+        "1",
+    ],
     "bench_demo": ["--small"],
+    "bench_zonal": ["--repeats", "2"],
 }
 """Arguments of each script in ``--quick`` mode (scripts not listed run as they are)."""
 
@@ -61,7 +71,7 @@ def _ratios(name: str, data: dict[str, Any]) -> list[tuple[str, Any, Any, str]]:
         if isinstance(r, dict) and {"value", "target", "verdict"} <= set(r):
             rows.append((f"{name}: {key}", r["value"], r["target"], r["verdict"]))
     if name == "bench_relay":
-        for backend in ("sqlite", "postgres"):
+        for backend in ("sqlite", "postgres", "rabbitmq"):
             series = data.get(backend) or []
             for row in series:
                 rate = row["relay_per_s"]
