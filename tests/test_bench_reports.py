@@ -123,3 +123,37 @@ def test_vegetation_case_ratios_and_exponent_from_made_up_results(tmp_path: Path
     assert "| x16 | pipeline-distributed | 36 | 32.2 | 40.0 (40.0..40.0) | 1.0 |" in text
     assert "300.0 (workers [250.0, 700.0])" in text
     assert "| bench_vegetation: pipeline peak RSS x16 / x1 | 1.5 | 1.3 | short |" in text
+
+
+def test_gi_star_ratios_name_the_size_and_judge_each_target() -> None:
+    from bench.bench_heat import gi_star_ratios
+
+    rows: list[dict[str, object]] = [
+        {"cells": 10000, "ours_s": 0.001, "speedup_g_local": 4000.0, "max_abs_z_diff": 1e-12},
+        {"cells": 99856, "ours_s": 0.02, "speedup_g_local": 90.0, "max_abs_z_diff": 2e-6},
+        {"cells": 9998244, "ours_s": 31.0},
+    ]
+    ratios = gi_star_ratios(rows)
+    assert ratios["Gi* esda G_Local time / geospace time at 99856 cells"]["verdict"] == "short"
+    assert ratios["Gi* largest |z - esda z| where both ran"]["verdict"] == "short"
+    assert ratios["Gi* seconds at 9998244 cells"]["verdict"] == "short"
+    # a quick run (esda to 10^4 only, no 10^7) judges what it measured and names its size
+    quick = gi_star_ratios(rows[:1])
+    assert set(quick) == {
+        "Gi* esda G_Local time / geospace time at 10000 cells",
+        "Gi* largest |z - esda z| where both ran",
+    }
+    assert all(r["verdict"] == "pass" for r in quick.values())
+
+
+def test_rabbitmq_rows_are_judged_like_the_outbox_backends(tmp_path: Path) -> None:
+    results = _results(pg_low=2000, pg_high=2000)
+    results["scripts"]["bench_relay"]["json"]["rabbitmq"] = [
+        {"backlog": 1000, "relay_per_s": 314},
+        {"backlog": 10000, "relay_per_s": 300},
+    ]
+    write_reports(tmp_path, results)
+    text = (tmp_path / "RESULTS.md").read_text()
+    rows = {line.split(" | ")[0].strip("| "): line for line in text.splitlines() if "|" in line}
+    assert rows["relay rabbitmq at 1000"].endswith("| 314 | >= 1000/s | short |")
+    assert rows["relay rabbitmq rate at 10000 / at 1000"].endswith("| 0.96 | >= 0.8 | pass |")
