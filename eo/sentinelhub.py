@@ -421,7 +421,7 @@ def process_payload(
     if rows > _MAX_PX or cols > _MAX_PX:
         raise InvalidInputError(
             f"grid of {cols} x {rows} px exceeds the Process API's {_MAX_PX} px per side; "
-            "use a smaller AOI (tiling is not implemented for Sentinel Hub)"
+            "cut it with grid_tiles() first (load_period does)"
         )
     request = SentinelHubRequest(
         evalscript=script,

@@ -33,6 +33,7 @@ from eo.sentinelhub import (
     evalscript_bands,
     grid_tiles,
     load_period,
+    process_payload,
     zone_statistics,
 )
 from eo.stac import StacSource
@@ -586,6 +587,9 @@ def test_large_grids_are_fetched_in_tiles_that_add_up_to_the_same_cube(
     assert len(sizes) == 6 and max(max(s) for s in sizes) <= 64  # 160 x 110 px in 3 x 2 tiles
     tiles = grid_tiles(OutputGrid("EPSG:32633", 10.0, (0.0, 0.0, 22840.0, 29380.0)), 2048)
     assert len(tiles) == 4 and sum(t[2].shape[0] * t[2].shape[1] for t in tiles) == 2284 * 2938
+    too_wide = OutputGrid("EPSG:32633", 10.0, (0.0, 0.0, 25010.0, 100.0))
+    with pytest.raises(InvalidInputError, match="grid_tiles"):
+        process_payload(source, too_wide, utc(2024, 6, 10), utc(2024, 6, 11), "//VERSION=3")
 
 
 def test_per_district_statistics_agree_with_the_stac_path(
