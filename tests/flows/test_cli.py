@@ -223,3 +223,33 @@ def test_in_process_call_leaves_the_environment_as_found(
     before = dict(os.environ)
     assert main(["alerts", "list", "--out", str(tmp_path / "never-ran")]) == 2
     assert dict(os.environ) == before
+
+
+def test_alerts_list_stops_quietly_when_the_reader_closes_the_pipe(tmp_path: Path) -> None:
+    """``geospace alerts list | head -1``: the rest of the list is dropped without a traceback."""
+    import subprocess
+    import sys
+
+    from alerts.outbox.store import open_store
+    from tests.alerts.outbox_fixtures import make_revision
+
+    out = tmp_path / "out"
+    store = open_store(out)
+    try:  # far more text than a pipe buffer holds (64 KiB), so the writer meets the closed end
+        for i in range(3000):
+            store.add_revision(make_revision(f"park-{i}", hazard="irrigation"), ["files"])
+    finally:
+        store.close()
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "alerts", "list", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert reader.stdout is not None and reader.stderr is not None
+    first = reader.stdout.readline()
+    reader.stdout.close()  # what `head -1` does after its line
+    stderr = reader.stderr.read().decode()
+    code = reader.wait(timeout=120)
+    assert b"park-0" in first
+    assert stderr == ""  # no traceback, no "Exception ignored ... BrokenPipeError"
+    assert code == 141  # 128 + SIGPIPE, as a shell reports a reader that stopped early
