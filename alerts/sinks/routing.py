@@ -8,9 +8,9 @@ topic (a run digest, or an operator notice). For notices and digests the hazard 
 they are about (``payload["about_hazard"]``), so "irrigation work orders only to Open311" and
 "every notice to the operators" are both one line of the profile.
 
-Hooks for the next products: heat bulletins route by ``{hazards: [heat], kinds: [bulletin]}``
-(a public-health sink), deformation work orders by ``{hazards: [deformation], kinds:
-[work_order]}`` (a maintenance Open311 queue with its own ``service_code``).
+The packaged ``vienna`` profile routes each product this way: heat bulletins by ``{hazards: [heat],
+kinds: [bulletin]}`` (the public-health RabbitMQ sink), deformation work orders by ``{hazards:
+[deformation], kinds: [work_order]}`` (a maintenance Open311 queue with its own ``service_code``).
 """
 
 from __future__ import annotations
