@@ -1,7 +1,8 @@
 """README.md and docs/*.md are true for the current code (issue 13).
 
 - every ``geospace ...`` command they show (in ``sh`` blocks and inline code) names subcommands and
-  flags that exist, and its ``--help`` runs (exit 0) and lists each documented flag;
+  flags that exist, and its ``--help`` runs (exit 0) and lists each documented flag; so does every
+  ``python -m MODULE`` (the relay process) and ``python bench/SCRIPT.py`` they show;
 - every ``make`` target they show exists in the Makefile;
 - every output path they document (``OUT/...``, ``out/...``; ``<placeholders>`` as wildcards)
   exists in an output folder like the demo's (the ``demo_products`` fixture), except the few that
@@ -117,6 +118,43 @@ def test_documented_command_exists_with_its_flags(
     help_text = capsys.readouterr().out
     for flag in set(flags) - {"--debug"}:
         assert flag in help_text, f"{flag} missing from `geospace {' '.join(path)} --help`"
+
+
+PYTHON_COMMAND = re.compile(r"(?:\.venv/bin/)?python (-m [\w.]+|bench/\w+\.py)([^`\n#]*)")
+
+
+def documented_python_commands() -> list[tuple[str, str, tuple[str, ...]]]:
+    """(document, module or script, flags) of every ``python -m ...`` / ``python bench/...`` shown."""
+    found: set[tuple[str, str, tuple[str, ...]]] = set()
+    for path in DOCS:
+        for target, rest in PYTHON_COMMAND.findall(_text(path)):
+            flags = tuple(w.split("=", 1)[0] for w in shlex.split(rest) if w.startswith("--"))
+            found.add((path.name, target, flags))
+    return sorted(found)
+
+
+PYTHON_COMMANDS = documented_python_commands()
+
+
+def test_the_documents_show_the_relay_process() -> None:
+    assert any(t == "-m alerts.outbox" for _, t, _ in PYTHON_COMMANDS)
+
+
+@pytest.mark.parametrize(
+    ("document", "target", "flags"), PYTHON_COMMANDS,
+    ids=[f"{d}:{t} {' '.join(f)}" for d, t, f in PYTHON_COMMANDS],
+)  # fmt: skip
+def test_documented_python_command_exists_with_its_flags(
+    document: str, target: str, flags: tuple[str, ...]
+) -> None:
+    import subprocess
+    import sys
+
+    argv = [sys.executable, *target.split(), "--help"]
+    result = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, f"{document}: python {target} --help: {result.stderr[-500:]}"
+    for flag in flags:
+        assert flag in result.stdout, f"{document}: python {target}: {flag} does not exist"
 
 
 def test_documented_make_targets_exist() -> None:
