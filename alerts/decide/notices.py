@@ -10,7 +10,8 @@ CAP ``Alert``), a change of the reasons (``Finding.reasons``, e.g. "too few clea
 (``Cancel``). Its key is ``alert_key("notice", "<hazard>/<subject_id>", <first gap window start>)``,
 stable for the whole gap, so reruns add nothing and operators get one message per gap, not one per
 window. The **digest** is one revision per run summarising the gaps opened, updated and cleared
-and the work orders queued; a run that queued nothing new sends none (so a rerun sends none).
+and the work orders (heat: bulletins) queued; a run that queued nothing new sends none (so a rerun
+sends none).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from alerts.model import (
     message_key,
     utc_iso,
 )
+from alerts.sinks.routing import HAZARD_KINDS, DeliveryKind
 
 __all__ = [
     "GapChange",
@@ -264,6 +266,12 @@ def _rule(policy: Policy) -> dict[str, Any]:
     }
 
 
+def _queued_kind(hazard: str) -> str:
+    """What a hazard's alert revisions are, for the digest's text: work-order or bulletin."""
+    kind = HAZARD_KINDS.get(hazard, DeliveryKind.WORK_ORDER)
+    return str(kind).replace("_", "-")
+
+
 def digest_revision(
     *,
     hazard: str,
@@ -287,7 +295,7 @@ def digest_revision(
     changes : mapping of GapChange value to subject ids
         ``{"opened": [...], "updated": [...], "cleared": [...]}``.
     work_orders : int
-        New work-order revisions queued in the run.
+        New alert revisions queued in the run (work orders; for heat, bulletins).
     open_gaps : sequence of str
         Subjects whose gap is still open after the run.
     watch : sequence of mappings
@@ -302,7 +310,8 @@ def digest_revision(
     counts = ", ".join(f"{len(v)} {k}" for k, v in lists.items())
     summary = (
         f"{hazard} run {utc_iso(start)[:10]} .. {utc_iso(end)[:10]} for {scope}: data gaps "
-        f"{counts}; {len(open_gaps)} still open; {work_orders} work-order revision(s) queued."
+        f"{counts}; {len(open_gaps)} still open; {work_orders} {_queued_kind(hazard)} revision(s) "
+        "queued."
     )
     watched = [json.loads(json.dumps(dict(w), allow_nan=False)) for w in watch]
     if watched:

@@ -168,3 +168,22 @@ def test_latest_revision_round_trips(tmp_path: Path) -> None:
     assert last.subject_name == "Augarten"
     assert last.geometry is not None and last.geometry["type"] == "Polygon"
     assert last.revision == int(_revisions(tmp_path)["revision"].max())
+
+
+def test_the_digest_names_what_each_product_queued() -> None:
+    """One digest text for every product: work orders for irrigation and deformation, bulletins
+    for heat (the figure is the same payload field, ``work_orders``)."""
+    from alerts.decide.notices import digest_revision
+
+    t0 = datetime(2022, 7, 18, tzinfo=UTC)
+    texts = {}
+    for hazard in ("irrigation", "deformation", "heat"):
+        digest = digest_revision(
+            hazard=hazard, scope="vienna", period=(t0, t0 + timedelta(days=1)),
+            changes={"opened": ["x"]}, work_orders=2, open_gaps=["x"], now=t0,
+        )  # fmt: skip
+        assert digest.payload["work_orders"] == 2 and digest.payload["about_hazard"] == hazard
+        texts[hazard] = digest.summary
+    assert "2 work-order revision(s) queued" in texts["irrigation"]
+    assert "2 work-order revision(s) queued" in texts["deformation"]
+    assert "2 bulletin revision(s) queued" in texts["heat"]
