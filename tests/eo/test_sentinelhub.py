@@ -296,8 +296,10 @@ def _zones() -> gpd.GeoDataFrame:
         Point(601054.0, 5339402.0).buffer(61.0),
         box(600914.0, 5338877.0, 601133.0, 5339010.0),
         Point(601519.0, 5339214.0).buffer(140.0),
+        box(600713.0, 5339613.0, 600768.0, 5339668.0),  # 0.30 ha: the smallest size documented
     ]
-    return gpd.GeoDataFrame({"id": ["p1", "p2", "p3", "p4"]}, geometry=shapes, crs="EPSG:32633")
+    ids = ["p1", "p2", "p3", "p4", "p5"]
+    return gpd.GeoDataFrame({"id": ids}, geometry=shapes, crs="EPSG:32633")
 
 
 STATS_TOLERANCE = 0.01
