@@ -1,7 +1,7 @@
 """Operator notices (hazard ``notice``): the one builder, DATA_GAP as an event, the run digest.
 
 Every notice revision is built by :func:`notice_revision`: DATA_GAP events (:func:`gap_notice`),
-the digest of a run (:func:`digest_revision`), dead outbox rows (:mod:`alerts.outbox.notices`)
+the digest of a run (:func:`digest_revision`), dead outbox rows (:mod:`alerts.outbox.dead_notices`)
 and heat bulletins waiting for approval (:mod:`alerts.detect.heat_notice`). Pure functions, no I/O.
 
 **DATA_GAP is an event**, like an alert: a subject that enters DATA_GAP opens it (revision 1,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from alerts.outbox import admin
-from alerts.outbox.notices import clear_delivered_dead_notices
+from alerts.outbox.dead_notices import clear_delivered_dead_notices
 from alerts.outbox.queue import health as _health
 from alerts.outbox.relay import Backoff, run_relay
 from alerts.outbox.store import OutboxStore, open_store, revision_fields

@@ -5,7 +5,7 @@ still queued (even leased to another relay) or dead, so a later revision never o
 earlier one, and a dead revision blocks only its own subject. A claim counts an attempt, so a
 message that crashes the relay every time also ends dead. With ``dead_notices``, a row that goes
 dead queues, in the same transaction, one operator notice about its revision
-(:mod:`alerts.outbox.notices`).
+(:mod:`alerts.outbox.dead_notices`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alerts.outbox.admin import refresh_status
-from alerts.outbox.notices import queue_dead_notices
+from alerts.outbox.dead_notices import queue_dead_notices
 from alerts.outbox.store import DEAD, QUEUED, SENT, OutboxStore
 from alerts.sinks.base import DeliveryReceipt, OutboundMessage
 

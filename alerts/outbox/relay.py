@@ -219,7 +219,7 @@ def run_relay(
         Lease owner name (default host:pid:random).
     dead_notices : bool
         Queue one operator notice (hazard ``notice``) per revision whose row goes dead
-        (:mod:`alerts.outbox.notices`); ``geospace deliver`` turns it on.
+        (:mod:`alerts.outbox.dead_notices`); ``geospace deliver`` turns it on.
     on_change : callable, optional
         Called when the queue goes idle (and when the loop ends) after rows were sent, retried
         or went dead since the last call: the relay process rewrites the operations dashboard

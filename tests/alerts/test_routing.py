@@ -17,7 +17,7 @@ from alerts.decide.notices import digest_revision
 from alerts.decide.pipeline import apply_findings
 from alerts.decide.policy import load_notice_policy, load_policy
 from alerts.model import Finding, SubjectStatus
-from alerts.outbox.notices import queue_dead_notices
+from alerts.outbox.dead_notices import queue_dead_notices
 from alerts.outbox.store import OutboxStore, open_store
 from alerts.sinks.routing import DeliveryKind, Routing, delivery_kind
 from core.errors import InvalidInputError, ProfileError
