@@ -685,3 +685,31 @@ def test_no_secret_or_token_reaches_logs_manifests_or_errors(
             assert token not in text
     assert "processing units" in caplog.text and "/api/v1/process" in caplog.text  # logs kept
     assert "Bearer" not in caplog.text
+
+
+def test_the_flows_scene_loader_reads_a_sentinelhub_source_with_env_credentials(
+    sh: tuple[ServerWithPlan, ShState], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """eo.scenes.load_period (what the vegetation flow calls) goes through the Process API."""
+    from eo import scenes
+
+    server, state = sh
+    source = _source(server)
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    stack = scenes.load_period(
+        source, GRID, bbox_wgs84=BBOX, start=date(2024, 6, 10), end=date(2024, 6, 10)
+    )
+    direct = load_period(
+        source,
+        GRID,
+        bbox_wgs84=BBOX,
+        start=date(2024, 6, 10),
+        end=date(2024, 6, 10),
+        client=_client(source),
+    )
+    assert stack.cube is not None and direct.cube is not None
+    assert stack.days == [date(2024, 6, 10)] and stack.items == direct.items
+    for name in direct.cube.data_vars:
+        np.testing.assert_array_equal(stack.cube[name].values, direct.cube[name].values)
+    assert [p for p, _ in state.requests].count("/api/v1/process") == 2
