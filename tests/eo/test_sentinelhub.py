@@ -713,3 +713,21 @@ def test_the_flows_scene_loader_reads_a_sentinelhub_source_with_env_credentials(
     for name in direct.cube.data_vars:
         np.testing.assert_array_equal(stack.cube[name].values, direct.cube[name].values)
     assert [p for p, _ in state.requests].count("/api/v1/process") == 2
+
+
+def test_token_endpoint_faults_are_retried_then_unavailable(
+    sh: tuple[ServerWithPlan, ShState],
+) -> None:
+    server, state = sh
+    source = _source(server, retries=2)
+    server.plan.add(Fault("/oauth/token", "status", count=1, status=503))
+    server.plan.add(Fault("/oauth/token", "truncate", count=1))
+    waits = Waits()
+    assert _client(source, waits).access_token() in state.tokens
+    assert server.plan.statuses("/oauth/token") == [503, 200, 200] and len(waits) == 2
+    server.plan.clear()
+    server.plan.add(Fault("/oauth/token", "status", count=None, status=500))
+    with pytest.raises(SourceUnavailableError, match="gave no token") as info:
+        _client(source).access_token()
+    assert SECRET not in str(info.value)
+    assert server.plan.statuses("/oauth/token") == [500] * 3
