@@ -4,6 +4,7 @@
 - :mod:`core.quantities`: quantities with units in profile and rule files.
 - :mod:`core.profile`: the typed city profile (and the packaged profiles in ``core/profiles``).
 - :mod:`core.status`: states shared by products and alerts (a subject's data status).
+- :mod:`core.urls`: URL redaction and the loopback hosts (sources and sinks alike).
 
 ``core`` imports nothing of geospace; ``eo``, ``indices``, ``alerts`` and ``flows`` all may import it.
 """

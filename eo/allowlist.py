@@ -15,9 +15,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from core.errors import AllowlistError
-from eo.http import redact_url
+from core.urls import LOOPBACK_HOSTS, redact_url
 
-LOOPBACK_HOSTS: frozenset[str] = frozenset({"127.0.0.1", "localhost", "::1"})
 # GDAL virtual file systems whose remainder is a local path (an archive on disk).
 _LOCAL_VSI = ("/vsizip/", "/vsitar/", "/vsigzip/")
 _REMOTE_VSI = ("/vsicurl/",)

@@ -1,28 +1,25 @@
-"""HTTP at the edge: sessions that always time out and retry transient failures, and URL redaction.
+"""HTTP at the edge: sessions that always time out and retry transient failures, redacted causes.
 
 pystac-client retries nothing and waits forever by default (DESIGN section 3). Every session made
 here mounts an explicit urllib3 :class:`~urllib3.util.Retry` (429 and 5xx, POST included, capped
 exponential backoff, ``Retry-After`` honoured but capped) and refuses to send a request without a
 timeout. Anything that may end up in a log, an exception or a manifest passes through
-:func:`redact_url` / :func:`redact_text` first: signed query strings (SAS tokens, AWS signatures)
-and credentials in the authority never leave this process.
+:func:`core.urls.redact_url` / :func:`core.urls.redact_text` first: signed query strings (SAS
+tokens, AWS signatures) and credentials in the authority never leave this process.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from core.urls import redact_text
+
 RETRY_STATUSES: frozenset[int] = frozenset({429, 500, 502, 503, 504})
-REDACTED = "REDACTED"
-_URL_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>()\]]+")
-_QUERY_RE = re.compile(r"\?([^\s'\"<>()#\]]+)")
 
 
 @dataclass(frozen=True)
@@ -130,39 +127,6 @@ def make_stac_api_io(policy: HttpPolicy) -> Any:
     stac_io = StacApiIO(timeout=policy.timeout_s, max_retries=None)
     stac_io.session = make_session(policy)
     return stac_io
-
-
-def redact_url(url: str) -> str:
-    """``url`` without credentials and with every query value replaced by ``REDACTED``.
-
-    >>> redact_url("https://user:pw@host.net/a.tif?se=2026&sig=abc")
-    'https://REDACTED@host.net/a.tif?se=REDACTED&sig=REDACTED'
-    """
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = f"{REDACTED}@{netloc.rsplit('@', 1)[1]}"
-    query = _redact_query(parts.query)
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
-
-
-def redact_text(text: str) -> str:
-    """``text`` with every URL passed through :func:`redact_url` and any bare query string redacted.
-
-    >>> redact_text("failed: GET /search?token=abc (timeout)")
-    'failed: GET /search?token=REDACTED (timeout)'
-    """
-    text = _URL_RE.sub(lambda m: redact_url(m.group(0)), text)
-    return _QUERY_RE.sub(lambda m: "?" + _redact_query(m.group(1)), text)
-
-
-def _redact_query(query: str) -> str:
-    if not query:
-        return ""
-    pairs = parse_qsl(query, keep_blank_values=True)
-    if not pairs:
-        return REDACTED
-    return urlencode([(key, REDACTED) for key, _ in pairs], safe=REDACTED)
 
 
 class RedactedError(Exception):

@@ -25,8 +25,9 @@ import geopandas as gpd
 
 from core.errors import DataReadError, InvalidInputError, SourceUnavailableError
 from core.profile import CityProfile, LayerConfig
+from core.urls import redact_url
 from eo.allowlist import Allowlist
-from eo.http import HttpPolicy, make_session, redact_url
+from eo.http import HttpPolicy, make_session
 from eo.layers import _checked
 
 LAYER_NAMES = ("parks", "districts", "corridors")

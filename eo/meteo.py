@@ -43,7 +43,8 @@ import pandas as pd
 import requests
 
 from core.errors import DataReadError, InvalidInputError, SourceUnavailableError
-from eo.http import HttpPolicy, make_session, redact_url
+from core.urls import redact_url
+from eo.http import HttpPolicy, make_session
 
 FeltSource = Literal["perceived", "apparent", "none"]
 PLAUSIBLE_C = (-40.0, 50.0)

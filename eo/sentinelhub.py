@@ -47,9 +47,10 @@ import pandas as pd
 import xarray as xr
 
 from core.errors import DataReadError, InvalidInputError, SourceUnavailableError
+from core.urls import redact_text, redact_url
 from eo.grid import OutputGrid
 from eo.harmonise import HarmonisationReport, ItemHarmonisation
-from eo.http import TimeoutSession, redact_text, redact_url
+from eo.http import TimeoutSession
 from eo.scenes import VEGETATION_BANDS, SceneStack
 from eo.sentinel2 import SCL_REMOVED_STRICT, decide_offset, dn_to_reflectance
 from eo.stac import StacSource

@@ -33,7 +33,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from core.errors import DataReadError, InvalidInputError, SourceUnavailableError
-from eo.http import HttpPolicy, make_session, redact_text, redact_url
+from core.urls import redact_text, redact_url
+from eo.http import HttpPolicy, make_session
 from eo.stac_load import GeospaceRioReader
 
 PLANETARY_COMPUTER_SIGN_ENDPOINT = "https://planetarycomputer.microsoft.com/api/sas/v1"

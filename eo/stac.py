@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import InvalidInputError, SourceUnavailableError
+from core.urls import redact_text, redact_url
 from eo.allowlist import Allowlist
 from eo.collections import CollectionSpec, collection_spec
-from eo.http import HttpPolicy, make_stac_api_io, redact_text, redact_url, safe_cause
+from eo.http import HttpPolicy, make_stac_api_io, safe_cause
 from eo.stac_items import (
     Item,
     dedupe_items,

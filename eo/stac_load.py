@@ -25,11 +25,12 @@ from stackstac.rio_reader import (
 )
 
 from core.errors import DataReadError, GeospaceError, InvalidInputError, SourceUnavailableError
+from core.urls import redact_text, redact_url
 from eo.allowlist import Allowlist
 from eo.collections import provider_of_hosts
 from eo.gdal_env import GdalHttpSettings, stackstac_gdal_env
 from eo.grid import OutputGrid
-from eo.http import HttpPolicy, redact_text, redact_url
+from eo.http import HttpPolicy
 from eo.stac_items import Item, solar_day
 
 _UNAVAILABLE_RE = re.compile(

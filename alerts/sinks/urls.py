@@ -8,8 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from core.errors import InvalidInputError
-from eo.allowlist import LOOPBACK_HOSTS
-from eo.http import redact_url
+from core.urls import LOOPBACK_HOSTS, redact_url
 
 URL_KEYS = ("url", "endpoint")
 

@@ -6,14 +6,13 @@ import pytest
 import requests
 from urllib3.exceptions import ConnectTimeoutError
 
+from core.urls import redact_text, redact_url
 from eo.http import (
     HttpPolicy,
     RedactedError,
     make_retry,
     make_session,
     make_stac_api_io,
-    redact_text,
-    redact_url,
     safe_cause,
 )
 from tests.servers.faults import Fault
