@@ -217,6 +217,7 @@ class HotspotResult:
     status: str
     reason: str = ""
     map_png: bytes | None = None
+    map_frame: Any = None  # where the map's axes sit in map_png (the HTML's district overlay)
     blocks: pd.DataFrame | None = None  # the finer units' ranking, when configured
     streets: pd.DataFrame | None = None  # street segments by heat, when configured
     hotspots_dropped: int = 0  # hot spots below the rule's minimum area (not drawn)
@@ -418,6 +419,7 @@ def write_bulletin_products(
         bulletin_pdf,
         figure_png,
         map_figure,
+        map_frame,
         plt_close,
         table_rows,
     )
@@ -490,6 +492,7 @@ def write_bulletin_products(
                                  top_ids, title=title, attribution=attribution,
                                  context=context)  # fmt: skip
                 result.map_png = figure_png(fig)
+                result.map_frame = map_frame(fig)
                 plt_close(fig)
             png = result.map_png
             stage.stage_bytes(f"{folder}/map.png", png)
@@ -517,6 +520,8 @@ def write_bulletin_products(
                 instruction=str((revision or {}).get("instruction", "")),
                 block_rows=block_rows,
                 street_rows=street_rows,
+                map_frame=result.map_frame if png else None,
+                districts=districts,
             ),
         )
         stage.stage_bytes(f"{folder}/districts.csv", result.ranking.to_csv(index=False).encode())

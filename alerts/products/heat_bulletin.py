@@ -1,6 +1,7 @@
 """Heat products for health services: the hotspot map, the ranked district table, and the bulletin
-as HTML (self-contained: the map is embedded, it opens offline) and PDF (matplotlib, the map on
-page 1, the ranked table, the forecast and the data note on page 2).
+as HTML (self-contained: the map is embedded, it opens offline; hovering a district shows its
+figures, clicking it or its table row selects both) and PDF (matplotlib, the map on page 1, the
+ranked table, the forecast and the data note on page 2).
 
 Temperatures are degC in every product (kelvin stays inside the computation). The bulletin states
 its data: Landsat scene ids, clear coverage, the forecast's issue time, which felt temperature was
@@ -13,7 +14,10 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 
 import geopandas as gpd
@@ -28,6 +32,8 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from alerts.products.context import MapContext, draw_context
+from alerts.products.tables import json_safe
+from alerts.products.webmap import svg_path
 
 ZERO_C_K = 273.15
 TABLE_COLUMNS = (
@@ -110,6 +116,34 @@ def map_figure(
     return fig
 
 
+@dataclass(frozen=True)
+class MapFrame:
+    """Where the map's data area sits in the PNG: the axes box as fractions of the figure (from its
+    left and top edges) and the map coordinates (the districts' CRS) at the box's edges."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+    bounds: tuple[float, float, float, float]  # minx, miny, maxx, maxy
+
+
+def map_frame(fig: Figure) -> MapFrame:
+    """The frame of the map axes of a :func:`map_figure` figure (drawn first, so the equal-aspect
+    box is final), for an HTML overlay that lines up with the PNG of the same figure."""
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    box = ax.get_position()
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    return MapFrame(
+        left=float(box.x0),
+        top=float(1.0 - box.y1),
+        width=float(box.width),
+        height=float(box.height),
+        bounds=(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)),
+    )
+
+
 def plt_close(fig: Figure) -> None:
     """Release a figure (pyplot keeps every open figure alive)."""
     plt.close(fig)
@@ -141,20 +175,74 @@ def table_rows(
             elif key == "rank":
                 value = None if pd.isna(value) else int(value)
             item[key] = value
+        if "zone_id" in ranking.columns:  # links the row to its polygon on the HTML map
+            item["zone_id"] = str(row["zone_id"])
         rows.append(item)
     return rows
 
 
-def _html_table(rows: list[dict[str, Any]], columns: Sequence[tuple[str, str]]) -> str:
+def _html_table(
+    rows: list[dict[str, Any]], columns: Sequence[tuple[str, str]], *, linked: bool = False
+) -> str:
+    """Rows as a table; ``linked`` rows carry ``data-id`` (their zone) for the map's script."""
     present = [(k, label) for k, label in columns if rows and k in rows[0]]
     head = "".join(f"<th>{html.escape(label)}</th>" for _, label in present)
+
+    def tr(r: dict[str, Any]) -> str:
+        if linked and r.get("zone_id") is not None:
+            return f'<tr data-id="{html.escape(str(r["zone_id"]), quote=True)}">'
+        return "<tr>"
+
     body = "".join(
-        "<tr>" + "".join(
+        tr(r) + "".join(
             f"<td>{'' if r.get(k) is None else html.escape(str(r.get(k)))}</td>" for k, _ in present
         ) + "</tr>"
         for r in rows
     )  # fmt: skip
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _asset(name: str) -> str:
+    return resources.files("alerts.assets").joinpath(name).read_text("utf-8")
+
+
+def _overlay(
+    frame: MapFrame | None, districts: gpd.GeoDataFrame | None, rows: list[dict[str, Any]]
+) -> tuple[str, str]:
+    """(inline SVG of the district polygons laid over the map image, JSON of their figures).
+
+    The SVG covers exactly the map axes of the PNG (``frame``); its paths are invisible until
+    hovered or selected. Districts without a row are left out (nothing to show)."""
+    if frame is None or districts is None or districts.empty or "zone_id" not in districts:
+        return "", ""
+    by_id = {str(r["zone_id"]): r for r in rows if r.get("zone_id") is not None}
+    minx, miny, maxx, maxy = frame.bounds
+    paths = []
+    for zone_id, geom in zip(districts["zone_id"].astype(str), districts.geometry, strict=True):
+        d = svg_path(geom, frame.bounds)
+        if d and zone_id in by_id:
+            paths.append(
+                f'<path class="zone" data-id="{html.escape(zone_id, quote=True)}" d="{d}"/>'
+            )
+    if not paths:
+        return "", ""
+    style = (
+        f"left:{frame.left * 100:.3f}%;top:{frame.top * 100:.3f}%;"
+        f"width:{frame.width * 100:.3f}%;height:{frame.height * 100:.3f}%"
+    )
+    svg = (
+        f'<svg class="overlay" style="{style}" viewBox="0 0 {maxx - minx:.1f} {maxy - miny:.1f}" '
+        'preserveAspectRatio="none" role="group" aria-label="districts: hover for figures">'
+        + "".join(paths)
+        + "</svg>"
+    )
+    labels = dict(TABLE_COLUMNS)
+    order = ["name"] + [k for k in labels if k != "name"]  # the name first: the tip's heading
+    data = {
+        zone_id: [[labels[k], json_safe(row[k])] for k in order if k in row]
+        for zone_id, row in by_id.items()
+    }
+    return svg, json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
 
 
 def _blocks_section(rows: list[dict[str, Any]] | None) -> str:
@@ -192,10 +280,23 @@ def bulletin_html(
     instruction: str,
     block_rows: list[dict[str, Any]] | None = None,
     street_rows: list[dict[str, Any]] | None = None,
+    map_frame: MapFrame | None = None,
+    districts: gpd.GeoDataFrame | None = None,
 ) -> bytes:
-    """A self-contained HTML bulletin (no external resources: it loads offline)."""
+    """A self-contained HTML bulletin (no external resources: it loads offline).
+
+    With ``map_frame`` (of the figure ``map_png`` was saved from) and ``districts`` (``zone_id``
+    and geometry in the map's CRS), the districts of the ranked table are laid over the map:
+    hovering one shows its row's figures, clicking it or its table row selects both."""
     image = base64.b64encode(map_png).decode("ascii")
     notes_html = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
+    overlay, figures = _overlay(map_frame, districts, ranking_rows)
+    script = (
+        f'<script type="application/json" id="zone-data">{figures}</script>'
+        f"<script>{_asset('heatmap.js')}</script>"
+        if overlay
+        else ""
+    )
     doc = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>
@@ -204,20 +305,32 @@ table {{ border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }}
 th, td {{ border: 1px solid #bbb; padding: 0.3em 0.6em; text-align: right; }}
 th {{ background: #f2f2f2; }} td:nth-child(2) {{ text-align: left; }}
 .status {{ background: #fff3cd; border: 1px solid #e0c36a; padding: 0.6em; }}
+.map {{ position: relative; display: inline-block; max-width: 100%; }}
+.map img {{ display: block; max-width: 100%; }}
+.overlay {{ position: absolute; }}
+.zone {{ fill: #ffffff; fill-opacity: 0; stroke: none; cursor: pointer; }}
+.zone:hover, .zone.sel {{ fill-opacity: 0.18; stroke: #ffffff; stroke-width: 3px;
+  vector-effect: non-scaling-stroke; }}
+tr[data-id] {{ cursor: pointer; }} tr.sel {{ background: #fff3b0; }}
+#tip {{ position: absolute; pointer-events: none; background: #fff; border: 1px solid #333;
+  padding: 0.35em 0.5em; font-size: 0.8em; display: none; box-shadow: 0 1px 4px rgba(0,0,0,.3); }}
+@media print {{ #tip {{ display: none !important; }} }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
 <p class="status">{html.escape(status_line)}</p>
 <h2>{html.escape(headline)}</h2>
 <p>{html.escape(instruction)}</p>
-<img id="map" alt="Land surface temperature, hot spots and the bulletin's districts"
- src="data:image/png;base64,{image}" style="max-width:100%">
+<div class="map"><img id="map"
+ alt="Land surface temperature, hot spots and the bulletin's districts"
+ src="data:image/png;base64,{image}">{overlay}<div id="tip"></div></div>
 <h2>Districts by older people living in hot spots</h2>
-{_html_table(ranking_rows, TABLE_COLUMNS)}
+{_html_table(ranking_rows, TABLE_COLUMNS, linked=bool(overlay))}
 {_blocks_section(block_rows)}
 {_streets_section(street_rows)}
 <h2>Forecast</h2>
 {_html_table([dict(r) for r in forecast_rows], FORECAST_COLUMNS)}
 <h2>Data</h2><ul>{notes_html}</ul>
+{script}
 </body></html>
 """
     return doc.encode("utf-8")

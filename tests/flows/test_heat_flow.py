@@ -66,8 +66,13 @@ def test_planted_vulnerable_districts_are_listed_first(heat_run: HeatRun) -> Non
     issued = heat_run.truth["weather"]["demo_run_forecasts"][-1]
     html = (heat_run.out / "heat" / issued / "bulletin.html").read_text(encoding="utf-8")
     table = html.split("Districts by older people", 1)[1]
-    first_row = table.split("<tbody><tr>", 1)[1].split("</tr>", 1)[0]
-    assert "<td>1</td>" in first_row
+    first_row = table.split("<tbody>", 1)[1].split("</tr>", 1)[0]
+    assert (
+        "<td>1</td>" in first_row
+        and f'<tr data-id="{heat_run.summary["ranking"][0]}">' in first_row
+    )
+    for district in planted:  # on the map: hover for its figures, click for its table row
+        assert f'<path class="zone" data-id="{district}"' in html
 
 
 def test_observed_station_heatwaves_and_qc(heat_run: HeatRun) -> None:
