@@ -1,7 +1,10 @@
 """The dashboard and the products' HTML pages in headless Chromium (Debian's, no network).
 
-Each page is opened from file://; every request the page makes is routed through the test, which
-lets through file: and 127.0.0.1 only and fails on anything else. Console errors fail the test.
+The pages: the season's dashboard and park map; a hand-made dashboard with every layer; the demo's
+own products (vegetation, heat, deformation, one delivery) with the real irrigation map and heat
+bulletins. Each page is opened from file://; every request the page makes is routed through the
+test, which lets through file: and 127.0.0.1 only and fails on anything else. Console errors fail
+the test.
 Screenshots are saved under the test's tmp dir. Without /usr/bin/chromium the tests skip, and
 fail when CI=true (``make test`` installs it: Makefile target ``browser``).
 """
@@ -195,3 +198,55 @@ def test_every_layer_toggle_hover_and_the_heat_bulletin(browser: Any, tmp_path: 
     page.screenshot(path=str(tmp_path / "bulletin.png"))
     _clean(visit)
     page.close()
+
+
+def test_demo_dashboard_with_every_product_and_the_real_html_pages(
+    browser: Any, demo_products: Path, tmp_path: Path
+) -> None:
+    """The demo's own products (vegetation season, heat, deformation, one delivery) as a run
+    leaves them: every product layer holds the product's subjects, the alert table its open work
+    (the heat bulletin waiting for approval among it), and every HTML product page opens clean."""
+    from alerts.outbox import commands as ops
+    from core.profile import load_profile
+    from flows.artifacts import refresh_dashboard
+
+    out = demo_products
+    refresh_dashboard(out, load_profile("vienna-demo", out_dir=out))  # as a run does: its context
+    veg = sorted(p for p in (out / "vegetation").iterdir() if p.is_dir())[-1]
+    release = sorted(p for p in (out / "deformation").iterdir() if p.is_dir())[-1]
+    heat = sorted(p for p in (out / "heat").iterdir() if (p / "manifest.json").is_file())[-1]
+    parks = _features(veg / "irrigation_priority.geojson", "park_id")
+    segments = _features(release / "corridor_segments.geojson", "segment_id")
+    listed = json.loads((heat / "manifest.json").read_text(encoding="utf-8"))["bulletin_districts"]
+    rows = ops.list_revisions(out)
+    expected = _open_work(rows)
+    assert any(r["status"] == "pending_approval" and r["id"] in expected for r in rows)
+
+    page, visit = _open(browser, out / "index.html")
+    assert _ids(page, 'g[data-layer="parks"] path') == {p["park_id"] for p in parks}
+    assert _ids(page, 'g[data-layer="segments"] path') == {s["segment_id"] for s in segments}
+    assert {str(d) for d in listed} <= _ids(page, 'g[data-layer="heat-districts"] path')
+    for context in ("districts", "corridors"):
+        assert page.locator(f'g[data-layer="{context}"] path').count() >= 1
+    shown = page.eval_on_selector_all(
+        '#alerts tbody tr:not([data-hazard="notice"])', "els => els.map(e => +e.dataset.id)"
+    )
+    assert set(shown) == expected
+    assert "geospace alerts approve" in page.inner_text("#alerts")
+    worst = max(segments, key=lambda s: abs(s.get("vertical_velocity") or 0.0))
+    page.click(f'g[data-layer="segments"] path[data-id="{worst["segment_id"]}"]', force=True)
+    assert "vertical velocity" in page.inner_text("#info")
+    page.screenshot(path=str(tmp_path / "demo-dashboard.png"), full_page=True)
+    _clean(visit)
+    page.close()
+
+    pages = [veg / "irrigation_priority.html", *sorted((out / "heat").glob("*/bulletin.html"))]
+    assert len(pages) >= 2, "no heat bulletin page in the demo's products"
+    for html_page in pages:
+        page, visit = _open(browser, html_page)
+        assert page.locator("table").count() >= 1
+        assert page.locator("svg path.park, #map").count() >= 1  # the map is there
+        page.screenshot(path=str(tmp_path / f"{html_page.parent.name}-{html_page.stem}.png"))
+        _clean(visit)
+        page.close()
+    assert (tmp_path / "demo-dashboard.png").stat().st_size > 10_000
