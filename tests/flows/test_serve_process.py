@@ -1,5 +1,6 @@
 """``geospace serve`` as a process (issue 12): it starts, lists its schedules, registers the
-deployments with Prefect, and stops cleanly on SIGTERM (exit 143, no child left behind)."""
+deployments with Prefect, and stops cleanly on SIGTERM and on SIGINT (exit 143 / 130, no child left
+behind)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,10 @@ STARTUP_S = 300.0  # Prefect's own server starts first (a subprocess); slow on a
 
 
 @pytest.mark.slow
-def test_serve_lists_schedules_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_serve_lists_schedules_and_stops_cleanly_on_a_signal(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
     out = tmp_path / "out"
@@ -48,15 +52,15 @@ def test_serve_lists_schedules_and_stops_cleanly_on_sigterm(tmp_path: Path) -> N
                 f"serve not serving (code {proc.poll()}): {lines} {proc.stderr.read() if proc.poll() is not None else ''}"
             )  # type: ignore[union-attr]
         assert len(_group(proc.pid)) >= 2  # geospace and Prefect's server (and the watchdog)
-        os.kill(proc.pid, signal.SIGTERM)
+        os.kill(proc.pid, signum)
         code = proc.wait(timeout=120)
         reader.join(timeout=30)
         stderr = proc.stderr.read() if proc.stderr else ""
     finally:
         if proc.poll() is None:
             _kill_group(proc)
-    assert code == 143, stderr
-    assert "SIGTERM" in stderr and "Traceback" not in stderr
+    assert code == 128 + signum, stderr
+    assert signum.name in stderr and "Traceback" not in stderr
     assert _wait_group_gone(proc.pid) == []
     # the schedules it listed: every served deployment, cron in the profile's timezone
     listed = [line.strip() for line in lines if line.startswith("  ") and ": " in line]
