@@ -565,7 +565,16 @@ def decide_forecast(
     inputs: HeatInputs, result: HotspotResult, issued: datetime, forecast: Any, warnings: Any,
     source: str, out_dir: Path,
 ) -> dict[str, Any]:  # fmt: skip
-    """One forecast through the heat rule into the outbox, as of its issue time."""
+    """One forecast through the heat rule into the outbox, as of its issue time (a JSON-ready
+    summary of the decision)."""
+    return _decide_forecast(inputs, result, issued, forecast, warnings, source, out_dir)[0]
+
+
+def _decide_forecast(
+    inputs: HeatInputs, result: HotspotResult, issued: datetime, forecast: Any, warnings: Any,
+    source: str, out_dir: Path,
+) -> tuple[dict[str, Any], Any]:  # fmt: skip
+    """:func:`decide_forecast` and the rules' outcome (for the run's digest)."""
     from alerts.decide.pipeline import apply_findings
     from alerts.decide.policy import load_policy
     from alerts.decide.revisions import SubjectInfo
@@ -626,7 +635,7 @@ def decide_forecast(
         "onset": None if revision is None else revision.get("onset"),
         "notice_id": notice_id,
         "products": products,
-    }
+    }, outcome
 
 
 def observed_heatwaves(inputs: HeatInputs, end: date, out_dir: Path) -> dict[str, Any] | None:
@@ -686,13 +695,22 @@ def run_heat(
     )
     forecasts = sorted(read_forecasts(inputs), key=lambda f: f[0])
     report.stage("forecast decisions and bulletins written", len(forecasts))
-    decisions = []
+    decisions, outcomes = [], []
     for issued, forecast, warnings, source in forecasts:
-        decisions.append(
-            decide_forecast(inputs, result, issued, forecast, warnings, source, out_dir)
+        decision, outcome = _decide_forecast(
+            inputs, result, issued, forecast, warnings, source, out_dir
         )
+        decisions.append(decision)
+        outcomes.append(outcome)
         report.advance("forecast decisions and bulletins written")
     report.done("forecast decisions and bulletins written")
+    # ONE digest for operators per run (gaps opened/cleared, bulletin revisions queued), as the
+    # vegetation and deformation runs send; a rerun that queued nothing sends none.
+    from flows.alerting import queue_run_digest
+
+    digest = queue_run_digest.fn(
+        inputs.profile, outcomes, start=start, end=end, out_dir=out_dir, hazard="heat"
+    )
     ranked = result.ranking.dropna(subset=["rank"])
     blocks = [] if result.blocks is None else result.blocks.dropna(subset=["rank"])["zone_id"]
     return {
@@ -707,6 +725,7 @@ def run_heat(
         if result.streets is None
         else [str(s) for s in result.streets.dropna(subset=["rank"])["zone_id"]],
         "forecasts": decisions,
+        "digest_id": digest,
         "observed": observed,
         "data_gap": not forecasts or all(d["status"] == "DATA_GAP" for d in decisions),
     }

@@ -114,6 +114,30 @@ def test_heatwave_bulletin_waits_for_approval_as_draft_cap(heat_run: HeatRun) ->
         assert "data:image/png;base64," in (folder / "bulletin.html").read_text(encoding="utf-8")
 
 
+def test_one_operators_digest_per_heat_run(heat_run: HeatRun) -> None:
+    """Operators get ONE digest of the heat run (gaps, bulletin revisions queued), routed as a
+    digest about heat, like the vegetation and deformation runs."""
+    from alerts.outbox import commands
+    from alerts.outbox.store import open_store
+    from alerts.sinks.routing import DeliveryKind, delivery_kind
+
+    rows = commands.list_revisions(heat_run.out)
+    bulletins = [r for r in rows if r["hazard"] == "heat"]
+    digests = [r for r in rows if str(r["subject"]).startswith("digest/heat/")]
+    assert bulletins and len(digests) == 1
+    assert heat_run.summary["digest_id"] == digests[0]["id"]
+    store = open_store(heat_run.out, create=False)
+    try:
+        [row] = store.db.query("SELECT payload FROM revisions WHERE id = ?", (digests[0]["id"],))
+    finally:
+        store.close()
+    digest = json.loads(str(row["payload"]))
+    assert delivery_kind(digest) == DeliveryKind.DIGEST
+    assert digest["payload"]["about_hazard"] == "heat"
+    assert digest["payload"]["work_orders"] == len(bulletins)
+    assert f"{len(bulletins)} bulletin revision(s) queued" in digest["summary"]
+
+
 def test_cloudy_scene_adds_nothing(
     heat_run: HeatRun, tmp_path: Path, demo_small: DemoLayout
 ) -> None:
