@@ -54,7 +54,7 @@ def _heat(out_dir: Path, progress: NullReporter) -> int:
 
 
 DEFORMATION_PERIOD = (date(2018, 1, 1), date(2023, 12, 31))
-"""The demo's EGMS releases (2018-2022 and 2019-2023, eo/demo/insar.py), both in the period."""
+"""The demo's EGMS releases (2018-2022 and 2019-2023, eo/demo/egms_releases.py), both in the period."""
 
 
 def _deformation(out_dir: Path, progress: NullReporter) -> int:

@@ -25,6 +25,13 @@ from core.errors import InvalidInputError
 from eo.demo.geography import DEMO_CRS, Geography
 from eo.demo.landcover import BANDS, LandCover, build_landcover
 from eo.demo.layout import DEMO_SEED, S2_COLLECTION, DemoLayout
+from eo.demo.s2_catalog import (
+    SYNTHETIC_NOTE,
+    catalog_dict,
+    collection_dict,
+    item_dict,
+    window_bounds,
+)
 from eo.demo.s2_plan import (
     OFFSET_DN,
     SEASON_YEAR,
@@ -35,7 +42,7 @@ from eo.demo.s2_plan import (
     make_plan,
     natural_dryness,
 )
-from eo.demo.sentinel2 import (
+from eo.demo.s2_scenes import (
     CLOUD_EDGE_MISSED,
     HIDDEN_CLOUD_RADIUS_M,
     ITEM_BANDS_10M,
@@ -45,13 +52,6 @@ from eo.demo.sentinel2 import (
     prepare_inputs,
     render_day,
     write_cog,
-)
-from eo.demo.stac_items import (
-    SYNTHETIC_NOTE,
-    catalog_dict,
-    collection_dict,
-    item_dict,
-    window_bounds,
 )
 from eo.grid import OutputGrid, snap_grid
 
@@ -127,7 +127,7 @@ def _swap_in(tmp: Path, root: Path) -> None:
 
 def _optional(name: str) -> Callable[..., Any] | None:
     """A function of the demo layer writers if that engineer's module provides it."""
-    for module in ("eo.demo.layers", "eo.demo.geography"):
+    for module in ("eo.demo.vectors", "eo.demo.geography"):
         try:
             found = getattr(importlib.import_module(module), name, None)
         except ImportError:
@@ -192,13 +192,13 @@ def _write_scenario(layout: DemoLayout, seed: int) -> None:
 
 
 def _write_insar(layout: DemoLayout, seed: int) -> None:
-    """Demo EGMS releases along the corridors (:mod:`eo.demo.insar`), recorded in truth.json."""
+    """Demo EGMS releases along the corridors (:mod:`eo.demo.egms_releases`), recorded in truth.json."""
     corridors, boundary = layout.layer("corridors"), layout.layer("boundary")
     if not corridors.is_file() or not boundary.is_file():
         return
     import geopandas as gpd
 
-    from eo.demo.insar import write_demo_insar
+    from eo.demo.egms_releases import write_demo_insar
 
     entry = write_demo_insar(
         layout.root / "insar", gpd.read_file(corridors), gpd.read_file(boundary), seed
@@ -209,12 +209,12 @@ def _write_insar(layout: DemoLayout, seed: int) -> None:
 
 
 def _write_heat(layout: DemoLayout, seed: int) -> None:
-    """Demo Landsat scenes, weather and population by age (:mod:`eo.demo.landsat`, :mod:`eo.demo.meteo`)."""
+    """Demo Landsat scenes, weather and population by age (:mod:`eo.demo.landsat_scenes`, :mod:`eo.demo.weather`)."""
     import geopandas as gpd
     import pandas as pd
 
-    from eo.demo.landsat import write_demo_landsat
-    from eo.demo.meteo import write_demo_weather
+    from eo.demo.landsat_scenes import write_demo_landsat
+    from eo.demo.weather import write_demo_weather
 
     names = ("boundary", "districts", "parks", "water", "forest")
     layers = {n: gpd.read_file(layout.layer(n)) for n in names if layout.layer(n).is_file()}

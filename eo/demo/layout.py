@@ -17,7 +17,7 @@
       stac/sentinel-2-l2a/collection.json
       stac/sentinel-2-l2a/<item id>/<item id>.json
       cogs/sentinel-2-l2a/<item id>/{B02,B04,B08,B8A,B11,SCL}.tif
-      insar/EGMS_L2b_<track>_0001_IW2_VV_<first>_<last>_1.csv   demo EGMS releases (eo/demo/insar.py)
+      insar/EGMS_L2b_<track>_0001_IW2_VV_<first>_<last>_1.csv   demo EGMS releases (eo/demo/egms_releases.py)
 
 The packaged ``vienna-demo`` profile (``core/profiles/vienna-demo.yaml``) points at these files.
 """

@@ -1,6 +1,6 @@
 """What the demo's Sentinel-2 archive contains: tiles, dates, items and the planted cases.
 
-The plan is pure data, derived from the seed and the geography; :mod:`eo.demo.sentinel2` renders it.
+The plan is pure data, derived from the seed and the geography; :mod:`eo.demo.s2_scenes` renders it.
 
 Decisions (DESIGN section 7):
 

@@ -14,7 +14,7 @@ import shapely
 from shapely.geometry import Point
 
 from eo.demo.geography import Geography, district_population, small_extent, vienna_geography
-from eo.demo.layers import notice_text, write_layers
+from eo.demo.vectors import notice_text, write_layers
 from tests.conftest import shared_file
 
 OFFICIAL_NAMES = {

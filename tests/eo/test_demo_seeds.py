@@ -183,12 +183,12 @@ def test_variant_hidden_park_is_cloud_on_every_date(variant: DemoLayout) -> None
 
 def test_same_seed_gives_byte_identical_files(variant: DemoLayout, tmp_path: Path) -> None:
     from eo.demo.build import demo_grid
+    from eo.demo.egms_releases import release_name, write_demo_insar
     from eo.demo.geography import vienna_geography
-    from eo.demo.insar import release_name, write_demo_insar
     from eo.demo.landcover import build_landcover
-    from eo.demo.landsat import write_demo_landsat
+    from eo.demo.landsat_scenes import write_demo_landsat
     from eo.demo.s2_plan import make_plan
-    from eo.demo.sentinel2 import item_arrays, prepare_inputs, render_day, write_cog
+    from eo.demo.s2_scenes import item_arrays, prepare_inputs, render_day, write_cog
 
     t = _truth(variant)
     geo = vienna_geography(small=True)

@@ -145,7 +145,7 @@ def test_same_seed_same_bytes_other_seed_differs(demo_small: DemoLayout, tmp_pat
     from eo.demo.geography import vienna_geography
     from eo.demo.landcover import build_landcover
     from eo.demo.s2_plan import make_plan
-    from eo.demo.sentinel2 import item_arrays, prepare_inputs, render_day, write_cog
+    from eo.demo.s2_scenes import item_arrays, prepare_inputs, render_day, write_cog
 
     t = truth(demo_small)
     geo = vienna_geography(small=True)

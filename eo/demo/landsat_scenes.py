@@ -33,7 +33,7 @@ from shapely.geometry import Point, box, mapping
 
 from eo.demo.landcover import smooth_noise
 from eo.demo.layout import DEMO_SEED
-from eo.demo.sentinel2 import write_cog
+from eo.demo.s2_scenes import write_cog
 from eo.landsat import ST_OFFSET_K, ST_SCALE_K
 
 LANDSAT_COLLECTION = "landsat-c2-l2"
