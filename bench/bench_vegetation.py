@@ -17,7 +17,9 @@ Usage: ``python bench/bench_vegetation.py --out DIR [--quick]``. Builds the smal
    (the fixed cost of a run: Python, imports, Prefect's ephemeral server, empty products), in
    fresh processes; full mode adds the same run against a running Prefect server
    (``PREFECT_API_URL``, the documented faster path).
-3. **The season** (full mode): ``geospace run vegetation`` of the small demo's 12 windows.
+3. **The season** (full mode): ``geospace run vegetation`` of the small demo's 12 windows; and the
+   full demo's season (``--season-demo``) against the decode limit of its whole catalogue (every
+   Sentinel-2 COG read by rasterio in two threads), the issue's first target (at least 0.3).
 
 ``--quick``: 1x only, 2 repeats, no distributed cluster, no season and no run against a server
 (under 5 minutes with the rest of ``geospace bench --quick`` on an idle machine). Writes ``DIR/bench_vegetation.json`` with ``ratios``
@@ -235,6 +237,68 @@ def start_up(out: Path, script: Path, server: str | None = None) -> dict[str, An
     return results
 
 
+DECODE_CATALOGUE = """
+import sys, glob
+from concurrent.futures import ThreadPoolExecutor
+import rasterio
+def read(path):
+    with rasterio.open(path) as src:
+        return int(src.read().size)
+files = sorted(glob.glob(sys.argv[1] + "/**/*.tif", recursive=True))
+with ThreadPoolExecutor(2) as pool:
+    pixels = sum(pool.map(read, files))
+print(len(files), pixels)
+"""
+"""Every COG of a catalogue read and decoded by rasterio in two threads (the decode limit)."""
+
+
+def season_vs_decode(
+    out: Path, script: Path, small: bool, repeats: int, server: str | None
+) -> dict[str, Any]:
+    """The demo season as one ``geospace run`` against the decode limit of its whole catalogue.
+
+    The issue's first target: the full demo season at least 0.3 of the time rasterio alone takes
+    to read and decode every Sentinel-2 COG of the demo once (all bands, every year). The demo is
+    built under ``out/season-full`` (or ``season-small``); the decode limit is measured
+    ``repeats`` times in fresh processes, the season once (with ``server``, against a running
+    Prefect server, so Prefect's ephemeral server start is not counted as pipeline time).
+    """
+    root = out / ("season-small" if small else "season-full")
+    root.mkdir(parents=True, exist_ok=True)
+    build_s = ensure_demo(root, small=small)
+    catalogue = root / "demo-city" / "cogs" / "sentinel-2-l2a"
+    decodes = [
+        run_measured([sys.executable, "-c", DECODE_CATALOGUE, str(catalogue)])
+        for _ in range(max(1, repeats))
+    ]
+    files, pixels = (int(v) for v in decodes[0]["stdout_head"][0].split())
+    start, end = RUNS["season"]
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    if server:
+        env["PREFECT_API_URL"] = server
+    command = [str(script), "run", "vegetation", "--profile", "vienna-demo", "--start", start,
+               "--end", end, "--out", str(root)]  # fmt: skip
+    season = {"start": start, "end": end, **run_measured(command, env=env)}
+    decode_s = _median([d["seconds"] for d in decodes])
+    decode_cpu = _median([d["cpu_seconds"] for d in decodes])
+    result = {
+        "demo": "small" if small else "full",
+        "demo_build_seconds": round(build_s, 1),
+        "catalogue_files": files,
+        "catalogue_mpx": round(pixels / 1e6, 1),
+        "decode": {"median_s": decode_s, "min_s": min(d["seconds"] for d in decodes),
+                   "max_s": max(d["seconds"] for d in decodes), "cpu_median_s": decode_cpu, "runs": decodes,
+                   "mpx_per_s": round(pixels / 1e6 / decode_s, 1) if decode_s else None},
+        "season": season,
+        "prefect": "running server" if server else "ephemeral server",
+    }  # fmt: skip
+    print(f"  season ({result['demo']} demo, {result['prefect']}): {season['seconds']} s wall, "
+          f"{season['cpu_seconds']} s CPU, peak RSS {season['peak_rss_mib']:.0f} MiB, exit "
+          f"{season['exit_code']}; decode limit of the catalogue ({files} files, "
+          f"{result['catalogue_mpx']} Mpx): {decode_s} s", flush=True)  # fmt: skip
+    return result
+
+
 class PrefectServer:
     """``prefect server start`` on 127.0.0.1 (SQLite under ``home``), for the faster path."""
 
@@ -282,6 +346,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="1x, 2 repeats, no season")
     parser.add_argument("--factors", type=int, nargs="*", choices=(1, 4, 16))
     parser.add_argument("--repeats", type=int)
+    parser.add_argument(
+        "--season-demo", choices=("full", "small", "none"), default="full",
+        help="full mode: the season against its catalogue's decode limit on the full demo (default; "
+        "builds it under OUT/season-full, about 2 min, once), the small demo, or none",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     factors = args.factors or ([1] if args.quick else [1, 4, 16])
     repeats = args.repeats or (2 if args.quick else 3)
@@ -326,6 +395,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         with PrefectServer(out / ".prefect-bench-server") as server:
             results["start_up"] = start_up(out, script, server.url)
+            if args.season_demo != "none":
+                results["season_vs_decode"] = season_vs_decode(
+                    out, script, args.season_demo == "small", repeats, server.url
+                )
         start, end = RUNS["season"]
         command = [str(script), "run", "vegetation", "--profile", "vienna-demo", "--start", start,
                    "--end", end, "--out", str(out)]  # fmt: skip
@@ -344,6 +417,16 @@ def main(argv: list[str] | None = None) -> int:
         ratios["fixed start-up s (running Prefect server), wall"] = _verdict(
             served["seconds"], 5.0, higher=False
         )
+    whole = results.get("season_vs_decode")
+    if whole:
+        season = whole["season"]
+        ok = season["exit_code"] == 0 and season["seconds"]
+        for what, ref, got in (("time", whole["decode"]["median_s"], season["seconds"]),
+                               ("CPU", _median([d["cpu_seconds"] for d in whole["decode"]["runs"]]),
+                                season["cpu_seconds"])):  # fmt: skip
+            ratios[
+                f"{whole['demo']} demo season: decode limit of the catalogue {what} / season {what}"
+            ] = _verdict(ref / got if ok and got else None, 0.3)
     ratios["equal work (every reference matches the pipeline)"] = {
         "value": all(c["equal"] for c in results["equal_work"].values()),
         "target": True,
