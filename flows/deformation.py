@@ -3,8 +3,8 @@
 ``geospace run deformation --profile P --start D --end D`` evaluates every release in the
 profile's ``deformation.source`` folder whose last year falls in the period (oldest first), with
 the acquisitions inside the period. Each release is one window: its findings go through the
-deformation rule (``alerts/policies/deformation.yaml``: a warning that persists in 2 of the last 3
-releases opens one work order per segment, with the segment's figures and a link to its plot
+deformation rule (``alerts/policies/deformation.yaml``: a warning or an angular distortion at or
+over 1/500 that persists in 2 of the last 3 releases opens one work order per segment, with the segment's figures and a link to its plot
 (``deformation.products_url``, else a file:// URL); a watch stays in the products and the
 operators' digest of the run lists the latest release's watched segments), and a rerun, or a
 monthly check that finds no new release, adds nothing (findings and revisions are keyed).
@@ -177,11 +177,9 @@ def run_releases(
         plots = plot_links(
             ev.segments["segment_id"], products, out, inputs.config.products_url
         )  # work orders link their segment's plot
-        outcomes += queue_deformation_alerts(inputs.profile, findings, ev.segments, out, plots)
         outcomes += queue_deformation_alerts(
-            inputs.profile, distortion_findings(ev, rules), ev.segments, out, plots,
-            policy="deformation_distortion",
-        )  # fmt: skip
+            inputs.profile, [*findings, *distortion_findings(ev, rules)], ev.segments, out, plots
+        )  # velocity and distortion of a segment: one rule, one work order (also_rates)
         watch = watch_list(ev.segments, release.name)  # the latest release evaluated counts
         _write_json(folder / EVALUATED, stamp)
         log(f"release {release.name}: {len(findings)} segments, products in {written[-1]}")
@@ -279,9 +277,10 @@ def queue_deformation_alerts(
     *,
     policy: str = "deformation",
 ) -> list[Any]:
-    """Findings through a deformation rule (velocity, or ``deformation_distortion``) into the
-    outbox; returns the outcomes (one per finding). ``plots``: segment id -> URL of its plot,
-    linked from the work order with the segment's figures."""
+    """Findings through the deformation rule into the outbox; returns the outcomes (one per
+    velocity finding: the segment's angular-distortion findings weigh in its decision through the
+    rule's ``also_rates``, so a segment holds one work order). ``plots``: segment id -> URL of its
+    plot, linked from the work order with the segment's figures."""
     from alerts.decide.pipeline import apply_findings
     from alerts.decide.policy import load_notice_policy, load_policy
     from alerts.detect.deformation import segment_subjects

@@ -76,6 +76,12 @@ def history(store: OutboxStore, subject_id: str, kind: str) -> list[Finding]:
     ]
 
 
+def policy_history(store: OutboxStore, subject_id: str, policy: Policy) -> list[Finding]:
+    """The subject's stored findings of every kind ``policy`` rates (its own and ``also_rates``)."""
+    kinds = (policy.finding_kind, *(o.finding_kind for o in policy.also))
+    return [f for kind in kinds for f in history(store, subject_id, kind)]
+
+
 def _record(
     store: OutboxStore, revision: Revision, routing: Routing, out_dir: str | Path | None
 ) -> int | None:
@@ -159,18 +165,23 @@ def apply_findings(
     rows only for the sinks that accept it), or sink names that all take everything. Each
     subject's DATA_GAP event (hazard ``notice``) is read and updated beside its alert event. With
     ``out_dir`` (the output folder; the store itself has none when it is PostgreSQL), each new
-    bulletin revision decided is archived as CAP under ``out_dir/alerts/cap``.
+    bulletin revision decided is archived as CAP under ``out_dir/alerts/cap``. Findings of the kinds
+    the policy's ``also_rates`` policies rate are recorded and weigh in their subject's decision
+    (one outcome per finding of the policy's own kind, so one event per subject).
     """
     routing = sinks if isinstance(sinks, Routing) else Routing.everything(sinks)
     store.record_findings(f.to_dict() for f in findings)
+    evidence_only = {o.finding_kind for o in policy.also}
     outcomes = []
     for finding in findings:
+        if finding.kind in evidence_only:
+            continue  # an also_rates kind: evidence decided with its subject's own finding
         event = _event_of(store, policy.hazard, finding.subject_id)
         last = latest_revision(store, event.alert_key) if event else None
         gap_subject = notice_subject(policy.hazard, finding.subject_id)
         open_gap, last_gap = open_gap_event(store, gap_subject)
         decision = decide(
-            history(store, finding.subject_id, policy.finding_kind),
+            policy_history(store, finding.subject_id, policy),
             event,
             last,
             policy,
@@ -182,10 +193,10 @@ def apply_findings(
         )
         held = None
         if decision.action == Action.OPEN:
-            rated = rate(history(store, finding.subject_id, policy.finding_kind), policy)
+            rated = rate(policy_history(store, finding.subject_id, policy), policy)
             held = _held_by_ticket(store, policy, rated, finding.subject_id)
         elif event is None:  # a valid window below every threshold ends a hold
-            rated = rate(history(store, finding.subject_id, policy.finding_kind), policy)
+            rated = rate(policy_history(store, finding.subject_id, policy), policy)
             _held_by_ticket(store, policy, rated, finding.subject_id)
         gap = decision.gap
         gap_id = None

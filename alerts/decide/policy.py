@@ -22,6 +22,11 @@ A bare number where a quantity is expected is refused with the field and a fix; 
 refused too, so a typo never silently keeps a default. Files are read by the one policy loader
 (:func:`alerts.policies.read_policy`), so a value may be ``{same_as: "<policy>.<section>.<key>"}``.
 
+``also_rates`` (optional) lists policies of the same hazard that rate other finding kinds of the
+same subject (deformation: ``deformation_distortion`` beside the vertical velocity): each rates its
+own findings with its own thresholds and hysteresis, a window's level is the highest of them, and
+the subject keeps one event (one work order), whatever raised it.
+
 ``coverage`` is optional: a policy without it leaves the coverage decision to the caller, who binds
 the profile's rule with :meth:`Policy.with_coverage` (irrigation: the profile's
 ``vegetation.min_clear_fraction``, the same numbers ``indices.park_table`` decided the park status
@@ -62,6 +67,7 @@ _KEYS = {
     "event",
     "instruction",
     "gate_on_finding_level",
+    "also_rates",
 }
 _NOTICE_KEYS = {"version", "hazard", "valid_for", "certainty", "event", "instruction"}
 
@@ -88,6 +94,9 @@ class Policy:
     instruction: str = ""
     gate_on_finding_level: bool = False
     references: tuple[str, ...] = ()
+    also: tuple[Policy, ...] = ()
+    """Policies of the same hazard rating other finding kinds of the same subject (``also_rates``):
+    a window's level is the highest any of them gives, so the subject holds one event."""
 
     def threshold(self, level: int) -> float:
         """Enter threshold of ``level`` in ``units``."""
@@ -213,7 +222,7 @@ def parse_policy(
     approval = raw.get("approval_required", False)
     if not isinstance(approval, bool):
         raise InvalidInputError(f"{_where(source, 'approval_required')}: write true or false")
-    return Policy(
+    policy = Policy(
         version=str(_require(raw, "version", source)),
         hazard=str(_require(raw, "hazard", source)),
         finding_kind=str(_require(raw, "finding_kind", source)),
@@ -233,6 +242,31 @@ def parse_policy(
         gate_on_finding_level=bool(raw.get("gate_on_finding_level", False)),
         references=tuple(references),
     )
+    return _also(raw.get("also_rates"), policy, source)
+
+
+def _also(raw: Any, policy: Policy, source: str) -> Policy:
+    """``policy`` with the policies named in ``also_rates`` (same hazard, other finding kinds,
+    none rating others in turn); their versions join the references, so a change of one revises
+    the open events."""
+    if raw is None:
+        return policy
+    field = _where(source, "also_rates")
+    if not isinstance(raw, list) or not all(isinstance(n, str) for n in raw):
+        raise InvalidInputError(f"{field}: expected a list of policy names, got {raw!r}")
+    also = []
+    for name in raw:
+        other = load_policy(name)
+        if other.hazard != policy.hazard or other.finding_kind == policy.finding_kind:
+            raise InvalidInputError(
+                f"{field}: {name} rates {other.hazard}/{other.finding_kind}; name a policy of "
+                f"hazard {policy.hazard} rating another finding kind than {policy.finding_kind}"
+            )
+        if other.also:
+            raise InvalidInputError(f"{field}: {name} has also_rates itself; list it here instead")
+        also.append(other)
+    refs = [*policy.references, *(o.version for o in also if o.version not in policy.references)]
+    return replace(policy, also=tuple(also), references=tuple(refs))
 
 
 def load_policy(name_or_path: str | Path) -> Policy:

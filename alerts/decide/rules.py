@@ -124,15 +124,34 @@ def _reaches(v: float, limit: float) -> bool:
     return v >= limit or math.isclose(v, limit, rel_tol=1e-9, abs_tol=1e-12)
 
 
+def _also_rated(history: Sequence[Finding], policy: Policy) -> dict[datetime, int]:
+    """Per window start, the highest level the ``also_rates`` policies give their own findings
+    (valid windows only)."""
+    best: dict[datetime, int] = {}
+    for other in policy.also:
+        mine = [f for f in history if f.kind == other.finding_kind]
+        for f in rate(mine, other):
+            if f.status != SubjectStatus.DATA_GAP:
+                best[f.window_start] = max(best.get(f.window_start, 0), f.level)
+    return best
+
+
 def rate(history: Sequence[Finding], policy: Policy) -> list[Finding]:
     """Findings sorted by window, values in policy units, status and level as the policy sees them.
 
     The level is the enter level of the value (0 for DATA_GAP windows, and for windows the detector
     gave level 0 when ``gate_on_finding_level``); the status is the worse of the detector's and
-    :func:`coverage_status`.
+    :func:`coverage_status`. With ``policy.also`` (``also_rates``), ``history`` may hold those
+    policies' finding kinds too: each is rated by its own policy, and a valid window of the
+    policy's own kind takes the highest level any of them gives that window (one list is
+    returned, of the policy's own kind).
     """
+    also_kinds = {o.finding_kind for o in policy.also}
+    raised = _also_rated(history, policy) if also_kinds else {}
     rated = []
     for f in sorted(history, key=lambda f: f.window_start):
+        if f.kind in also_kinds:
+            continue
         if f.kind != policy.finding_kind:
             raise InvalidInputError(
                 f"finding of kind {f.kind!r} for subject {f.subject_id!r} given to policy "
@@ -146,6 +165,8 @@ def rate(history: Sequence[Finding], policy: Policy) -> list[Finding]:
         level = 0 if status == SubjectStatus.DATA_GAP else threshold_level(value, policy)
         if policy.gate_on_finding_level and f.level == 0:
             level = 0
+        if status != SubjectStatus.DATA_GAP:
+            level = max(level, raised.get(f.window_start, 0))
         rated.append(replace(f, value=value, units=policy.units, status=status, level=level))
     return rated
 
@@ -194,11 +215,28 @@ def _open(rated: list[Finding], policy: Policy, ctx: dict[str, Any]) -> Decision
     return Decision(Action.OPEN, latest.status, reason, revision, event)
 
 
+def _held(history: Sequence[Finding], latest: Finding, current: int, policy: Policy) -> int:
+    """The level ``latest`` holds given the ``current`` one: the policy's hysteresis on its value,
+    or that of an ``also_rates`` policy on its own finding of the same window, whichever is higher."""
+    held = hysteresis_level(latest.value, current, policy)
+    for other in policy.also:
+        mine = [f for f in history if f.kind == other.finding_kind]
+        same = [f for f in rate(mine, other) if f.window_start == latest.window_start]
+        if same and same[-1].status != SubjectStatus.DATA_GAP:
+            held = max(held, hysteresis_level(same[-1].value, current, other))
+    return held
+
+
 def _update(
-    rated: list[Finding], event: Event, last: Revision, policy: Policy, ctx: dict[str, Any]
+    rated: list[Finding],
+    event: Event,
+    last: Revision,
+    policy: Policy,
+    ctx: dict[str, Any],
+    history: Sequence[Finding] = (),
 ) -> Decision:
     latest, current = rated[-1], last.level
-    level = min(hysteresis_level(latest.value, current, policy), current)
+    level = min(_held(history, latest, current, policy), current)
     up = persistent_level(rated, policy)
     if up > current:
         level = up
@@ -260,7 +298,8 @@ def decide(
     Parameters
     ----------
     findings_history : sequence of Finding
-        The subject's findings of ``policy.finding_kind``, any order; the latest window decides.
+        The subject's findings of ``policy.finding_kind`` (and of the kinds its ``also_rates``
+        policies rate), any order; the latest window of its own kind decides.
     open_event : Event or None
         The subject's open event for this hazard (an event with ``open=False`` counts as none).
     last_revision : Revision or None
@@ -295,6 +334,10 @@ def decide(
             "load the event's latest revision from the outbox and pass it"
         )
     rated = rate(findings_history, policy)
+    if not rated:
+        return Decision(
+            Action.NOTHING, SubjectStatus.DATA_GAP, f"no {policy.finding_kind} findings"
+        )
     latest = rated[-1]
     gap = gap_notice(
         latest, policy, now, open_gap=open_gap, last=last_gap, subject=info,
@@ -307,4 +350,4 @@ def decide(
     if event is None:
         return replace(_open(rated, policy, ctx), gap=gap)
     assert last_revision is not None
-    return replace(_update(rated, event, last_revision, policy, ctx), gap=gap)
+    return replace(_update(rated, event, last_revision, policy, ctx, findings_history), gap=gap)

@@ -225,14 +225,15 @@ def deformation_findings(evaluation: ReleaseEvaluation, rules: SegmentRules) -> 
 
 
 DISTORTION_KIND = "angular_distortion"
-DISTORTION_SUFFIX = "/distortion"
 
 
 def distortion_findings(evaluation: ReleaseEvaluation, rules: SegmentRules) -> list[Finding]:
-    """One angular-distortion finding per segment with figures (subject ``<segment>/distortion``).
+    """One angular-distortion finding per segment with figures (subject: the segment).
 
     Level 3 at or over the first limit (1/500), 4 at or over the second (1/150), else 0. DATA_GAP
-    segments are left out: the velocity findings already carry their gap.
+    segments are left out: the velocity findings already carry their gap. The deformation rule
+    rates them beside the segment's velocity finding (``also_rates``), so a segment holds one work
+    order whether its velocity, its distortion or both reach a limit.
     """
     safe, damage = rules.distortion_limits
     out = []
@@ -244,7 +245,7 @@ def distortion_findings(evaluation: ReleaseEvaluation, rules: SegmentRules) -> l
         out.append(
             Finding(
                 kind=DISTORTION_KIND,
-                subject_id=f"{row['segment_id']}{DISTORTION_SUFFIX}",
+                subject_id=str(row["segment_id"]),
                 window_start=_utc(evaluation.window_start),
                 window_end=_utc(evaluation.window_end, end_of_day=True),
                 value=value,
@@ -316,7 +317,7 @@ def segment_subjects(
     and, when ``plots`` (segment id -> URL, :func:`alerts.products.deformation.plot_links`) has
     one, the link to its time-series plot.
 
-    Keyed by segment id and by ``<segment id>/distortion`` (the differential-settlement subject).
+    Keyed by segment id: one work order per segment, for its velocity and its distortion.
     """
     wgs84 = segments.to_crs("EPSG:4326")
     out = {}
@@ -328,13 +329,6 @@ def segment_subjects(
             name=segment_label(row), geometry=geometry, area_name=str(row["line_name"]),
             details=details, links=links,
         )  # fmt: skip
-        out[f"{sid}{DISTORTION_SUFFIX}"] = SubjectInfo(
-            name=f"{segment_label(row)}, differential settlement",
-            geometry=geometry,
-            area_name=str(row["line_name"]),
-            details=details,
-            links=links,
-        )
     return out
 
 

@@ -1,4 +1,4 @@
-"""Deformation findings per release -> the deformation rules: watch vs warning, distortion, gaps."""
+"""Deformation findings per release -> the deformation rule: watch vs warning, distortion, gaps."""
 
 from __future__ import annotations
 
@@ -95,26 +95,69 @@ def test_one_release_alone_does_not_persist() -> None:
     assert decide(once, None, None, policy, NOW).action == Action.NOTHING
 
 
-def test_angular_distortion_on_the_limits_opens_its_own_work_order() -> None:
+def _both(year: int, rows: list[dict]) -> list[Finding]:
+    ev = _evaluation(year, rows)
+    return [*deformation_findings(ev, RULES), *distortion_findings(ev, RULES)]
+
+
+def test_angular_distortion_on_the_limits_opens_the_segments_work_order() -> None:
     found = {f.subject_id: f for f in distortion_findings(_evaluation(2018, ROWS), RULES)}
-    assert "U3-004/distortion" not in found  # a DATA_GAP segment has no distortion finding
-    assert found["U3-005/distortion"].level == 3 and found["U3-006/distortion"].level == 4
-    assert found["U3-001/distortion"].level == 0
-    policy = load_policy("deformation_distortion")
-    for subject, level in (("U3-005/distortion", 3), ("U3-006/distortion", 4)):
-        history = [
-            f for year in (2018, 2019) for f in distortion_findings(_evaluation(year, ROWS), RULES)
-            if f.subject_id == subject
-        ]  # fmt: skip
+    assert "U3-004" not in found  # a DATA_GAP segment has no distortion finding
+    assert found["U3-005"].level == 3 and found["U3-006"].level == 4
+    assert found["U3-001"].level == 0
+    policy = load_policy("deformation")
+    assert [o.version for o in policy.also] == [load_policy("deformation_distortion").version]
+    for subject, level in (("U3-005", 3), ("U3-006", 4), ("U3-001", 0)):
+        history = [f for year in (2018, 2019) for f in _both(year, ROWS) if f.subject_id == subject]
         d = decide(history, None, None, policy, NOW)
+        if level == 0:  # a watch and no distortion: nothing opens
+            assert d.action == Action.NOTHING
+            continue
         assert d.action == Action.OPEN and d.revision is not None and d.revision.level == level
-        assert d.revision.hazard == "deformation"
+        assert d.revision.hazard == "deformation" and d.revision.subject_id == subject
+
+
+def _queue(out: Path, year: int, rows: list[dict]) -> list:
+    from alerts.decide.pipeline import apply_findings
+    from alerts.outbox.store import open_store
+
+    store = open_store(out)
+    try:
+        return apply_findings(
+            store, _both(year, rows), load_policy("deformation"), now=NOW, sinks=["files"],
+            subjects=segment_subjects(_evaluation(year, rows).segments),
+        )  # fmt: skip
+    finally:
+        store.close()
+
+
+def test_one_work_order_per_segment_raised_held_and_cleared_by_either_figure(
+    tmp_path: Path,
+) -> None:
+    """A segment whose velocity and distortion both reach their limits holds one work order: the
+    distortion keeps it open after the velocity falls, and it clears when neither holds."""
+    from alerts.outbox import commands as ops
+
+    both = {"segment_id": "U3-001", "gate": "warning", "vertical_velocity": -6.0,
+            "angular_distortion": 1 / 400}  # fmt: skip
+    only_distortion = {**both, "gate": "none", "vertical_velocity": -0.5}
+    neither = {**only_distortion, "angular_distortion": 1e-4}
+    outcomes = [_queue(tmp_path, 2018, [both]), _queue(tmp_path, 2019, [both])]
+    assert [len(o) for o in outcomes] == [1, 1]  # one outcome per segment, not per figure
+    assert [o[0].action for o in outcomes] == ["nothing", "open"]
+    held = _queue(tmp_path, 2020, [only_distortion])[0]  # the velocity fell: new evidence only
+    assert held.action == "revise" and "level 3" in held.reason  # the distortion holds level 3
+    assert _queue(tmp_path, 2021, [neither])[0].action == "clear"
+    revisions = [r for r in ops.list_revisions(tmp_path) if r["hazard"] == "deformation"]
+    assert {r["subject"] for r in revisions} == {"U3-001"}
+    assert len({r["alert_key"] for r in revisions}) == 1  # one event: opened, revised, cleared
+    assert [r["revision"] for r in revisions] == [1, 2, 3]
 
 
 def test_subjects_name_line_and_chainage() -> None:
     subjects = segment_subjects(_evaluation(2018, ROWS).segments)
     assert subjects["U3-002"].name == "U-Bahn U3, km 0.100-0.200 (U3-002)"
-    assert subjects["U3-002/distortion"].name.endswith("differential settlement")
+    assert set(subjects) == set(_evaluation(2018, ROWS).segments["segment_id"])  # one per segment
     lon, lat = subjects["U3-002"].geometry["coordinates"][0]  # type: ignore[index]
     assert 5 < lon < 30 and 40 < lat < 60
 
