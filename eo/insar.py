@@ -2,8 +2,10 @@
 
 EGMS (DESIGN section 3): one row per measurement point with ``pid, easting, northing,
 temporal_coherence, mean_velocity, ..., los_east, los_north, los_up`` and one column per acquisition
-``YYYYMMDD`` holding the displacement in mm (LOS positive towards the satellite; L3 vertical or
-east-west). Column names differ between releases (``height`` or ``height_ortho``/``height_ellipse``,
+``YYYYMMDD`` holding the displacement in mm (LOS positive towards the satellite). L3 (Ortho) files
+hold vertical or east-west displacement on a 100 m grid and have neither ``temporal_coherence``
+nor a line-of-sight vector (``pid, easting, northing, height, rmse, mean_velocity, ...``); a file
+without both is read as L3. Column names differ between releases (``height`` or ``height_ortho``/``height_ellipse``,
 ``rmse`` or ``rmse_ts``, an extra ``gnss_velocity``); the readers keep the file's names and accept
 either. Coordinates are EPSG:3035. Large files are read in chunks; the filters (``aoi``,
 ``min_coherence``) apply chunk by chunk so memory follows what is kept.
@@ -33,11 +35,13 @@ from core.errors import DataReadError, InvalidInputError
 
 __all__ = [
     "EGMS_CRS",
+    "EGMS_L3_REQUIRED",
     "EGMS_REQUIRED",
     "Release",
     "check_egms_header",
     "date_columns",
     "displacement_frame",
+    "egms_required",
     "find_releases",
     "read_egms",
     "read_mintpy_velocity",
@@ -47,7 +51,11 @@ __all__ = [
 EGMS_CRS = "EPSG:3035"
 """CRS of EGMS easting/northing (ETRS89-LAEA)."""
 EGMS_REQUIRED = ("pid", "easting", "northing", "temporal_coherence", "mean_velocity")
-"""Columns every EGMS file must have (besides at least one date column)."""
+"""Columns every EGMS L2a/L2b file must have (besides at least one date column)."""
+EGMS_L3_REQUIRED = ("pid", "easting", "northing", "mean_velocity")
+"""Columns of an EGMS L3 (Ortho) file: vertical or east-west on a 100 m grid, resampled by EGMS
+from its L2b points, with neither a ``temporal_coherence`` nor a line-of-sight vector."""
+_LOS_COLUMNS = ("los_east", "los_north", "los_up", "incidence_angle", "track_angle")
 EGMS_NUMERIC = (
     "easting",
     "northing",
@@ -65,6 +73,16 @@ EGMS_NUMERIC = (
 """Columns that must be numeric where present (the date columns must be too)."""
 _DATE = re.compile(r"^(19|20)\d{6}$")
 CHUNK_ROWS = 200_000
+
+
+def egms_required(columns: Sequence[str]) -> tuple[str, ...]:
+    """The required columns of an EGMS file with these ``columns``: L3 (:data:`EGMS_L3_REQUIRED`)
+    when it has neither ``temporal_coherence`` nor a line-of-sight column, else L2a/L2b
+    (:data:`EGMS_REQUIRED`: an L2 file without its coherence is refused)."""
+    names = set(map(str, columns))
+    if "temporal_coherence" in names or names & set(_LOS_COLUMNS):
+        return EGMS_REQUIRED
+    return EGMS_L3_REQUIRED
 
 
 def date_columns(columns: Sequence[str]) -> list[str]:
@@ -120,8 +138,10 @@ def _open_csv(path: Path) -> tuple[io.TextIOBase | Any, str]:
 
 
 def _check_header(
-    columns: list[str], source: str, required: Sequence[str], need_dates: bool = True
+    columns: list[str], source: str, required: Sequence[str] | None, need_dates: bool = True
 ) -> list[str]:
+    """Check a header (``required`` None: an EGMS file of the level its columns say)."""
+    required = egms_required(columns) if required is None else required
     missing = [c for c in required if c not in columns]
     if missing:
         fix = (
@@ -171,7 +191,7 @@ def _numeric(chunk: pd.DataFrame, columns: Sequence[str], source: str, first_row
 
 
 def _chunks(
-    path: Path, required: Sequence[str], chunk_rows: int, need_dates: bool = True
+    path: Path, required: Sequence[str] | None, chunk_rows: int, need_dates: bool = True
 ) -> Iterator[tuple[pd.DataFrame, list[str], str, int]]:
     stream, source = _open_csv(path)
     with stream:
@@ -205,7 +225,7 @@ def check_egms_header(path: str | Path) -> list[str]:
             header = pd.read_csv(stream, nrows=0)
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
             raise InvalidInputError(f"{source}: no readable CSV header ({err})") from err
-    return _check_header([str(c) for c in header.columns], source, EGMS_REQUIRED)
+    return _check_header([str(c) for c in header.columns], source, None)
 
 
 def read_egms(
@@ -224,7 +244,8 @@ def read_egms(
     aoi : shapely geometry (EPSG:3035) or GeoDataFrame/GeoSeries with a CRS, optional
         Keep only points inside (boundary included).
     min_coherence : float, optional
-        Keep only points with ``temporal_coherence >= min_coherence`` (0..1).
+        Keep only points with ``temporal_coherence >= min_coherence`` (0..1); refused for an
+        L3 file, which has no coherence column.
     chunk_rows : int
         Rows read at a time.
 
@@ -233,7 +254,9 @@ def read_egms(
     GeoDataFrame
         Every row (when both filters are None) with the file's column names kept, the date
         columns under their ``YYYYMMDD`` names in mm (float), the geometry from easting/northing;
-        ``attrs`` hold ``source``, ``dates`` (ISO strings) and ``units``.
+        ``attrs`` hold ``source``, ``dates`` (ISO strings), ``units`` and ``level`` (``"L2"``,
+        or ``"L3"`` for a file without coherence and line-of-sight columns: vertical or east-west
+        displacement, told apart by the ``_U_``/``_E_`` of EGMS's file name).
     """
     path = Path(path)
     region = _aoi_geometry(aoi)
@@ -245,11 +268,17 @@ def read_egms(
     dates: list[str] = []
     source = str(path)
     columns: list[str] = []
-    for chunk, dates, source, first in _chunks(path, EGMS_REQUIRED, chunk_rows):
+    for chunk, dates, source, first in _chunks(path, None, chunk_rows):
         columns = list(chunk.columns)
         numeric = [c for c in EGMS_NUMERIC if c in chunk.columns] + dates
         _numeric(chunk, numeric, source, first)
-        for col in ("easting", "northing", "temporal_coherence"):
+        coherence = "temporal_coherence" in chunk.columns
+        if min_coherence is not None and not coherence:
+            raise InvalidInputError(
+                f"{source}: min_coherence given but the file has no temporal_coherence column "
+                "(an EGMS L3 file carries none: EGMS selected its points); omit min_coherence"
+            )
+        for col in ("easting", "northing", *(["temporal_coherence"] if coherence else [])):
             if chunk[col].isna().any():
                 row = int(np.flatnonzero(chunk[col].isna().to_numpy())[0])
                 raise InvalidInputError(
@@ -272,6 +301,7 @@ def read_egms(
             "source": source,
             "dates": [f"{d[:4]}-{d[4:6]}-{d[6:]}" for d in dates],
             "units": "mm (displacement), mm/yr (velocity)",
+            "level": "L3" if egms_required(columns) == EGMS_L3_REQUIRED else "L2",
         }
     )
     return out

@@ -716,7 +716,7 @@ def _combine_geometries(
     for k in keys:
         single = np.isfinite(v_los[k]) & ~np.isfinite(up)
         up[single] = v_los[k][single] / np.cos(np.deg2rad(inc[k][single]))
-        method[single] = f"LOS {k} projected to vertical"
+        method[single] = f"{k} (EGMS)" if k.startswith("L3") else f"LOS {k} projected to vertical"
     frame["vertical_velocity"] = up
     frame["east_velocity"] = east
     frame["vertical_method"] = method

@@ -15,6 +15,7 @@ where both exist, else the LOS projected to vertical); the coverage is :func:`po
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -85,7 +86,18 @@ class ReleaseEvaluation:
     points: int
 
 
-def _geometry_key(points: pd.DataFrame, path: Path) -> str:
+L3_VERTICAL = "L3 vertical"
+"""Geometry key of an EGMS L3 vertical (``_U_``) file: displacement already vertical."""
+_L3_COMPONENT = re.compile(r"_([UE])_(?:19|20)\d{2}_(?:19|20)\d{2}(?:_|\.)")
+
+
+def _geometry_key(points: pd.DataFrame, path: Path) -> str | None:
+    """``asc``/``desc`` by the sign of ``los_east``; ``L3 vertical`` for an EGMS L3 ``_U_`` file;
+    None for an L3 east-west (``_E_``) file or an L3 file whose component the name does not say
+    (no vertical figure in it)."""
+    if points.attrs.get("level") == "L3":
+        match = _L3_COMPONENT.search(path.name)
+        return L3_VERTICAL if match is not None and match.group(1) == "U" else None
     if "los_east" not in points.columns or points.empty:
         return path.stem
     east = float(np.nanmedian(points["los_east"].to_numpy(dtype="float64")))
@@ -118,6 +130,8 @@ def evaluate_release(
     for path in release.files:
         pts = read_egms(path, aoi=reach)
         key = _geometry_key(pts, path)
+        if key is None:  # EGMS L3 east-west: no vertical figure in it
+            continue
         if key in series:
             key = f"{key}-{len(series)}"
         cols = [
@@ -139,12 +153,17 @@ def evaluate_release(
         inc = (
             pts["incidence_angle"] if "incidence_angle" in pts else pd.Series(0.0, index=pts.index)
         )
+        coherence = (
+            pts["temporal_coherence"].to_numpy()
+            if "temporal_coherence" in pts
+            else np.ones(len(pts))  # L3: EGMS resampled it from its selected L2b points
+        )
         table = pd.DataFrame(
             {
                 "segment": pos,
                 "geometry_key": key,
                 "row": np.arange(len(pts)),
-                "temporal_coherence": pts["temporal_coherence"].to_numpy(),
+                "temporal_coherence": coherence,
                 "incidence_angle": inc.to_numpy(dtype="float64"),
                 "chainage_m": chain,
             }

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 from shapely.geometry import LineString
@@ -310,3 +311,40 @@ def test_watch_list_and_the_operators_digest() -> None:
     long = digest_revision(**kwargs, watch=many)  # type: ignore[arg-type]
     assert len(long.payload["watch"]) == WATCH_IN_SUMMARY + 3
     assert long.summary.endswith("; and 3 more (see payload watch).")
+
+
+def _l3_file(folder: Path, component: str, velocity: float) -> Path:
+    """An EGMS L3 (Ortho) CSV along a 200 m line: a point every 5 m, monthly for five years."""
+    days = pd.date_range("2019-01-06", "2023-12-30", freq="30D")
+    years = (days - days[0]).days.to_numpy() / 365.25
+    xs = 4.79e6 + np.arange(0.0, 200.0, 5.0)
+    frame = pd.DataFrame({"pid": [f"p{i}" for i in range(len(xs))], "easting": xs,
+                          "northing": 2.8e6 + 3.0, "height": 170.0, "rmse": 1.0,
+                          "mean_velocity": velocity, "mean_velocity_std": 0.1})  # fmt: skip
+    for day, t in zip(days, years, strict=True):
+        frame[day.strftime("%Y%m%d")] = velocity * t
+    path = folder / f"EGMS_L3_E47N28_100km_{component}_2019_2023_1.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_an_l3_release_gives_vertical_figures_and_leaves_east_west_out(tmp_path: Path) -> None:
+    """EGMS L3: the vertical file is the vertical velocity as it is (no coherence column: taken as
+    coherent); the east-west file says nothing about settlement and is not read as vertical."""
+    from alerts.detect.deformation import evaluate_release
+    from eo.insar import Release
+    from indices.deformation import segment_corridors
+
+    line = gpd.GeoDataFrame({"cid": ["U3"], "name": ["U-Bahn U3"]},
+                            geometry=[LineString([(4.79e6, 2.8e6), (4.79e6 + 200, 2.8e6)])],
+                            crs="EPSG:3035")  # fmt: skip
+    segments = segment_corridors(line, id_field="cid", name_field="name")
+    up, east = _l3_file(tmp_path, "U", -6.0), _l3_file(tmp_path, "E", 9.0)
+    period = {"start": date(2019, 1, 1), "end": date(2023, 12, 31)}
+    ev = evaluate_release(Release(2019, 2023, (up, east)), segments, RULES, {}, **period)
+    figures = ev.segments.set_index("segment_id")
+    assert figures["vertical_velocity"].tolist() == pytest.approx([-6.0, -6.0], abs=1e-6)
+    assert figures["vertical_method"].eq("L3 vertical (EGMS)").all()
+    assert figures["n_coherent"].sum() == 40 and (figures["status"] != "DATA_GAP").all()
+    alone = evaluate_release(Release(2019, 2023, (east,)), segments, RULES, {}, **period)
+    assert (alone.segments["status"] == "DATA_GAP").all() and alone.points == 0

@@ -13,7 +13,13 @@ import pytest
 from shapely.geometry import box
 
 from core.errors import InvalidInputError
-from eo.insar import date_columns, displacement_frame, read_egms, read_point_csv
+from eo.insar import (
+    check_egms_header,
+    date_columns,
+    displacement_frame,
+    read_egms,
+    read_point_csv,
+)
 
 USTICA = Path(__file__).resolve().parents[3] / "shared" / "data" / "egms_l2b_ustica"
 SUBSET = USTICA / "SUBSET_EGMS_L2b_022_0845_500pts.csv"
@@ -45,9 +51,15 @@ def test_real_burst_zip_every_row() -> None:
     with zipfile.ZipFile(BURST) as archive:
         name = next(n for n in archive.namelist() if n.endswith(".csv"))
         with archive.open(name) as f:
-            rows = sum(1 for _ in f) - 1
+            raw = pd.read_csv(f, dtype={"pid": str})
     got = read_egms(BURST, chunk_rows=50_000)
-    assert len(got) == rows and got.crs == "EPSG:3035"
+    assert len(got) == len(raw) and got.crs == "EPSG:3035"
+    assert list(got.columns[:-1]) == list(raw.columns)
+    assert got["pid"].tolist() == raw["pid"].tolist()
+    np.testing.assert_array_equal(got["mean_velocity"].to_numpy(), raw["mean_velocity"].to_numpy())
+    dates = date_columns(list(raw.columns))
+    assert len(got.attrs["dates"]) == len(dates) and got.attrs["level"] == "L2"
+    assert displacement_frame(got).columns.equals(pd.to_datetime(dates, format="%Y%m%d"))
     coherent = read_egms(BURST, min_coherence=0.7)
     assert len(coherent) == int((got["temporal_coherence"] >= 0.7).sum())
 
@@ -143,3 +155,30 @@ def test_generic_point_csv_in_another_crs_and_units(tmp_path: Path) -> None:
     assert got.crs == "EPSG:3035" and got["pid"].tolist() == ["7", "8"]
     np.testing.assert_allclose(got["mean_velocity"], [-3.0, 1.0])
     assert got["easting"].between(4.7e6, 4.9e6).all()
+
+
+L3_HEADER = ["pid", "easting", "northing", "height", "rmse", "mean_velocity", "mean_velocity_std",
+             "acceleration", "acceleration_std", "seasonality", "seasonality_std",
+             "20190105", "20190117", "20190129"]  # fmt: skip
+"""EGMS L3 (Ortho) columns: no temporal coherence, no line-of-sight vector."""
+
+
+def test_an_l3_file_without_coherence_is_read_whole(tmp_path: Path) -> None:
+    rows = [["c1", 4790000.0, 2800000.0, 170.0, 1.1, -2.0, 0.3, 0.1, 0.1, 1.0, 0.2, 0.0, -0.1, -0.2],
+            ["c2", 4790100.0, 2800000.0, 171.0, 0.9, 0.5, 0.2, 0.0, 0.1, 0.8, 0.2, 0.0, 0.1, 0.0]]  # fmt: skip
+    path = _egms_csv(tmp_path / "EGMS_L3_E47N28_100km_U_2019_2023_1.csv", header=L3_HEADER,
+                     rows=rows)  # fmt: skip
+    got = read_egms(path)
+    assert list(got.columns[:-1]) == L3_HEADER and "temporal_coherence" not in got.columns
+    assert got.attrs["level"] == "L3" and got["mean_velocity"].tolist() == [-2.0, 0.5]
+    assert check_egms_header(path) == ["20190105", "20190117", "20190129"]
+    with pytest.raises(InvalidInputError, match=r"no temporal_coherence column.*L3"):
+        read_egms(path, min_coherence=0.7)
+    assert read_egms(_egms_csv(tmp_path / "l2.csv")).attrs["level"] == "L2"
+
+
+def test_an_l2_file_without_coherence_is_still_refused(tmp_path: Path) -> None:
+    frame = pd.read_csv(_egms_csv(tmp_path / "l2.csv")).drop(columns=["temporal_coherence"])
+    frame.to_csv(tmp_path / "l2.csv", index=False)  # it has los_east etc.: an L2 file
+    with pytest.raises(InvalidInputError, match=r"temporal_coherence.*missing"):
+        check_egms_header(tmp_path / "l2.csv")
