@@ -28,7 +28,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from affine import Affine
+from matplotlib import patheffects
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
 from alerts.products.context import MapContext, draw_context
@@ -77,13 +81,21 @@ def map_figure(
     title: str,
     attribution: str,
     context: MapContext | None = None,
+    vulnerability: pd.DataFrame | None = None,
 ) -> Figure:
     """LST (degC) with hot-spot outlines, district borders and the bulletin's districts in bold.
 
     ``context`` (any CRS): water, lines with their names and the other districts' names, so a
-    reader finds the hot spots; the bulletin's districts are named in cyan.
+    reader finds the hot spots; the bulletin's districts are named in cyan. ``vulnerability`` (the
+    ranked table: ``zone_id``, ``score``, ``rank``) adds a second panel on the same extent: the
+    districts coloured by their vulnerability score with their rank, DATA_GAP hatched grey.
+    The map panels are labelled ``"map-panel"`` (:func:`map_frames`), the LST map first.
     """
-    fig, ax = plt.subplots(figsize=(8.0, 7.0), dpi=110)
+    two = vulnerability is not None and not districts.empty and "score" in vulnerability
+    fig, axes = plt.subplots(1, 2 if two else 1, figsize=(14.0 if two else 8.0, 7.0), dpi=110,
+                             squeeze=False)  # fmt: skip
+    ax = axes[0][0]
+    ax.set_label("map-panel")
     celsius = np.where(np.isfinite(lst_k), lst_k - ZERO_C_K, np.nan)
     image = ax.imshow(
         celsius, extent=_extent(transform, lst_k.shape), cmap="inferno", interpolation="nearest"
@@ -111,9 +123,64 @@ def map_figure(
     ax.set_ylabel("Northing (m)")
     ax.ticklabel_format(style="plain", useOffset=False)
     ax.tick_params(labelsize=7)
+    if two and vulnerability is not None:
+        _vulnerability_panel(fig, axes[0][1], districts, vulnerability, hotspots, top_ids,
+                             _extent(transform, lst_k.shape))  # fmt: skip
     fig.text(0.01, 0.01, attribution, fontsize=6, color="#555555")
     fig.tight_layout()
     return fig
+
+
+def _vulnerability_panel(
+    fig: Figure,
+    ax: Axes,
+    districts: gpd.GeoDataFrame,
+    vulnerability: pd.DataFrame,
+    hotspots: gpd.GeoDataFrame,
+    top_ids: Sequence[str],
+    extent: tuple[float, float, float, float],
+) -> None:
+    """Districts by vulnerability score (0 to the highest), their rank, DATA_GAP hatched grey,
+    the hot spots outlined and the bulletin's districts in bold, on the LST map's extent."""
+    ax.set_label("map-panel")
+    table = pd.DataFrame({"zone_id": vulnerability["zone_id"].astype(str),
+                          "score": pd.to_numeric(vulnerability["score"], errors="coerce"),
+                          "rank": vulnerability.get("rank")})  # fmt: skip
+    zones = districts[["zone_id", "geometry"]].merge(table, on="zone_id", how="left")
+    ranked = zones[zones["score"].notna()]
+    gap = zones[zones["score"].isna()]
+    top_score = float(ranked["score"].max()) if not ranked.empty else 0.0
+    norm = Normalize(0.0, top_score if top_score > 0 else 1.0)
+    cmap = plt.get_cmap("YlOrRd")
+    if not ranked.empty:
+        ranked.plot(ax=ax, color=[cmap(norm(v)) for v in ranked["score"]], edgecolor="#555555",
+                    linewidth=0.5)  # fmt: skip
+    if not gap.empty:
+        gap.plot(ax=ax, facecolor="#d9d9d9", edgecolor="#555555", hatch="///", linewidth=0.5)
+    fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, shrink=0.75,
+                 label="score: people 65+ and 75+ per km2 x hot share x SUHI")  # fmt: skip
+    if not hotspots.empty:
+        hotspots.boundary.plot(ax=ax, color="#1b7837", linewidth=0.8)
+    wanted = {str(t) for t in top_ids}
+    top = zones[zones["zone_id"].isin(wanted)]
+    if not top.empty:
+        top.boundary.plot(ax=ax, color="#08306b", linewidth=2.2)
+    for _, row in ranked.iterrows():
+        point = row.geometry.representative_point()
+        bold = row["zone_id"] in wanted
+        ax.annotate(str(int(row["rank"])) if pd.notna(row["rank"]) else "", (point.x, point.y),
+                    ha="center", va="center", fontsize=9 if bold else 7,
+                    weight="bold" if bold else "normal", color="#08306b",
+                    path_effects=[patheffects.withStroke(linewidth=2.5, foreground="white")])  # fmt: skip
+    left, right, bottom, top_edge = extent
+    ax.set_xlim(left, right)
+    ax.set_ylim(bottom, top_edge)
+    ax.set_aspect("equal")
+    ax.set_title("Vulnerability: older people in hot spots (rank; grey: DATA_GAP)", fontsize=10)
+    ax.set_xlabel("Easting (m)")
+    ax.set_ylabel("")
+    ax.ticklabel_format(style="plain", useOffset=False)
+    ax.tick_params(labelsize=7)
 
 
 @dataclass(frozen=True)
@@ -128,20 +195,32 @@ class MapFrame:
     bounds: tuple[float, float, float, float]  # minx, miny, maxx, maxy
 
 
-def map_frame(fig: Figure) -> MapFrame:
-    """The frame of the map axes of a :func:`map_figure` figure (drawn first, so the equal-aspect
-    box is final), for an HTML overlay that lines up with the PNG of the same figure."""
+def map_frames(fig: Figure) -> tuple[MapFrame, ...]:
+    """The frames of the map panels of a :func:`map_figure` figure (drawn first, so the
+    equal-aspect boxes are final), the LST map first, for HTML overlays that line up with the PNG
+    of the same figure."""
     fig.canvas.draw()
-    ax = fig.axes[0]
-    box = ax.get_position()
-    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
-    return MapFrame(
-        left=float(box.x0),
-        top=float(1.0 - box.y1),
-        width=float(box.width),
-        height=float(box.height),
-        bounds=(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)),
-    )
+    frames = []
+    for ax in fig.axes:
+        if ax.get_label() != "map-panel":
+            continue
+        box = ax.get_position()
+        (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+        frames.append(
+            MapFrame(
+                left=float(box.x0),
+                top=float(1.0 - box.y1),
+                width=float(box.width),
+                height=float(box.height),
+                bounds=(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)),
+            )
+        )
+    return tuple(frames)
+
+
+def map_frame(fig: Figure) -> MapFrame:
+    """The frame of the LST map panel (:func:`map_frames`)."""
+    return map_frames(fig)[0]
 
 
 def plt_close(fig: Figure) -> None:
@@ -206,36 +285,46 @@ def _asset(name: str) -> str:
     return resources.files("alerts.assets").joinpath(name).read_text("utf-8")
 
 
-def _overlay(
-    frame: MapFrame | None, districts: gpd.GeoDataFrame | None, rows: list[dict[str, Any]]
-) -> tuple[str, str]:
-    """(inline SVG of the district polygons laid over the map image, JSON of their figures).
-
-    The SVG covers exactly the map axes of the PNG (``frame``); its paths are invisible until
-    hovered or selected. Districts without a row are left out (nothing to show)."""
-    if frame is None or districts is None or districts.empty or "zone_id" not in districts:
-        return "", ""
-    by_id = {str(r["zone_id"]): r for r in rows if r.get("zone_id") is not None}
+def _overlay_svg(frame: MapFrame, districts: gpd.GeoDataFrame, ids: set[str]) -> str:
+    """Inline SVG of the districts in ``ids`` over one map panel of the PNG (``frame``)."""
     minx, miny, maxx, maxy = frame.bounds
     paths = []
     for zone_id, geom in zip(districts["zone_id"].astype(str), districts.geometry, strict=True):
         d = svg_path(geom, frame.bounds)
-        if d and zone_id in by_id:
+        if d and zone_id in ids:
             paths.append(
                 f'<path class="zone" data-id="{html.escape(zone_id, quote=True)}" d="{d}"/>'
             )
     if not paths:
-        return "", ""
+        return ""
     style = (
         f"left:{frame.left * 100:.3f}%;top:{frame.top * 100:.3f}%;"
         f"width:{frame.width * 100:.3f}%;height:{frame.height * 100:.3f}%"
     )
-    svg = (
+    return (
         f'<svg class="overlay" style="{style}" viewBox="0 0 {maxx - minx:.1f} {maxy - miny:.1f}" '
         'preserveAspectRatio="none" role="group" aria-label="districts: hover for figures">'
         + "".join(paths)
         + "</svg>"
     )
+
+
+def _overlay(
+    frames: MapFrame | Sequence[MapFrame] | None,
+    districts: gpd.GeoDataFrame | None,
+    rows: list[dict[str, Any]],
+) -> tuple[str, str]:
+    """(inline SVGs of the district polygons laid over the map image, JSON of their figures).
+
+    Each SVG covers exactly one map panel of the PNG (``frames``); its paths are invisible until
+    hovered or selected. Districts without a row are left out (nothing to show)."""
+    if frames is None or districts is None or districts.empty or "zone_id" not in districts:
+        return "", ""
+    by_id = {str(r["zone_id"]): r for r in rows if r.get("zone_id") is not None}
+    panels = [frames] if isinstance(frames, MapFrame) else list(frames)
+    svg = "".join(_overlay_svg(frame, districts, set(by_id)) for frame in panels)
+    if not svg:
+        return "", ""
     labels = dict(TABLE_COLUMNS)
     order = ["name"] + [k for k in labels if k != "name"]  # the name first: the tip's heading
     data = {
@@ -280,13 +369,14 @@ def bulletin_html(
     instruction: str,
     block_rows: list[dict[str, Any]] | None = None,
     street_rows: list[dict[str, Any]] | None = None,
-    map_frame: MapFrame | None = None,
+    map_frame: MapFrame | Sequence[MapFrame] | None = None,
     districts: gpd.GeoDataFrame | None = None,
 ) -> bytes:
     """A self-contained HTML bulletin (no external resources: it loads offline).
 
-    With ``map_frame`` (of the figure ``map_png`` was saved from) and ``districts`` (``zone_id``
-    and geometry in the map's CRS), the districts of the ranked table are laid over the map:
+    With ``map_frame`` (the frame of each map panel of the figure ``map_png`` was saved from) and
+    ``districts`` (``zone_id`` and geometry in the map's CRS), the districts of the ranked table
+    are laid over the map panels:
     hovering one shows its row's figures, clicking it or its table row selects both."""
     image = base64.b64encode(map_png).decode("ascii")
     notes_html = "".join(f"<li>{html.escape(n)}</li>" for n in notes)

@@ -10,6 +10,7 @@ import re
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pytest
 from affine import Affine
 from PIL import Image
 from shapely.geometry import box
@@ -19,6 +20,7 @@ from alerts.products.heat_bulletin import (
     figure_png,
     map_figure,
     map_frame,
+    map_frames,
     plt_close,
     table_rows,
 )
@@ -93,3 +95,57 @@ def test_html_without_a_frame_stays_a_plain_image() -> None:
                          ranking_rows=rows, forecast_rows=[], notes=[], instruction="").decode()  # fmt: skip
     assert 'class="zone"' not in text and "<script" not in text
     assert "<tbody><tr><td>1</td>" in text
+
+
+def test_vulnerability_panel_colours_districts_by_score_on_the_same_extent() -> None:
+    districts = pd.concat([_districts(), gpd.GeoDataFrame(
+        {"zone_id": ["3"], "name": ["Landstrasse"]},
+        geometry=[box(500_000, 5_338_800, 501_500, 5_339_000)], crs="EPSG:32633")],
+        ignore_index=True)  # fmt: skip
+    districts = gpd.GeoDataFrame(districts, crs="EPSG:32633")
+    districts.loc[0, "geometry"] = box(500_000, 5_339_000, 500_750, 5_340_000)
+    districts.loc[1, "geometry"] = box(500_750, 5_339_000, 501_500, 5_340_000)
+    ranking = pd.DataFrame({"zone_id": ["9", "7", "3"], "rank": pd.array([1, 2, None], "Int64"),
+                            "score": [900.0, 90.0, np.nan], "status": ["OK", "OK", "DATA_GAP"]})  # fmt: skip
+    fig = map_figure(np.full((40, 50), 300.0), TRANSFORM,
+                     gpd.GeoDataFrame(geometry=[], crs="EPSG:32633"), districts, ["9"],
+                     title="T", attribution="A", vulnerability=ranking)  # fmt: skip
+    png, frames = figure_png(fig), map_frames(fig)
+    panel = next(ax for ax in fig.axes[1:] if ax.get_label() == "map-panel")
+    labels = {t.get_text() for t in panel.texts}
+    plt_close(fig)
+    assert len(frames) == 2 and frames[0].bounds == frames[1].bounds  # the LST map's extent
+    assert frames[1].left > frames[0].left + frames[0].width  # beside it, to the right
+    assert labels == {"1", "2"}  # ranks of the ranked districts; none for the DATA_GAP one
+    image = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    height, width = image.shape[:2]
+    f = frames[1]
+    minx, miny, maxx, maxy = f.bounds
+
+    def pixel(x: float, y: float) -> np.ndarray:
+        col = (f.left + f.width * (x - minx) / (maxx - minx)) * width
+        row = (f.top + f.height * (maxy - y) / (maxy - miny)) * height
+        return image[int(row), int(col)]
+
+    first, second = pixel(501_300, 5_339_800), pixel(500_200, 5_339_800)
+    assert first[0] > 100 and first[1] < 60 and first[2] < 60, first  # the top score: dark red
+    assert second[0] > 230 and second[1] > 200, second  # a tenth of it: pale yellow
+    gap = pixel(500_300, 5_338_900)
+    assert abs(gap[0] - gap[1]) < 20 and abs(gap[1] - gap[2]) < 20, gap  # hatched grey
+
+
+def test_html_overlay_covers_both_panels() -> None:
+    districts = _districts()
+    ranking = pd.DataFrame({"zone_id": ["9", "7"], "rank": [1, 2], "name": ["Josefstadt", "Neubau"],
+                            "score": [900.0, 90.0], "status": ["OK", "OK"]})  # fmt: skip
+    fig = map_figure(np.full((40, 50), 300.0), TRANSFORM,
+                     gpd.GeoDataFrame(geometry=[], crs="EPSG:32633"), districts, ["9"],
+                     title="T", attribution="A", vulnerability=ranking)  # fmt: skip
+    png, frames = figure_png(fig), map_frames(fig)
+    plt_close(fig)
+    text = bulletin_html(title="T", headline="H", status_line="s", map_png=png,
+                         ranking_rows=table_rows(ranking), forecast_rows=[], notes=[],
+                         instruction="", map_frame=frames, districts=districts).decode()  # fmt: skip
+    svgs = re.findall(r'<svg class="overlay" style="left:([0-9.]+)%', text)
+    assert [float(v) for v in svgs] == pytest.approx([100 * f.left for f in frames], abs=1e-3)
+    assert text.count('<path class="zone" data-id="9"') == 2
