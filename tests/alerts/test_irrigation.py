@@ -328,6 +328,34 @@ def test_an_unstressed_park_stays_none_all_season(policy) -> None:  # type: igno
     assert max(s for _, s, _ in replay) < 0.1
 
 
+def test_score_depends_on_the_evidence_not_on_names_ids_order_or_dates(policy) -> None:  # type: ignore[no-untyped-def]
+    """Held out (issue 11): other ids, names, row order and another season's dates (another year
+    and weekday) give every park the same score, class, rank and stressed days."""
+    rows = [("p-dry", 7, "OK", 2), ("p-dry", 14, "OK", 3), ("p-mid", 7, "DATA_GAP", None),
+            ("p-mid", 14, "OK", 3), ("p-ok", 7, "OK", 4)]  # fmt: skip
+    keep = ["score", "priority_class", "rank", "stressed_days", "status"]
+    base = _by_id(
+        irrigation_priority(
+            park_stats(), policy, coverage=COVERAGE, history=_history(rows), window_end=END
+        )
+    )[keep]
+    rename = {p: f"z{n}-{p[::-1]}" for n, p in enumerate(park_stats()["park_id"])}
+    shift = timedelta(days=3 * 365 + 100)  # 2025, another weekday and month
+    other = park_stats().iloc[::-1].reset_index(drop=True)
+    other["park_id"] = other["park_id"].map(rename)
+    other["name"] = [f"Anlage {k}" for k in range(len(other))]
+    history = _history(rows).assign(
+        park_id=lambda h: h["park_id"].map(rename), window_end=lambda h: h["window_end"] + shift
+    )
+    moved = _by_id(
+        irrigation_priority(
+            other, policy, coverage=COVERAGE, history=history, window_end=END + shift
+        )
+    )[keep].rename(index={v: k for k, v in rename.items()})
+    pd.testing.assert_frame_equal(moved.loc[base.index], base)
+    assert base["stressed_days"].max() > 0  # the history counted, so the shifted dates were read
+
+
 def test_history_errors_are_invalid_input(policy) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(InvalidInputError, match=r"history lacks column.*priority_class"):
         irrigation_priority(park_stats(), policy, coverage=COVERAGE,
