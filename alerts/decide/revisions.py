@@ -5,7 +5,7 @@ Used by :func:`alerts.decide.rules.decide`; pure functions, no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -120,16 +120,41 @@ def _num(value: float) -> float | None:
     return value if value == value and abs(value) != float("inf") else None
 
 
-def _summary(kind: RevisionKind, level: int, latest: Finding, policy: Policy, name: str) -> str:
-    value = f"{latest.value:.3g} {latest.units}"
+AlsoRated = Sequence[tuple[Finding, Policy]]
+"""The latest window's findings rated by a policy's ``also_rates`` policies, with their policy."""
+
+
+def _also_evidence(also: AlsoRated) -> list[dict[str, Any]]:
+    return [
+        {"finding_kind": f.kind, "value": _num(f.value), "units": f.units, "level": f.level,
+         "rule_version": p.version}
+        for f, p in also
+    ]  # fmt: skip
+
+
+def _summary(
+    kind: RevisionKind,
+    level: int,
+    latest: Finding,
+    policy: Policy,
+    name: str,
+    also: AlsoRated = (),
+) -> str:
+    """One line: the figures (the policy's own and its ``also_rates`` ones) and what a level
+    takes in each (``level 3 from 5 mm yr-1 or 0.002 1``)."""
+    value = f"{latest.kind} {latest.value:.3g} {latest.units}"
+    value += "".join(f", {f.kind} {f.value:.3g} {f.units}" for f, _ in also)
     coverage = f"coverage {latest.coverage:.0%}"
     if latest.status == SubjectStatus.DEGRADED:
         coverage += " (degraded)"
     if kind == RevisionKind.CLEAR:
-        return f"{policy.event} for {name} ended: {latest.kind} {value}, {coverage}."
+        return f"{policy.event} for {name} ended: {value}, {coverage}."
     threshold = f"{policy.threshold(level):.3g} {policy.units}"
+    threshold += "".join(
+        f" or {p.threshold(level):.3g} {p.units}" for _, p in also if level in dict(p.levels)
+    )
     return (
-        f"{policy.event} level {level} for {name}: {latest.kind} {value} "
+        f"{policy.event} level {level} for {name}: {value} "
         f"(level {level} from {threshold}), {coverage}; rule {policy.version}."
     )
 
@@ -145,8 +170,12 @@ def alert_revision(
     now: datetime,
     subject: SubjectInfo,
     last: Revision | None,
+    also: AlsoRated = (),
 ) -> Revision:
     """Revision ``number`` of ``event`` at ``level`` with ``latest`` (rated) as its evidence.
+
+    ``also``: the same window's findings rated by the policy's ``also_rates`` policies; the summary
+    names their figures and the payload lists them (``also_rated``).
 
     Onset is the later of ``now`` and the window start (a forecast window lies ahead); expiry is the
     later of the window end and the onset, plus the policy's ``valid_for``. DEGRADED evidence lowers
@@ -175,7 +204,7 @@ def alert_revision(
         rule_version=policy.version,
         event_start=event.event_start,
         subject_name=subject.name,
-        summary=_summary(kind, level, latest, policy, name),
+        summary=_summary(kind, level, latest, policy, name, also),
         instruction="" if kind == RevisionKind.CLEAR else policy.instruction,
         previous_message_key=None if last is None else last.message_key,
         previous_identifier=None,  # CAP computes it from its identifier prefix
@@ -184,6 +213,7 @@ def alert_revision(
             "event": policy.event,
             "kind": str(kind),
             **evidence(latest, policy, level),
+            **({"also_rated": _also_evidence(also)} if also else {}),
             **subject.payload_extras(),
         },
         geometry=subject.geometry,

@@ -215,15 +215,25 @@ def _open(rated: list[Finding], policy: Policy, ctx: dict[str, Any]) -> Decision
     return Decision(Action.OPEN, latest.status, reason, revision, event)
 
 
-def _held(history: Sequence[Finding], latest: Finding, current: int, policy: Policy) -> int:
-    """The level ``latest`` holds given the ``current`` one: the policy's hysteresis on its value,
-    or that of an ``also_rates`` policy on its own finding of the same window, whichever is higher."""
-    held = hysteresis_level(latest.value, current, policy)
+def _also_latest(
+    history: Sequence[Finding], latest: Finding, policy: Policy
+) -> list[tuple[Finding, Policy]]:
+    """The ``also_rates`` findings of ``latest``'s window, rated by their policies (valid only)."""
+    out = []
     for other in policy.also:
         mine = [f for f in history if f.kind == other.finding_kind]
         same = [f for f in rate(mine, other) if f.window_start == latest.window_start]
         if same and same[-1].status != SubjectStatus.DATA_GAP:
-            held = max(held, hysteresis_level(same[-1].value, current, other))
+            out.append((same[-1], other))
+    return out
+
+
+def _held(history: Sequence[Finding], latest: Finding, current: int, policy: Policy) -> int:
+    """The level ``latest`` holds given the ``current`` one: the policy's hysteresis on its value,
+    or that of an ``also_rates`` policy on its own finding of the same window, whichever is higher."""
+    held = hysteresis_level(latest.value, current, policy)
+    for finding, other in _also_latest(history, latest, policy):
+        held = max(held, hysteresis_level(finding.value, current, other))
     return held
 
 
@@ -347,6 +357,8 @@ def decide(
         why = f"DATA_GAP: notice {gap.change}" if gap.change else "DATA_GAP continues"
         return Decision(Action.NOTICE, latest.status, why, gap.revision, event, gap)
     ctx: dict[str, Any] = {"now": now, "subject": info, "last": last_revision}
+    if policy.also:
+        ctx["also"] = _also_latest(findings_history, latest, policy)
     if event is None:
         return replace(_open(rated, policy, ctx), gap=gap)
     assert last_revision is not None

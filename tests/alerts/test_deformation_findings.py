@@ -116,6 +116,11 @@ def test_angular_distortion_on_the_limits_opens_the_segments_work_order() -> Non
             continue
         assert d.action == Action.OPEN and d.revision is not None and d.revision.level == level
         assert d.revision.hazard == "deformation" and d.revision.subject_id == subject
+        # the work order says which figure raised it, not only the (quiet) velocity
+        distortion = found[subject].value
+        assert f"angular_distortion {distortion:.3g} 1 (level {level} from" in d.revision.summary
+        (also,) = d.revision.payload["also_rated"]
+        assert also["finding_kind"] == "angular_distortion" and also["level"] == level
 
 
 def _queue(out: Path, year: int, rows: list[dict]) -> list:
