@@ -37,6 +37,7 @@ import pandas as pd
 from core.errors import GeospaceError, InvalidInputError
 from core.profile import CityProfile, HeatConfig, load_profile
 from flows.progress import NullReporter
+from flows.runtime import set_up_out_dir
 
 SUBJECT_SUFFIX = "heat-bulletin"
 REPLAY_AFTER = timedelta(days=1)
@@ -67,12 +68,18 @@ class HeatInputs:
 
 
 def _read_layer(path: str, what: str) -> gpd.GeoDataFrame:
+    """A polygon or line layer with geometries and a fitting CRS (exit 2 naming ``what``)."""
+    from eo.layers import check_geometries
+
+    if not Path(path).is_file() and "://" not in path:
+        raise InvalidInputError(f"{what}: {path} does not exist; fix the path in the profile")
     try:
-        return gpd.read_file(path)
+        frame = gpd.read_file(path)
     except Exception as exc:
         raise InvalidInputError(
             f"{what} {path} cannot be read ({type(exc).__name__}: {exc})"
         ) from None
+    return check_geometries(frame, where=what)
 
 
 def forecast_files(folder: Path, start: date, end: date) -> tuple[tuple[date, Path], ...]:
@@ -131,7 +138,8 @@ def resolve_heat_inputs(profile: str | Path, start: date, end: date, out_dir: Pa
     pop_path = Path(prof.resolve(heat.population.path))
     if not pop_path.is_file():
         raise InvalidInputError(
-            f"heat.population {pop_path} does not exist; give persons aged 65+ and 75+ per district"
+            f"heat.population.path: {pop_path} is not a file; give the CSV of persons aged 65+ "
+            "and 75+ per district"
         )
     population = pd.read_csv(pop_path)
     if heat.population.id_field not in population.columns:
@@ -151,6 +159,13 @@ def resolve_heat_inputs(profile: str | Path, start: date, end: date, out_dir: Pa
                 "(or write 'geosphere' for the GeoSphere data hub)"
             )
         forecasts = forecast_files(folder, start, end)
+    # Weather files are read in the flow; a missing or unreadable one stops the run here instead.
+    from eo.meteo import read_daily_csv
+
+    if heat.weather.station is not None:
+        read_daily_csv(prof.resolve(heat.weather.station))
+    for _, path in forecasts or ():
+        read_daily_csv(path)
     blocks, block_population = _blocks(prof, heat)
     return HeatInputs(
         profile=prof, heat=heat, aoi=area, districts=districts, population=population,
@@ -407,160 +422,6 @@ def read_forecasts(inputs: HeatInputs) -> list[tuple[datetime, Any, Any, str]]:
     return out
 
 
-def write_bulletin_products(
-    out_dir: Path, issued: datetime, inputs: HeatInputs, result: HotspotResult, outlook: Any,
-    revision: dict[str, Any] | None, top_ids: list[str],
-) -> list[str]:  # fmt: skip
-    """Map, tables, HTML + PDF bulletin and manifest of one forecast under ``OUT/heat/<day>/``."""
-    from alerts.products.context import load_context
-    from alerts.products.heat_bulletin import (
-        STREET_COLUMNS,
-        bulletin_html,
-        bulletin_pdf,
-        figure_png,
-        map_figure,
-        map_frame,
-        plt_close,
-        table_rows,
-    )
-    from alerts.products.manifest import code_version
-    from alerts.products.staging import ProductStage
-
-    folder = f"heat/{issued.date().isoformat()}"
-    id_field = inputs.profile.layers.districts.id_field  # type: ignore[union-attr]
-    districts = inputs.districts.rename(columns={id_field: "zone_id"})
-    districts["zone_id"] = districts["zone_id"].astype(str)
-    if inputs.name_field and inputs.name_field in districts.columns:
-        districts["name"] = districts[inputs.name_field].astype(str)
-    title = f"Heat health bulletin: {inputs.profile.title}"
-    wave = outlook.wave
-    if revision is not None:
-        headline = str(revision.get("summary", ""))
-        status_line = (
-            f"Status: {revision['status']} (revision {revision['revision']}, {revision['msg_type']}); "
-            "a person approves it before it is sent: geospace alerts approve ID --by NAME"
-        )
-    else:
-        headline = "No heatwave forecast: no bulletin." if wave is None else "Heatwave forecast."
-        status_line = "No bulletin revision in this run."
-    notes = [
-        f"Forecast issued {issued.isoformat(timespec='minutes')} UTC; "
-        f"Vienna criterion runs: {outlook.vienna_runs}; Kysely runs: {list(outlook.kysely_runs)}.",
-        outlook.note,
-        f"{result.product} ({result.resolution_m:g} m, its native grid), clear-sky median; "
-        "scenes (clear share): "
-        + (", ".join(f"{k} ({v:.0%})" for k, v in result.scenes.items()) or "none")
-        + (f"; {result.reason}" if result.reason else ""),
-        "Hot spots: Getis-Ord Gi* within "
-        f"{inputs.heat.hotspot_distance:g} m, {inputs.heat.hotspot_confidence}"
-        + (" with false-discovery-rate control" if inputs.heat.fdr else "")
-        + f"; {len(result.hotspots)} hot spot(s) drawn"
-        + (
-            f", {result.hotspots_dropped} smaller one(s) ({result.hotspots_dropped_area_m2 / 1e4:.1f}"
-            " ha) not drawn"
-            if result.hotspots_dropped
-            else ""
-        )
-        + (f"; {result.hotspot_rule}" if result.hotspot_rule else "")
-        + ". District statistics weight each pixel by its area inside the district.",
-        "Ranking: people aged 65+ plus 75+ living in hot spots (population assumed uniform "
-        "within a district). Synthetic data."
-        if inputs.profile.synthetic
-        else "Ranking: people aged 65+ plus 75+ living in hot spots (population assumed uniform "
-        "within a district).",
-        f"Code {code_version()}.",
-    ]
-    rows = table_rows(result.ranking)
-    block_rows = None if result.blocks is None else table_rows(result.blocks.head(10))
-    street_rows = (
-        None if result.streets is None else table_rows(result.streets.head(10), STREET_COLUMNS)
-    )
-    attribution = (
-        f"{result.product} (synthetic demo)"
-        if inputs.profile.synthetic
-        else "Landsat C2 L2 ST courtesy of USGS"
-        if result.product.startswith("Landsat")
-        else "ECOSTRESS ECO_L2T_LSTE v002, NASA JPL / LP DAAC"
-    )
-    context = load_context(inputs.profile) if result.lst_k is not None else None
-    with ProductStage(out_dir) as stage:
-        written = []
-        png = b""
-        if result.lst_k is not None:
-            if result.map_png is None:  # the map is the same for every forecast of a run
-                fig = map_figure(result.lst_k, result.transform, result.hotspots, districts,
-                                 top_ids, title=title, attribution=attribution,
-                                 context=context)  # fmt: skip
-                result.map_png = figure_png(fig)
-                result.map_frame = map_frame(fig)
-                plt_close(fig)
-            png = result.map_png
-            stage.stage_bytes(f"{folder}/map.png", png)
-            written.append("map.png")
-            if revision is not None:  # a PDF only for a bulletin revision a person reads
-                fig = map_figure(result.lst_k, result.transform, result.hotspots, districts,
-                                 top_ids, title=title, attribution=attribution,
-                                 context=context)  # fmt: skip
-                pdf = bulletin_pdf(map_fig=fig, title=title, headline=headline,
-                                   status_line=status_line, ranking_rows=rows,
-                                   forecast_rows=outlook.daily, notes=notes,
-                                   block_rows=block_rows, street_rows=street_rows)  # fmt: skip
-                stage.stage_bytes(f"{folder}/bulletin.pdf", pdf)
-                written.append("bulletin.pdf")
-        stage.stage_bytes(
-            f"{folder}/bulletin.html",
-            bulletin_html(
-                title=title,
-                headline=headline,
-                status_line=status_line,
-                map_png=png,
-                ranking_rows=rows,
-                forecast_rows=outlook.daily,
-                notes=notes,
-                instruction=str((revision or {}).get("instruction", "")),
-                block_rows=block_rows,
-                street_rows=street_rows,
-                map_frame=result.map_frame if png else None,
-                districts=districts,
-            ),
-        )
-        stage.stage_bytes(f"{folder}/districts.csv", result.ranking.to_csv(index=False).encode())
-        if result.blocks is not None:
-            stage.stage_bytes(f"{folder}/blocks.csv", result.blocks.to_csv(index=False).encode())
-        if result.streets is not None:
-            stage.stage_bytes(f"{folder}/streets.csv", result.streets.to_csv(index=False).encode())
-        if not result.hotspots.empty:
-            stage.stage_bytes(
-                f"{folder}/hotspots.geojson", result.hotspots.to_crs("EPSG:4326").to_json().encode()
-            )
-        manifest = {
-            "product": "heat",
-            "issued": issued.isoformat(timespec="seconds"),
-            "forecast": {"first_day": outlook.first_day.isoformat(),
-                         "last_day": outlook.last_day.isoformat(),
-                         "felt_source": outlook.felt_source, "status": str(outlook.status),
-                         "reasons": list(outlook.reasons),
-                         "sustained_felt_c": None if np.isnan(outlook.sustained_felt_c)
-                         else round(outlook.sustained_felt_c, 2),
-                         "heatwave": None if wave is None else [wave[0].isoformat(), wave[1].isoformat()],
-                         "kysely_runs": [[a.isoformat(), b.isoformat()] for a, b in outlook.kysely_runs]},
-            "lst": {"status": result.status, "reason": result.reason, "scenes": result.scenes,
-                    "product": result.product, "resolution_m": result.resolution_m,
-                    "reference_lst_c": result.suhi_reference_c},
-            "hotspots": {"drawn": len(result.hotspots), "dropped": result.hotspots_dropped,
-                         "dropped_area_m2": round(result.hotspots_dropped_area_m2, 1),
-                         "rule": result.hotspot_rule},
-            "bulletin_districts": top_ids,
-            "revision": None if revision is None else {
-                k: revision.get(k) for k in ("message_key", "revision", "msg_type", "status", "level")},
-            "code_version": code_version(),
-            "synthetic": inputs.profile.synthetic,
-        }  # fmt: skip
-        stage.stage_bytes(f"{folder}/manifest.json", json.dumps(manifest, indent=2).encode())
-        done = stage.commit()
-    return [str(p) for p in done.values()]
-
-
 def decide_forecast(
     inputs: HeatInputs, result: HotspotResult, issued: datetime, forecast: Any, warnings: Any,
     source: str, out_dir: Path,
@@ -583,6 +444,7 @@ def _decide_forecast(
     from alerts.model import RevisionStatus
     from alerts.outbox.asof import set_as_of
     from alerts.outbox.store import open_store
+    from alerts.products.heat_run import write_heat_products
     from alerts.sinks.routing import Routing
 
     prof = inputs.profile
@@ -619,7 +481,11 @@ def _decide_forecast(
             notice_id = store.add_revision(notice, routing.sinks_for(notice))
     finally:
         store.close()
-    products = write_bulletin_products(out_dir, issued, inputs, result, outlook, revision, top_ids)
+    products = write_heat_products(
+        out_dir, issued, profile=prof, heat=inputs.heat, districts=inputs.districts,
+        name_field=inputs.name_field, result=result, outlook=outlook, revision=revision,
+        top_ids=top_ids,
+    )  # fmt: skip
     return {
         "issued": issued.isoformat(timespec="seconds"),
         "heatwave": outlook.wave is not None,
@@ -767,8 +633,8 @@ def run_heat_cli(*, profile: str, start: date, end: date, out_dir: Path,
                  progress: NullReporter | None = None) -> int:  # fmt: skip
     """``geospace run heat``: check inputs (exit 2), run the flow, print where things are."""
     report = progress or NullReporter()
-    inputs = resolve_heat_inputs(profile, start, end, out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    inputs = resolve_heat_inputs(profile, start, end, out_dir)  # exit 2 before Prefect starts
+    set_up_out_dir(out_dir, dsn=inputs.profile.outbox.dsn())
     report.message("heat: starting the flow (Prefect's local server takes a few seconds)")
     state = _flow()(profile=str(profile), start=start, end=end, out_dir=str(out_dir),
                     inputs=inputs, progress=report, return_state=True)  # fmt: skip
