@@ -32,7 +32,7 @@ SEGMENT_COLUMNS = ("segment_id", "line_name", "chainage_from_m", "chainage_to_m"
 PARK_PRODUCT = "irrigation_priority.geojson"
 PARK_MAPS = ("irrigation_priority.html", "irrigation_priority.png", "ndvi_anomaly.tif")
 SEGMENT_PRODUCT = "corridor_segments.geojson"
-SEGMENT_MAPS = ("network_vertical_velocity.png",)
+SEGMENT_MAPS = ("network_vertical_velocity.html", "network_vertical_velocity.png")
 ALERT_ORDER = {"warning": 0, "watch": 1}
 
 

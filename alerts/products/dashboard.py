@@ -52,7 +52,7 @@ PRODUCT_TITLES = {
 PRIMARY_FILE = {
     "vegetation": "irrigation_priority.html",
     "heat": "bulletin.html",
-    "deformation": "network_vertical_velocity.png",
+    "deformation": "network_vertical_velocity.html",
 }
 OPEN_STATUSES = ("pending_approval", "queued", "sent", "dead")
 VELOCITY_RANGE = 10.0  # mm/yr at either end of the segment colour scale (as the PNG)
@@ -575,6 +575,41 @@ def _read_ranking(path: Path) -> pd.DataFrame | None:
         return None
 
 
+def context_layers(ctx: MapContext, frame: Frame) -> list[MapLayer]:
+    """The context's water, districts and lines as map layers (those that have features)."""
+    layers = []
+    for key, title in (("water", "Water"), ("districts", "Districts"), ("corridors", "Lines")):
+        features = _context_features(getattr(ctx, key), frame)
+        if features:
+            layers.append(MapLayer(key, title, "context", features))
+    return layers
+
+
+def segment_map(
+    segments: gpd.GeoDataFrame, context: MapContext | None, title: str, attribution: str
+) -> DashboardModel:
+    """A map of one release's segments by vertical velocity over the context (no alerts, no
+    runs): the model of the release's HTML network map (:func:`render_map_page`)."""
+    crs = _metric_crs([segments])
+    seg = segments.to_crs(crs)
+    ctx = (context or MapContext()).to_crs(crs)
+    frame = _frame_of([seg, *ctx.layers().values()]) or (0.0, 0.0, 1000.0, 1000.0)
+    view = _frame_of([seg], pad=0.04) or frame
+    layers = context_layers(ctx, frame)
+    layers.append(
+        MapLayer("segments", "Corridor segments by vertical velocity", "product",
+                 segment_features(seg, frame))
+    )  # fmt: skip
+    return DashboardModel(
+        title=title,
+        generated=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        layers=layers,
+        frame=frame,
+        view=view,
+        attributions=[attribution],
+    )
+
+
 def map_layers(
     out_dir: str | Path,
     latest: Mapping[str, RunEntry],
@@ -611,11 +646,7 @@ def map_layers(
     subjects = [f for f in (data["parks"], data["hotspots"], data["segments"]) if f is not None]
     frame = _frame_of([*subjects, *ctx.layers().values()]) or (0.0, 0.0, 1000.0, 1000.0)
     view = _frame_of(subjects, pad=0.08) or frame
-    layers: list[MapLayer] = []
-    for key, title in (("water", "Water"), ("districts", "Districts"), ("corridors", "Lines")):
-        features = _context_features(getattr(ctx, key), frame)
-        if features:
-            layers.append(MapLayer(key, title, "context", features))
+    layers = context_layers(ctx, frame)
     if heat is not None and ranking is not None and len(ranked_districts):
         layers.append(
             MapLayer("heat-districts", f"Heat: districts ranked ({heat.key})", "product",
@@ -873,6 +904,48 @@ def _runs_table(model: DashboardModel) -> str:
     )
 
 
+def _map_section(model: DashboardModel, legend: str, hint: str) -> str:
+    """The map with its tools, layer toggles, legend and the selected subject's figures."""
+    return f"""<section class="top"><div class="mapbox"><div class="tools">
+<button type="button" id="zoom-in" title="zoom in">+</button>
+<button type="button" id="zoom-out" title="zoom out">&minus;</button>
+<button type="button" id="zoom-subjects" title="zoom to the products">products</button>
+<button type="button" id="zoom-all" title="whole map">all</button>
+<span class="muted">drag to pan, wheel to zoom, hover or click a subject</span></div>
+{_svg(model)}<div id="tip"></div></div>
+<div class="side"><h2>Layers</h2>{_toggles(model)}{legend}
+<h2>Selected</h2><div id="info" class="muted">{_esc(hint)}</div>
+</div></section>"""
+
+
+def _segment_legend() -> str:
+    return (
+        '<div class="legend"><div>Segments: <span class="ramp"></span> vertical velocity '
+        f"-{VELOCITY_RANGE:g} (subsidence, red) to +{VELOCITY_RANGE:g} mm/yr (blue); "
+        '<span class="ln dg"></span> DATA_GAP <span class="ln wa"></span> warning '
+        '<span class="ln wt"></span> watch</div></div>'
+    )
+
+
+def render_map_page(model: DashboardModel, body: str) -> str:
+    """A page of ``model``'s segment map (the dashboard's drawing, style and script) followed by
+    ``body`` (HTML): the deformation release's network map."""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_esc(model.title)}</title>
+<style>{_asset("dashboard.css")}</style></head>
+<body><header><h1>{_esc(model.title)}</h1>
+<div class="muted">written {_esc(model.generated)}</div></header>
+{_map_section(model, _segment_legend(), "Click a segment for its figures.")}
+{body}
+<p class="muted">{_esc("; ".join(model.attributions))}</p>
+<script type="application/json" id="dash-data">{_features_json(model)}</script>
+<script>{_asset("dashboard.js")}</script>
+</body></html>
+"""
+
+
 def render_dashboard(model: DashboardModel) -> str:
     """The dashboard page (HTML text, no external resource)."""
     pending = sum(a.status == "pending_approval" for a in model.alerts)
@@ -890,16 +963,7 @@ def render_dashboard(model: DashboardModel) -> str:
 <style>{_asset("dashboard.css")}</style></head>
 <body><header><h1>{_esc(model.title)}</h1>
 <div class="muted">written {_esc(model.generated)}; {_esc(model.outbox_note)}</div>{banner}</header>
-<section class="top"><div class="mapbox"><div class="tools">
-<button type="button" id="zoom-in" title="zoom in">+</button>
-<button type="button" id="zoom-out" title="zoom out">&minus;</button>
-<button type="button" id="zoom-subjects" title="zoom to the products">products</button>
-<button type="button" id="zoom-all" title="whole map">all</button>
-<span class="muted">drag to pan, wheel to zoom, hover or click a subject</span></div>
-{_svg(model)}<div id="tip"></div></div>
-<div class="side"><h2>Layers</h2>{_toggles(model)}{_legend()}
-<h2>Selected</h2><div id="info" class="muted">Click a park, district, hot spot or segment.</div>
-</div></section>
+{_map_section(model, _legend(), "Click a park, district, hot spot or segment.")}
 <section><h2>Open alerts</h2>{_alerts_table(model)}</section>
 <section><h2>DATA_GAP (no usable data: not "no hazard")</h2>{_gaps_table(model)}</section>
 <section><h2>Runs</h2>{_runs_table(model)}</section>

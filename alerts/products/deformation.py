@@ -6,6 +6,9 @@ Under ``OUT/deformation/<release>/``:
   DATA_GAP), ``alert`` (none, watch, warning, or DATA_GAP) and, for alerted segments, ``plot``;
 - ``network_vertical_velocity.png``: the corridors coloured by vertical velocity (mm/yr), DATA_GAP
   grey, watch and warning segments outlined;
+- ``network_vertical_velocity.html``: the same network as one page that opens offline (pan, zoom,
+  hover or click a segment for its figures) over the districts, water and lines, and the table of
+  warning, watch and DATA_GAP segments with links to their plots;
 - ``timeseries/<segment>.png``: the vertical displacement of the segment median per alerted segment;
 - ``manifest.json``: inputs (files, release, dates), rules, counts and every product's hash.
 
@@ -17,6 +20,7 @@ dimensionless, chainage m. Every file is staged and moved in at the end
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
 import json
 import math
@@ -36,12 +40,14 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
 from alerts.products.context import MapContext, draw_context
+from alerts.products.dashboard import render_map_page, segment_map
 from alerts.products.manifest import code_version
 from alerts.products.staging import ProductStage, sha256_file, slug
 from alerts.products.tables import json_safe
 
 SEGMENTS_NAME = "corridor_segments.geojson"
 MAP_NAME = "network_vertical_velocity.png"
+HTML_NAME = "network_vertical_velocity.html"
 ATTRIBUTION = "Contains modified Copernicus EGMS data (European Ground Motion Service)"
 VELOCITY_RANGE = 10.0  # mm/yr at either end of the colour scale
 
@@ -259,6 +265,85 @@ def render_segment_png(series: pd.Series, row: pd.Series, title: str) -> bytes:
     return _png(fig, title)
 
 
+_LISTED = {"warning": 0, "watch": 1, "DATA_GAP": 2}
+
+
+def _number(value: Any, digits: int) -> str:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "-"
+    return f"{number:.{digits}f}" if math.isfinite(number) else "-"
+
+
+def _distortion(value: Any) -> str:
+    try:
+        number = abs(float(value))
+    except (TypeError, ValueError):
+        return "-"
+    return f"1/{1 / number:,.0f}" if math.isfinite(number) and number > 0 else "-"
+
+
+def segments_html(table: pd.DataFrame) -> str:
+    """The warning, watch and DATA_GAP segments as an HTML table (warning first, the fastest
+    first within a group), each with a link to its time-series plot when it has one."""
+    listed = table[table["alert"].isin(list(_LISTED))].copy()
+    if listed.empty:
+        return (
+            '<section><h2>Segments</h2><p id="no-segments">No segment on watch or warning; '
+            "every segment had data.</p></section>"
+        )
+    listed["_order"] = listed["alert"].map(_LISTED)
+    listed["_speed"] = -pd.to_numeric(listed["vertical_velocity"], errors="coerce").abs().fillna(0)
+    listed = listed.sort_values(["_order", "_speed", "segment_id"])
+    rows = []
+    for _, row in listed.iterrows():
+        plot = row.get("plot")
+        link = f'<a href="{html.escape(str(plot))}">plot</a>' if isinstance(plot, str) else ""
+        cells = [
+            html.escape(str(row["segment_id"])),
+            html.escape(str(row["line_name"])),
+            f"{_number(_km(row['chainage_from_m']), 3)}-{_number(_km(row['chainage_to_m']), 3)}",
+            f"<b>{html.escape(str(row['alert']))}</b>",
+            f"{_number(row['vertical_velocity'], 1)} ± {_number(row['velocity_sigma'], 1)}",
+            _number(row["n_coherent"], 0),
+            _distortion(row["angular_distortion"]),
+            html.escape(str(row["reason"] or "")),
+            link,
+        ]
+        rows.append(
+            f'<tr data-id="{html.escape(str(row["segment_id"]))}" '
+            f'data-alert="{html.escape(str(row["alert"]))}">'
+            + "".join(f"<td>{c}</td>" for c in cells)
+            + "</tr>"
+        )
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in ("segment", "line", "km", "alert", "vertical velocity mm/yr", "coherent points",
+                  "angular distortion", "reason", "time series")
+    )  # fmt: skip
+    return (
+        '<section><h2>Warning, watch and DATA_GAP segments</h2><table id="segments"><thead><tr>'
+        f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></section>"
+    )
+
+
+def _km(value: Any) -> float | None:
+    try:
+        return float(value) / 1000.0
+    except (TypeError, ValueError):
+        return None
+
+
+def render_network_html(
+    table: gpd.GeoDataFrame, title: str, context: MapContext | None = None
+) -> bytes:
+    """The network map as one self-contained HTML page (the dashboard's map drawing: no network
+    access) followed by :func:`segments_html`; ``table`` as :func:`segment_table` returns it."""
+    model = segment_map(table, context, title, ATTRIBUTION)
+    return render_map_page(model, segments_html(table)).encode("utf-8")
+
+
 def write_deformation_products(
     out_dir: Path,
     segments: gpd.GeoDataFrame,
@@ -279,6 +364,12 @@ def write_deformation_products(
                 segments.to_crs("EPSG:3035"),
                 f"Vertical velocity by corridor segment, EGMS release {release}",
                 context,
+            ),
+        )
+        stage.stage_bytes(
+            HTML_NAME,
+            render_network_html(
+                table, f"Vertical velocity by corridor segment, EGMS release {release}", context
             ),
         )
         for _, row in table[table["plot"].notna()].iterrows():

@@ -203,3 +203,48 @@ def test_heat_map_with_context() -> None:
     assert {"Sued", "Donau", "U-Bahn U1"} <= names  # the bulletin's district is named apart
     assert figure_png(fig)[:8] == b"\x89PNG\r\n\x1a\n"
     plt_close(fig)
+
+
+def test_network_html_map_draws_every_segment_over_the_context_and_lists_the_alerted() -> None:
+    from alerts.products.deformation import render_network_html, segment_table
+
+    rows = [  # id, gate, status, velocity, distortion
+        ("U1-000", "none", "OK", -0.5, 1e-4),
+        ("U1-001", "watch", "OK", -3.2, 2e-4),
+        ("U1-002", "warning", "OK", -7.1, 2.5e-3),
+        ("U1-003", "none", "DATA_GAP", None, None),
+    ]
+    segments = gpd.GeoDataFrame(
+        {
+            "segment_id": [r[0] for r in rows],
+            "corridor_id": "U1",
+            "line_name": "U-Bahn U1 <Nord>",
+            "chainage_from_m": [100.0 * i for i in range(len(rows))],
+            "chainage_to_m": [100.0 * (i + 1) for i in range(len(rows))],
+            "gate": [r[1] for r in rows],
+            "status": [r[2] for r in rows],
+            "vertical_velocity": [r[3] for r in rows],
+            "velocity_sigma": 0.3,
+            "n_coherent": [12, 14, 20, 1],
+            "angular_distortion": [r[4] for r in rows],
+            "reason": [None, None, None, "1 coherent point (< 5)"],
+        },
+        geometry=[
+            LineString([(X0 + 100 * i, Y0 + 300), (X0 + 100 * (i + 1), Y0 + 300)])
+            for i in range(len(rows))
+        ],
+        crs="EPSG:32633",
+    )
+    page = render_network_html(
+        segment_table(segments), "EGMS release 2019_2023", _context()
+    ).decode()
+    assert "http://" not in page and "https://" not in page  # opens offline
+    assert page.count('data-layer="segments" data-id=') == 4
+    for context in ("water", "districts", "corridors"):
+        assert f'data-layer="{context}"' in page
+    table = page[page.index('<table id="segments"') :]
+    listed = [row.split('"')[0] for row in table.split('<tr data-id="')[1:]]
+    assert listed == ["U1-002", "U1-001", "U1-003"]  # warning, watch, DATA_GAP; none left out
+    assert '<a href="timeseries/u1-002.png">plot</a>' in table
+    assert "1/400" in table and "-7.1 ± 0.3" in table
+    assert "<td>U-Bahn U1 &lt;Nord&gt;</td>" in table  # escaped (hover text: JSON, textContent)
