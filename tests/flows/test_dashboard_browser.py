@@ -1,10 +1,10 @@
 """The dashboard and the products' HTML pages in headless Chromium (Debian's, no network).
 
 The pages: the season's dashboard and park map; a hand-made dashboard with every layer; the demo's
-own products (vegetation, heat, deformation, one delivery) with the real irrigation map and heat
-bulletins. Each page is opened from file://; every request the page makes is routed through the
-test, which lets through file: and 127.0.0.1 only and fails on anything else. Console errors fail
-the test.
+own products (vegetation, heat, deformation, one delivery) with the real irrigation map, the
+release's network map and the heat bulletins. Each page is opened from file://; every request the
+page makes is routed through the test, which lets through file: and 127.0.0.1 only and fails on
+anything else. Console errors fail the test.
 Screenshots are saved under the test's tmp dir. Without /usr/bin/chromium the tests skip, and
 fail when CI=true (``make test`` installs it: Makefile target ``browser``).
 """
@@ -205,7 +205,8 @@ def test_demo_dashboard_with_every_product_and_the_real_html_pages(
 ) -> None:
     """The demo's own products (vegetation season, heat, deformation, one delivery) as a run
     leaves them: every product layer holds the product's subjects, the alert table its open work
-    (the heat bulletin waiting for approval among it), and every HTML product page opens clean."""
+    (the heat bulletin waiting for approval among it), and every HTML product page (the park map,
+    the release's network map, the heat bulletins) opens clean."""
     from alerts.outbox import commands as ops
     from core.profile import load_profile
     from flows.artifacts import refresh_dashboard
@@ -237,6 +238,17 @@ def test_demo_dashboard_with_every_product_and_the_real_html_pages(
     page.click(f'g[data-layer="segments"] path[data-id="{worst["segment_id"]}"]', force=True)
     assert "vertical velocity" in page.inner_text("#info")
     page.screenshot(path=str(tmp_path / "demo-dashboard.png"), full_page=True)
+    _clean(visit)
+    page.close()
+
+    page, visit = _open(browser, release / "network_vertical_velocity.html")
+    assert _ids(page, 'g[data-layer="segments"] path') == {s["segment_id"] for s in segments}
+    assert page.locator('g[data-layer="districts"] path').count() >= 1
+    alerted = {s["segment_id"] for s in segments if s["alert"] in ("warning", "watch", "DATA_GAP")}
+    assert _ids(page, "#segments tbody tr") == alerted
+    page.click(f'g[data-layer="segments"] path[data-id="{worst["segment_id"]}"]', force=True)
+    assert "vertical velocity" in page.inner_text("#info")
+    page.screenshot(path=str(tmp_path / "network_vertical_velocity.png"))
     _clean(visit)
     page.close()
 
