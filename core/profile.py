@@ -82,6 +82,7 @@ def _positive(*, unit: str, example: str) -> AfterValidator:
 
 WindowDays = Annotated[Days, _within(1, 366, unit="d", example="14 d", whole=True)]
 PositiveSeconds = Annotated[Seconds, _positive(unit="s", example="30 s")]
+Share = Annotated[Fraction, _within(0, 1, unit="(0..100 %)", example="60 %")]
 
 
 class _Strict(BaseModel):
@@ -304,7 +305,7 @@ class KnownEventConfig(_Strict):
     date: date
     lon: float = Field(ge=-180, le=180, description="WGS84 longitude of the site")
     lat: float = Field(ge=-90, le=90, description="WGS84 latitude of the site")
-    radius: Metres = 150.0
+    radius: Annotated[Metres, _positive(unit="m", example="150 m")] = 150.0
 
 
 class DeformationConfig(_Strict):
@@ -315,15 +316,15 @@ class DeformationConfig(_Strict):
     """
 
     source: str
-    segment_length: Metres = 100.0
-    buffer: Metres = 30.0
+    segment_length: Annotated[Metres, _positive(unit="m", example="100 m")] = 100.0
+    buffer: Annotated[Metres, _positive(unit="m", example="30 m")] = 30.0
     min_points: int = Field(default=5, ge=1)
-    min_coherence: Fraction = 0.7
-    watch_velocity: MmPerYear = 2.0
-    warning_velocity: MmPerYear = 5.0
+    min_coherence: Annotated[Fraction, _within(0, 1, unit="(coherence)", example="0.7 1")] = 0.7
+    watch_velocity: Annotated[MmPerYear, _positive(unit="mm/yr", example="2 mm/yr")] = 2.0
+    warning_velocity: Annotated[MmPerYear, _positive(unit="mm/yr", example="5 mm/yr")] = 5.0
     min_significance: float = Field(default=3.0, gt=0, description="|v| / sigma for a finding")
-    bin_length: Metres = 20.0
-    max_bin_distance: Metres = 50.0
+    bin_length: Annotated[Metres, _positive(unit="m", example="20 m")] = 20.0
+    max_bin_distance: Annotated[Metres, _positive(unit="m", example="50 m")] = 50.0
     known_events: tuple[KnownEventConfig, ...] = ()
     products_url: str | None = Field(
         default=None,
@@ -345,8 +346,11 @@ class DeformationConfig(_Strict):
                 f"warning_velocity {self.warning_velocity:g} mm/yr is below watch_velocity "
                 f"{self.watch_velocity:g} mm/yr; the warning must be the larger"
             )
-        if not 0 < self.bin_length <= self.max_bin_distance:
-            raise ValueError("bin_length must be > 0 and at most max_bin_distance")
+        if self.bin_length > self.max_bin_distance:
+            raise ValueError(
+                f"bin_length {self.bin_length:g} m exceeds max_bin_distance "
+                f"{self.max_bin_distance:g} m; make the bins at most that long"
+            )
         return self
 
 
@@ -469,8 +473,8 @@ class HeatConfig(_Strict):
         description="polygons of the rural (or large green) reference area for the SUHI"
     )
     population: TableConfig
-    min_clear_fraction: Fraction = 0.5
-    ok_clear_fraction: Fraction = 0.9
+    min_clear_fraction: Share = 0.5
+    ok_clear_fraction: Share = 0.9
     bulletin_districts: int = Field(default=5, ge=1, le=30)
     weather: HeatWeatherConfig
     blocks: HeatBlocksConfig | None = Field(
@@ -484,6 +488,15 @@ class HeatConfig(_Strict):
     streets: HeatStreetsConfig | None = Field(
         default=None, description="street centre lines for street-segment LST, when configured"
     )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> HeatConfig:
+        if self.min_clear_fraction > self.ok_clear_fraction:
+            raise ValueError(
+                f"min_clear_fraction {self.min_clear_fraction:.0%} exceeds ok_clear_fraction "
+                f"{self.ok_clear_fraction:.0%}; the DATA_GAP threshold must be the lower one"
+            )
+        return self
 
     @property
     def hot_class(self) -> int:
@@ -571,7 +584,11 @@ def _describe(err: ValidationError, source: str) -> str:
             lines.append(f"{where}: required field is missing; add it")
         else:
             reason = str(problem["msg"]).removeprefix("Value error, ")
-            lines.append(f"{where}: {problem.get('input')!r}: {reason}")
+            given = problem.get("input")
+            if isinstance(given, dict | list):  # a whole section: its reason names the fields
+                lines.append(f"{where}: {reason}")
+            else:
+                lines.append(f"{where}: {given!r}: {reason}")
     # One line (the CLI prints one line per error): the problems joined, the file named first.
     return f"profile {source} is invalid: " + " | ".join(lines)
 
