@@ -35,6 +35,39 @@ def read_layer(
     return _checked(frame, id_field=id_field, name_field=name_field, crs=crs, layer=layer)
 
 
+def check_geometries(frame: gpd.GeoDataFrame, *, where: str) -> gpd.GeoDataFrame:
+    """A layer has features with geometries and a CRS its coordinates fit (exit 2 naming
+    ``where``, the profile field): a table (CSV) or projected coordinates in a file without a
+    CRS (GeoJSON without a 'crs' member reads as WGS84) are refused with the fix, never guessed.
+    """
+    if frame.empty:
+        raise InvalidInputError(f"{where}: the layer has no features; check its source")
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.isna().all():
+        raise InvalidInputError(
+            f"{where}: has no geometries (a table, e.g. CSV, is not a layer); "
+            "give a vector source such as GeoJSON or GeoPackage"
+        )
+    if frame.crs is None:
+        raise InvalidInputError(
+            f"{where}: the layer declares no CRS; write it with one (e.g. GeoJSON in WGS84)"
+        )
+    if frame.crs.is_geographic:
+        minx, miny, maxx, maxy = (float(v) for v in frame.total_bounds)
+        if (
+            min(minx, maxx) < -180
+            or max(minx, maxx) > 180
+            or min(miny, maxy) < -90
+            or max(miny, maxy) > 90
+        ):
+            raise InvalidInputError(
+                f"{where}: coordinates up to ({maxx:.0f}, {maxy:.0f}) are not "
+                f"longitude/latitude, but the layer declares {frame.crs.to_string()} (GeoJSON "
+                "without a 'crs' member is WGS84); declare its projected CRS (a 'crs' member, "
+                "e.g. urn:ogc:def:crs:EPSG::31256) or reproject it to WGS84"
+            )
+    return frame
+
+
 def _checked(
     frame: gpd.GeoDataFrame, *, id_field: str, name_field: str | None, crs: str, layer: str
 ) -> gpd.GeoDataFrame:
@@ -58,20 +91,7 @@ def _checked(
         raise InvalidInputError(
             f"layer {layer!r} declares no CRS; write it with one (e.g. GeoJSON in WGS84)"
         )
-    if frame.crs.is_geographic:
-        minx, miny, maxx, maxy = (float(v) for v in frame.total_bounds)
-        if (
-            min(minx, maxx) < -180
-            or max(minx, maxx) > 180
-            or min(miny, maxy) < -90
-            or max(miny, maxy) > 90
-        ):
-            raise InvalidInputError(
-                f"layers.{layer}.path: coordinates up to ({maxx:.0f}, {maxy:.0f}) are not "
-                f"longitude/latitude, but the layer declares {frame.crs.to_string()} (GeoJSON "
-                "without a 'crs' member is WGS84); declare its projected CRS (a 'crs' member, "
-                "e.g. urn:ogc:def:crs:EPSG::31256) or reproject it to WGS84"
-            )
+    check_geometries(frame, where=f"layers.{layer}.path")
     ids = frame[id_field].astype(str)
     if ids.isna().any() or ids.duplicated().any():
         dupes = sorted(set(ids[ids.duplicated()]))[:5]

@@ -78,6 +78,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise InvalidInputError(
             f"--end: {args.end}: before --start {args.start}; give an end on or after the start"
         )
+    if args.aoi is not None and args.process != "vegetation":
+        raise InvalidInputError(
+            f"--aoi: {args.aoi}: only `run vegetation` takes an AOI; `run {args.process}` works "
+            "on the profile's aoi.path: set it there or leave --aoi out"
+        )
     if args.process == "vegetation":
         from flows.vegetation_inputs import prepare_run
 
@@ -178,7 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--start", required=True, type=_date, help="first day, YYYY-MM-DD")
     run.add_argument("--end", required=True, type=_date, help="last day, YYYY-MM-DD (inclusive)")
-    run.add_argument("--aoi", type=Path, default=None, help="GeoJSON AOI overriding the profile's")
+    run.add_argument(
+        "--aoi",
+        type=Path,
+        default=None,
+        help="GeoJSON AOI overriding the profile's (vegetation only)",
+    )
     _add_out(run)
     _add_output_mode(run)
     run.set_defaults(handler=_cmd_run)

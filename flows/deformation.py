@@ -33,6 +33,7 @@ from core.errors import InvalidInputError
 from core.profile import CityProfile, DeformationConfig, load_profile
 from eo.insar import EGMS_CRS, Release, check_egms_header, find_releases
 from flows.progress import NullReporter
+from flows.runtime import check_out_dir, set_up_out_dir
 
 
 @dataclass(frozen=True)
@@ -325,8 +326,10 @@ def run_deformation_cli(
         raise InvalidInputError(
             f"--end {end} is before --start {start}; give an end on or after it"
         )
-    resolve_deformation_inputs(profile, out_dir)  # invalid input fails here, before Prefect starts
-    out_dir.mkdir(parents=True, exist_ok=True)
+    check_out_dir(out_dir)
+    # Invalid input fails here, before Prefect starts: nothing is written under --out.
+    inputs = resolve_deformation_inputs(profile, out_dir)
+    set_up_out_dir(out_dir, dsn=inputs.profile.outbox.dsn())
     report.message("deformation: starting the flow (Prefect's local server takes a few seconds)")
     state = deformation_flow()(
         profile=str(profile), start=start, end=end, out_dir=str(out_dir), progress=report,
@@ -349,6 +352,12 @@ def run_deformation_cli(
     )
     for folder in summary["products"]:
         print(f"  {folder}")
+    if not summary["releases"]:
+        print(
+            f"  note: no release of deformation.source ({inputs.config.source}) ends in "
+            f"{start.year}..{end.year}: nothing evaluated (DATA_GAP); widen the period or add "
+            "the release's files"
+        )
     for name in summary["skipped"]:
         print(f"  {name}: already evaluated with these files and rules (nothing to do)")
     print(

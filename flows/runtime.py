@@ -79,6 +79,21 @@ def check_out_dir(out_dir: Path) -> Path:
     return out
 
 
+def set_up_out_dir(out_dir: Path, *, dsn: str | None) -> None:
+    """Set up ``--out`` for a run whose inputs were all checked, before Prefect starts.
+
+    Create the folder and its outbox (a quiet run leaves an empty one, so ``alerts list`` prints
+    ``[]`` and a missing outbox always means a folder that never held a run), and delete the
+    staging files a killed run left behind (files of a run still alive are kept).
+    """
+    from alerts.outbox.commands import ensure_outbox
+    from alerts.products.staging import clean_stale_staging
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ensure_outbox(out_dir, dsn=dsn)
+    clean_stale_staging(out_dir)
+
+
 class Terminated(BaseException):
     """SIGTERM or SIGINT reached the process: unwind (abandoning the window in progress)."""
 

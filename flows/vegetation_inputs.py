@@ -14,9 +14,7 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from alerts.outbox.commands import ensure_outbox
 from alerts.outbox.store import open_store
-from alerts.products.staging import clean_stale_staging
 from core.errors import InvalidInputError
 from core.profile import CityProfile, load_profile
 from eo.aoi import AOI, grid_for_aoi, load_aoi
@@ -25,7 +23,7 @@ from eo.layers import read_layer
 from eo.scenes import VEGETATION_BANDS, SceneStack, find_items, stac_source
 from eo.sentinelhub import Credentials, SentinelHubSource
 from eo.stac import StacSource
-from flows.runtime import check_out_dir
+from flows.runtime import check_out_dir, set_up_out_dir
 from indices.calendar import check_supported, evaluation_ends, reference_periods
 
 
@@ -63,7 +61,6 @@ def check_period(profile: CityProfile, start: date, end: date) -> list[date]:
     ):
         check_supported(year_start, field="vegetation.reference_years")
     return ends
-
 
 
 def not_evaluated_reason(inputs: VegetationInputs, current: SceneStack) -> str | None:
@@ -164,10 +161,7 @@ def prepare_run(
     inputs = resolve_inputs(profile, out_dir, aoi)
     ends = check_period(inputs.profile, start, end)
     check_local_items(inputs, ends)
-    dsn = inputs.profile.outbox.dsn()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    ensure_outbox(out_dir, dsn=dsn)
-    clean_stale_staging(out_dir)
+    set_up_out_dir(out_dir, dsn=inputs.profile.outbox.dsn())
     return inputs
 
 

@@ -152,7 +152,9 @@ def _read_only_folder(path: Path) -> Iterator[Path]:
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     if mounted.returncode != 0:
-        pytest.skip(f"root without a read-only mount ({mounted.stderr.strip()}): cannot lock a folder")
+        pytest.skip(
+            f"root without a read-only mount ({mounted.stderr.strip()}): cannot lock a folder"
+        )
     try:
         yield path
     finally:
@@ -503,3 +505,137 @@ def test_demo_refuses_an_out_that_is_a_file(
         rc = main(["demo", "--small", "--build-only", "--out", str(out)])
         _one_line_error(capsys.readouterr().err, 2, rc, ("--out",))
     assert a_file.read_text() == "x"
+
+
+# The same classes of bad input for `geospace run heat` and `geospace run deformation`.
+HEAT_PERIOD = ["--start", "2022-07-01", "--end", "2022-07-07"]
+DEFORMATION_PERIOD = ["--start", "2018-01-01", "--end", "2023-12-31"]
+
+
+def _projected_districts(tmp: Path) -> dict[str, Any]:
+    doc = json.loads(json.dumps(PROJECTED_PARK))
+    doc["features"][0]["properties"] = {"district_id": "d1", "name": "District"}
+    (tmp / "districts.geojson").write_text(json.dumps(doc))
+    return {"layers.districts.path": str(tmp / "districts.geojson")}
+
+
+def _csv_districts(tmp: Path) -> dict[str, Any]:
+    (tmp / "districts.csv").write_text("district_id,name\nd1,District\n")
+    return {"layers.districts.path": str(tmp / "districts.csv")}
+
+
+def _projected_reference(tmp: Path) -> dict[str, Any]:
+    (tmp / "reference.geojson").write_text(json.dumps(PROJECTED_PARK))
+    return {"heat.reference_layer": str(tmp / "reference.geojson")}
+
+
+def _missing_station(tmp: Path) -> dict[str, Any]:
+    return {"heat.weather.station": str(tmp / "no-station.csv")}
+
+
+def _event_with_negative_radius(tmp: Path) -> dict[str, Any]:
+    event = {"name": "works", "date": "2021-03-15", "lon": 16.35, "lat": 48.19, "radius": "-1 m"}
+    return {"deformation.known_events": [event]}
+
+
+def _same(changes: dict[str, Any]) -> Callable[[Path], dict[str, Any]]:
+    return lambda _tmp: changes
+
+
+# (case id, process, profile changes, extra CLI arguments, expected needles in the message)
+OTHER_PROCESS_CASES: list[
+    tuple[str, str, Callable[[Path], dict[str, Any]], list[str], tuple[str, ...]]
+] = [
+    ("heat-lst-window-zero", "heat", _same({"heat.lst_window": "0 d"}), [],
+     ("heat.lst_window: '0 d'",)),
+    ("heat-clear-over-100", "heat", _same({"heat.ok_clear_fraction": "150 %"}), [],
+     ("heat.ok_clear_fraction: '150 %'",)),
+    ("heat-clear-inverted", "heat",
+     _same({"heat.min_clear_fraction": "95 %", "heat.ok_clear_fraction": "50 %"}), [],
+     ("min_clear_fraction 95% exceeds ok_clear_fraction 50%",)),
+    ("heat-csv-as-districts", "heat", _csv_districts, [], ("layers.districts", "no geometries")),
+    ("heat-projected-districts-without-crs", "heat", _projected_districts, [],
+     ("layers.districts", "not longitude/latitude")),
+    ("heat-projected-reference-without-crs", "heat", _projected_reference, [],
+     ("heat.reference_layer", "not longitude/latitude")),
+    ("heat-missing-station", "heat", _missing_station, [], ("no-station.csv", "does not exist")),
+    ("heat-aoi", "heat", _same({}), ["--aoi", "aoi.geojson"], ("--aoi", "only `run vegetation`")),
+    ("deformation-segment-zero", "deformation", _same({"deformation.segment_length": "0 m"}), [],
+     ("deformation.segment_length: '0 m'",)),
+    ("deformation-buffer-negative", "deformation", _same({"deformation.buffer": "-30 m"}), [],
+     ("deformation.buffer: '-30 m'",)),
+    ("deformation-coherence-over-1", "deformation", _same({"deformation.min_coherence": "2 1"}),
+     [], ("deformation.min_coherence: '2 1'",)),
+    ("deformation-watch-negative", "deformation",
+     _same({"deformation.watch_velocity": "-2 mm/yr"}), [],
+     ("deformation.watch_velocity: '-2 mm/yr'",)),
+    ("deformation-bins-longer-than-reach", "deformation",
+     _same({"deformation.bin_length": "80 m"}), [],
+     ("deformation: bin_length 80 m exceeds max_bin_distance 50 m",)),
+    ("deformation-event-radius-negative", "deformation", _event_with_negative_radius, [],
+     ("deformation.known_events.0.radius: '-1 m'",)),
+    ("deformation-aoi", "deformation", _same({}), ["--aoi", "aoi.geojson"],
+     ("--aoi", "only `run vegetation`")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("process", "make", "extra", "needles"),
+    [pytest.param(p, m, e, n, id=i) for i, p, m, e, n in OTHER_PROCESS_CASES],
+)
+def test_heat_and_deformation_input_errors_exit_2_before_any_work(
+    profile_copy: ProfileFactory,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    process: str,
+    make: Callable[[Path], dict[str, Any]],
+    extra: list[str],
+    needles: tuple[str, ...],
+) -> None:
+    profile = profile_copy("other", **make(tmp_path))
+    out = tmp_path / "out"
+    period = HEAT_PERIOD if process == "heat" else DEFORMATION_PERIOD
+    argv = ["run", process, "--profile", str(profile), "--out", str(out), *period]
+    rc = main([*argv, *[str(tmp_path / a) if a.endswith(".geojson") else a for a in extra]])
+    err = capsys.readouterr().err
+    _one_line_error(err, 2, rc, needles)
+    assert "{" not in err, "a section's error names its fields, not the whole section"
+    assert not out.exists(), sorted(out.rglob("*"))
+
+
+@pytest.mark.parametrize("process", ["heat", "deformation"])
+def test_heat_and_deformation_refuse_an_out_they_cannot_write(
+    profile_copy: ProfileFactory,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    process: str,
+) -> None:
+    profile = profile_copy("out")
+    period = HEAT_PERIOD if process == "heat" else DEFORMATION_PERIOD
+    argv = ["run", process, "--profile", str(profile), *period]
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    for out in (a_file, a_file / "below"):
+        rc = main([*argv, "--out", str(out)])
+        _one_line_error(capsys.readouterr().err, 2, rc, ("--out",))
+    with _read_only_folder(tmp_path / "locked") as locked:
+        for out in (locked, locked / "new"):
+            rc = main([*argv, "--out", str(out)])
+            _one_line_error(capsys.readouterr().err, 2, rc, ("--out", "not writable"))
+        assert list(locked.iterdir()) == []
+
+
+def test_a_deformation_run_without_a_release_leaves_an_empty_outbox(
+    profile_copy: ProfileFactory,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    prefect_server: None,
+) -> None:
+    profile = profile_copy("quiet")
+    out = tmp_path / "out"
+    argv = ["run", "deformation", "--profile", str(profile), "--out", str(out)]
+    assert main([*argv, "--start", "2015-01-01", "--end", "2016-12-31"]) == 0
+    said = capsys.readouterr().out
+    assert "release(s) none" in said and "nothing evaluated (DATA_GAP)" in said, said
+    assert main(["alerts", "list", "--json", "--out", str(out)]) == 0
+    assert json.loads(capsys.readouterr().out) == []
