@@ -232,7 +232,7 @@ class HotspotResult:
     status: str
     reason: str = ""
     map_png: bytes | None = None
-    map_frame: Any = None  # where the map's axes sit in map_png (the HTML's district overlay)
+    map_frame: Any = None  # where the map panels sit in map_png (the HTML's district overlay)
     blocks: pd.DataFrame | None = None  # the finer units' ranking, when configured
     streets: pd.DataFrame | None = None  # street segments by heat, when configured
     hotspots_dropped: int = 0  # hot spots below the rule's minimum area (not drawn)

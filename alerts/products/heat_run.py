@@ -25,7 +25,7 @@ from alerts.products.heat_bulletin import (
     bulletin_pdf,
     figure_png,
     map_figure,
-    map_frame,
+    map_frames,
     plt_close,
     table_rows,
 )
@@ -42,8 +42,9 @@ __all__ = ["HeatAnalysis", "heat_manifest", "write_heat_products"]
 class HeatAnalysis(Protocol):
     """What the products read of a run's LST analysis (``flows.heat.HotspotResult``).
 
-    ``map_png`` and ``map_frame`` are filled by the first forecast's products and reused by the
-    next (the map is the same for every forecast of a run).
+    ``map_png`` and ``map_frame`` (the frames of its two panels, LST and vulnerability) are filled
+    by the first forecast's products and reused by the next (the map is the same for every
+    forecast of a run).
     """
 
     lst_k: np.ndarray | None
@@ -191,16 +192,16 @@ def write_heat_products(
             if result.map_png is None:  # the map is the same for every forecast of a run
                 fig = map_figure(result.lst_k, result.transform, result.hotspots, districts,
                                  top_ids, title=title, attribution=attribution,
-                                 context=context)  # fmt: skip
+                                 context=context, vulnerability=result.ranking)  # fmt: skip
                 result.map_png = figure_png(fig)
-                result.map_frame = map_frame(fig)
+                result.map_frame = map_frames(fig)
                 plt_close(fig)
             png = result.map_png
             stage.stage_bytes(f"{folder}/map.png", png)
             if revision is not None:  # a PDF only for a bulletin revision a person reads
                 fig = map_figure(result.lst_k, result.transform, result.hotspots, districts,
                                  top_ids, title=title, attribution=attribution,
-                                 context=context)  # fmt: skip
+                                 context=context, vulnerability=result.ranking)  # fmt: skip
                 pdf = bulletin_pdf(map_fig=fig, title=title, headline=headline,
                                    status_line=status_line, ranking_rows=rows,
                                    forecast_rows=outlook.daily, notes=notes,

@@ -71,8 +71,8 @@ def test_planted_vulnerable_districts_are_listed_first(heat_run: HeatRun) -> Non
         "<td>1</td>" in first_row
         and f'<tr data-id="{heat_run.summary["ranking"][0]}">' in first_row
     )
-    for district in planted:  # on the map: hover for its figures, click for its table row
-        assert f'<path class="zone" data-id="{district}"' in html
+    for district in planted:  # on both map panels (LST, vulnerability): hover for its figures
+        assert html.count(f'<path class="zone" data-id="{district}"') == 2
 
 
 def test_observed_station_heatwaves_and_qc(heat_run: HeatRun) -> None:
