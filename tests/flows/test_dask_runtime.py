@@ -1,4 +1,5 @@
-"""Dask placement (issue 12): the environment's choice, and a distributed run equal to a local one."""
+"""Dask placement (issue 12): the environment's choice, and a distributed run equal to the local ones
+(the threaded scheduler and a LocalCluster), bit for bit."""
 
 from __future__ import annotations
 
@@ -78,6 +79,14 @@ def test_distributed_run_equals_local_run_bit_for_bit(
         profile=str(profile), start=END, end=END, out_dir=str(local), return_state=True
     )
     assert state.is_completed()
+    # the single machine's LocalCluster (GEOSPACE_DASK=local-cluster), which the issue compares with
+    monkeypatch.setenv("GEOSPACE_DASK", "local-cluster")
+    local_cluster = tmp_path / "local-cluster"
+    state = vegetation_flow(
+        profile=str(profile), start=END, end=END, out_dir=str(local_cluster), return_state=True
+    )
+    assert state.is_completed()
+    monkeypatch.delenv("GEOSPACE_DASK")
     # an existing cluster: two worker processes on 127.0.0.1, no dashboard
     with LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
@@ -98,6 +107,7 @@ def test_distributed_run_equals_local_run_bit_for_bit(
         # the work really ran on the cluster: its scheduler moved tasks through their states
         assert cluster.scheduler.transition_counter > before, "no task reached the cluster"
     window = f"vegetation/{END}"
+    assert _digest(remote / window) == _digest(local_cluster / window)
     assert _digest(remote / window) == _digest(local / window)
     # the runs published the ranked park table of the window as a Prefect artifact
     assert _artifact_rows(artifact_key("vegetation", load_profile(profile).name)) == table_rows(
