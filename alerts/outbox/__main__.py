@@ -20,7 +20,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from alerts.outbox.relay import Backoff, check_relay_settings, run_relay
 from alerts.outbox.store import open_store
@@ -30,9 +30,16 @@ from alerts.sinks.urls import check_sink_urls
 from core.errors import GeospaceError, InvalidInputError
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the relay's one-line error (argparse prints usage and the error on two)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"relay: error: {message}; see `{self.prog} --help`\n")
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options of the relay."""
-    p = argparse.ArgumentParser(prog="python -m alerts.outbox", description=__doc__)
+    p = _Parser(prog="python -m alerts.outbox", description=__doc__)
     p.add_argument("--out", default="out", help="output folder holding alerts/outbox.sqlite")
     p.add_argument("--dsn", default=None, help="PostgreSQL DSN (default $GEOSPACE_OUTBOX_DSN)")
     p.add_argument("--sinks", default=None, help="sink configuration: JSON text or a JSON file")
@@ -91,12 +98,18 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        check_relay_settings(lease_s=args.lease, max_attempts=args.max_attempts, batch=args.batch)
+        check_relay_settings(
+            lease_s=args.lease, max_attempts=args.max_attempts, batch=args.batch,
+            backoff=Backoff(args.backoff, args.backoff_cap), poll_s=args.poll,
+            retention_s=args.retention,
+        )  # fmt: skip
         config = load_sink_config(args.sinks)
         check_sink_urls(config or {})  # https only (http to loopback test servers)
         sinks = build_sinks(config, args.out)
         dsn = args.dsn or os.environ.get("GEOSPACE_OUTBOX_DSN")
-        store = open_store(args.out, dsn=dsn)
+        # SQLite: the outbox a run created; a missing one (a typo in --out) is refused, never
+        # replaced by a fresh empty outbox that a supervised relay would watch forever.
+        store = open_store(args.out, dsn=dsn, create=False)
         store.routing = Routing.from_config(config) if config else None  # dead-row notices
         stats = run_relay(
             store, sinks, lease_s=args.lease, max_attempts=args.max_attempts, batch=args.batch,

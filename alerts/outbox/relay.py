@@ -64,8 +64,35 @@ class RelayStats:
     errors: list[str] = field(default_factory=list)
 
 
-def check_relay_settings(*, lease_s: float, max_attempts: int, batch: int) -> None:
-    """Refuse relay settings that cannot work (before any claim): exit 2 with the fix."""
+def check_relay_settings(
+    *,
+    lease_s: float,
+    max_attempts: int,
+    batch: int,
+    backoff: Backoff | None = None,
+    poll_s: float = 0.5,
+    retention_s: float = 7 * 86400.0,
+) -> None:
+    """Refuse relay settings that cannot work (before any claim): exit 2 with the fix.
+
+    Besides the lease, attempts and batch: a NaN or negative backoff would leave failed rows
+    unscheduled (silently never retried), a poll of 0 spins a CPU, a negative one crashes the
+    idle loop, and a negative retention purges what was just sent.
+    """
+    backoff = backoff or Backoff()
+    for flag, value, low, example in (
+        ("--backoff", backoff.base_s, 0.0, "1"),
+        ("--backoff-cap", backoff.cap_s, backoff.base_s, "300"),
+        ("--retention", retention_s, 0.0, "604800"),
+    ):
+        if not (math.isfinite(value) and value >= low):
+            raise InvalidInputError(
+                f"{flag}: {value:g}: must be finite and at least {low:g} s; give e.g. {flag} {example}"
+            )
+    if not (math.isfinite(poll_s) and poll_s > 0):
+        raise InvalidInputError(
+            f"--poll: {poll_s:g}: must be a positive, finite number of seconds; give e.g. --poll 0.5"
+        )
     if not (math.isfinite(lease_s) and lease_s >= MIN_LEASE_S):
         raise InvalidInputError(
             f"--lease: {lease_s:g}: a lease must be at least {MIN_LEASE_S:g} s and finite (it is "
@@ -225,8 +252,11 @@ def run_relay(
         or went dead since the last call: the relay process rewrites the operations dashboard
         there. An exception it raises is logged as a warning and never stops the relay.
     """
-    check_relay_settings(lease_s=lease_s, max_attempts=max_attempts, batch=batch)
     backoff = backoff or Backoff()
+    check_relay_settings(
+        lease_s=lease_s, max_attempts=max_attempts, batch=batch, backoff=backoff,
+        poll_s=poll_s, retention_s=retention_s,
+    )  # fmt: skip
     owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
     refresh_planner_statistics(store)  # a backlog left by an outage: claims stay index walks
     keeper = _LeaseKeeper(store, owner, lease_s)

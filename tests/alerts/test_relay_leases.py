@@ -59,6 +59,13 @@ def slow_webhook() -> object:
         ({"lease_s": float("inf")}, "--lease: inf"),
         ({"lease_s": 30.0, "batch": 0}, "--batch: 0: must be 1 or more"),
         ({"lease_s": 30.0, "max_attempts": 0}, "--max-attempts: 0: must be 1 or more"),
+        ({"backoff": Backoff(float("nan"), 300.0)}, "--backoff: nan"),
+        ({"backoff": Backoff(-1.0, 300.0)}, "--backoff: -1"),
+        ({"backoff": Backoff(10.0, 5.0)}, "--backoff-cap: 5: must be finite and at least 10 s"),
+        ({"poll_s": 0.0}, "--poll: 0: must be a positive"),
+        ({"poll_s": -1.0}, "--poll: -1"),
+        ({"retention_s": -1.0}, "--retention: -1"),
+        ({"retention_s": float("nan")}, "--retention: nan"),
     ],
 )
 def test_relay_settings_that_cannot_work_are_refused(
@@ -78,6 +85,23 @@ def test_relay_process_refuses_a_zero_lease_with_one_line(
     assert err.startswith("relay: error: --lease: 0:") and err.count("\n") == 1
     assert relay_main(["--out", str(tmp_path), "--sinks", "{not json", "--once"]) == 2
     assert "relay: error: --sinks:" in capsys.readouterr().err
+
+
+def test_relay_process_refuses_a_folder_without_an_outbox(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    typo = tmp_path / "outt"
+    assert relay_main(["--out", str(typo), "--once"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("relay: error: outbox:") and "never held a run" in err, err
+    assert err.count("\n") == 1 and not typo.exists(), "no fresh empty outbox is created"
+    assert relay_main(["--out", str(tmp_path), "--poll", "0", "--once"]) == 2
+    assert capsys.readouterr().err.startswith("relay: error: --poll: 0:")
+    with pytest.raises(SystemExit) as stopped:
+        relay_main(["--out", str(tmp_path), "--lease", "abc"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("relay: error: argument --lease") and err.count("\n") == 1, err
 
 
 def test_two_relays_with_a_lease_shorter_than_a_delivery_never_post_twice(
