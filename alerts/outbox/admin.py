@@ -85,12 +85,35 @@ def _require(store: OutboxStore, revision_id: int, allowed: tuple[str, ...], act
 
 
 def approve(store: OutboxStore, revision_id: int, by: str) -> Row:
-    """Approve a pending bulletin: record who and when, and queue its outbox rows."""
+    """Approve a pending bulletin: record who and when, and queue its outbox rows.
+
+    Revisions of one alert go out in order: a revision older than one already approved is refused
+    (it would follow its successor), and approving a revision rejects the older ones of its alert
+    still pending (superseded: the approved one says what is current; they are never sent)."""
     if not by.strip():
         raise InvalidInputError("approve needs the approver's name (--by NAME)")
     with store.db.transaction():
         expire_due(store)
-        _require(store, revision_id, (PENDING_APPROVAL,), "approve")
+        row = _require(store, revision_id, (PENDING_APPROVAL,), "approve")
+        later = store.db.query(
+            "SELECT id, revision FROM revisions WHERE alert_key = ? AND revision > ?"
+            " AND status NOT IN (?, ?, ?) ORDER BY revision",
+            (row["alert_key"], int(row["revision"]), PENDING_APPROVAL, REJECTED, EXPIRED),
+        )
+        if later:
+            raise InvalidInputError(
+                f"cannot approve revision {revision_id} ({row['message_key'][:12]}): revision "
+                f"{later[-1]['revision']} of the same alert (id {later[-1]['id']}) was approved "
+                f"already and is current; reject this one (`geospace alerts reject {revision_id} "
+                "--by NAME`)"
+            )
+        older = store.db.query(
+            "SELECT id FROM revisions WHERE alert_key = ? AND revision < ? AND status = ?",
+            (row["alert_key"], int(row["revision"]), PENDING_APPROVAL),
+        )
+        for old in older:
+            _finish(store, int(old["id"]), REJECTED, by,
+                    f"superseded by revision {row['revision']} (id {revision_id}), approved")  # fmt: skip
         now = store.clock()
         store.db.execute(
             "UPDATE revisions SET status = ?, approved_by = ?, approved_at = ? WHERE id = ?",
