@@ -8,7 +8,7 @@ over 1/500 that persists in 2 of the last 3 releases opens one work order per se
 (``deformation.products_url``, else a file:// URL); a watch stays in the products and the
 operators' digest of the run lists the latest release's watched segments), and a rerun, or a
 monthly check that finds no new release, adds nothing (findings and revisions are keyed).
-Products go to ``OUT/deformation/<release>/`` (:mod:`alerts.products.deformation`).
+Products go to ``OUT/deformation/<release>/`` (:mod:`alerts.products.deformation_release`).
 
 Inputs are checked before Prefect starts (exit 2): the profile's ``deformation`` section, the
 corridor layer (declared CRS, lines, inside the AOI), the source folder and the header of every
@@ -123,7 +123,7 @@ def run_releases(
         watch_list,
     )
     from alerts.products.context import load_context
-    from alerts.products.deformation import plot_links, write_deformation_products
+    from alerts.products.deformation_release import plot_links, write_deformation_products
 
     rules = rules_from_profile(inputs.config)
     steps = known_event_steps(inputs.segments, inputs.config)

@@ -108,3 +108,15 @@ def test_one_notice_builder() -> None:
         if path != builder and _builds_a_notice(path)
     ]
     assert builders == []
+
+
+@pytest.mark.parametrize("package", LAYERS)
+def test_no_twin_module_names_inside_a_package(package: str) -> None:
+    """Inside one package no two modules share a name (``alerts/relay.py`` beside
+    ``alerts/outbox/relay.py`` made people open the wrong one); the same product name across
+    layers (``indices/vegetation.py``, ``flows/vegetation.py``) is intended."""
+    seen: dict[str, list[str]] = {}
+    for path in (REPO / package).rglob("*.py"):
+        if path.name not in ("__init__.py", "__main__.py"):
+            seen.setdefault(path.name, []).append(str(path.relative_to(REPO)))
+    assert {name: paths for name, paths in seen.items() if len(paths) > 1} == {}

@@ -333,7 +333,7 @@ def segment_subjects(
     segments: gpd.GeoDataFrame, plots: Mapping[str, str] | None = None
 ) -> dict[str, SubjectInfo]:
     """What work orders say about each segment: line, chainage, figures, the WGS84 line geometry
-    and, when ``plots`` (segment id -> URL, :func:`alerts.products.deformation.plot_links`) has
+    and, when ``plots`` (segment id -> URL, :func:`alerts.products.deformation_release.plot_links`) has
     one, the link to its time-series plot.
 
     Keyed by segment id: one work order per segment, for its velocity and its distortion.

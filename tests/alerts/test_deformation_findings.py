@@ -259,7 +259,7 @@ def test_a_file_plot_link_is_named_but_not_sent_as_media_url() -> None:
 
 
 def test_plot_links_under_a_published_base_or_as_file_urls(tmp_path: Path) -> None:
-    from alerts.products.deformation import plot_links, plot_name
+    from alerts.products.deformation_release import plot_links, plot_name
 
     out = tmp_path / "out"
     folder = out / "deformation" / "2019_2023"

@@ -14,7 +14,7 @@ from shapely.geometry import LineString, Polygon, box
 from alerts.detect.irrigation import irrigation_priority, load_priority_policy
 from alerts.products.cog import overview_factors
 from alerts.products.context import MapContext
-from alerts.products.deformation import alert_runs
+from alerts.products.deformation_release import alert_runs
 from alerts.products.maps import map_view, nice_length, render_priority_png, render_timeseries_png
 from alerts.products.raster import north_up, raster_crs
 from alerts.products.webmap import svg_path
@@ -206,7 +206,7 @@ def test_heat_map_with_context() -> None:
 
 
 def test_network_html_map_draws_every_segment_over_the_context_and_lists_the_alerted() -> None:
-    from alerts.products.deformation import render_network_html, segment_table
+    from alerts.products.deformation_release import render_network_html, segment_table
 
     rows = [  # id, gate, status, velocity, distortion
         ("U1-000", "none", "OK", -0.5, 1e-4),
