@@ -152,7 +152,8 @@ def write_reports(out: Path, results: dict[str, Any]) -> None:
     lines += ["", "| ratio | value | target | verdict |", "|---|---|---|---|"]
     for name, r in results["scripts"].items():
         for what, value, target, verdict in _ratios(name, r.get("json") or {}):
-            lines.append(f"| {what} | {value} | {target} | {verdict} |")
+            cells = (str(c).replace("|", "\\|") for c in (what, value, target, verdict))
+            lines.append("| " + " | ".join(cells) + " |")  # a "|" in a label splits no cell
     lines.append("")
     for target, text in (
         (out / "results.json", json.dumps(results, indent=1) + "\n"),

@@ -135,13 +135,13 @@ def test_gi_star_ratios_name_the_size_and_judge_each_target() -> None:
     ]
     ratios = gi_star_ratios(rows)
     assert ratios["Gi* esda G_Local time / geospace time at 99856 cells"]["verdict"] == "short"
-    assert ratios["Gi* largest |z - esda z| where both ran"]["verdict"] == "short"
+    assert ratios["Gi* largest abs(z - esda z) where both ran"]["verdict"] == "short"
     assert ratios["Gi* seconds at 9998244 cells"]["verdict"] == "short"
     # a quick run (esda to 10^4 only, no 10^7) judges what it measured and names its size
     quick = gi_star_ratios(rows[:1])
     assert set(quick) == {
         "Gi* esda G_Local time / geospace time at 10000 cells",
-        "Gi* largest |z - esda z| where both ran",
+        "Gi* largest abs(z - esda z) where both ran",
     }
     assert all(r["verdict"] == "pass" for r in quick.values())
 
