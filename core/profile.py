@@ -31,6 +31,7 @@ from pydantic import (
 from core.errors import InvalidInputError, ProfileError
 from core.quantities import parse_quantity
 from core.status import CoverageRule
+from core.urls import redact_url, sink_url_problem
 
 PACKAGED_PROFILES = Path(__file__).parent / "profiles"
 
@@ -525,6 +526,18 @@ class CityProfile(_Strict):
     outbox: OutboxConfig = OutboxConfig()
     base_dir: Path = Field(default=Path("."), exclude=True)
 
+    @model_validator(mode="after")
+    def _sinks_reachable(self) -> CityProfile:
+        """A sink that delivery would refuse is refused here, before any run queues alerts for
+        it (they would wait in the outbox forever): https, hosts on ``allowlist.hosts``."""
+        for sink in self.sinks:
+            if sink.url is None:
+                continue
+            problem = sink_url_problem(sink.url, self.allowlist.hosts)
+            if problem is not None:
+                raise ValueError(f"sinks.{sink.key}.url: {redact_url(sink.url)}: {problem}")
+        return self
+
     def resolve(self, path_or_url: str) -> str:
         """An absolute path for a relative path, or the URL unchanged."""
         if "://" in path_or_url:
@@ -586,7 +599,7 @@ def _describe(err: ValidationError, source: str) -> str:
             reason = str(problem["msg"]).removeprefix("Value error, ")
             given = problem.get("input")
             if isinstance(given, dict | list):  # a whole section: its reason names the fields
-                lines.append(f"{where}: {reason}")
+                lines.append(f"{where}: {reason}" if loc else reason)
             else:
                 lines.append(f"{where}: {given!r}: {reason}")
     # One line (the CLI prints one line per error): the problems joined, the file named first.

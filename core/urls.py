@@ -9,14 +9,43 @@ test servers), for catalogues (``eo.allowlist``) and sinks (``alerts.sinks.urls`
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["LOOPBACK_HOSTS", "REDACTED", "redact_text", "redact_url"]
+__all__ = ["LOOPBACK_HOSTS", "REDACTED", "redact_text", "redact_url", "sink_url_problem"]
 
 LOOPBACK_HOSTS: frozenset[str] = frozenset({"127.0.0.1", "localhost", "::1"})
 REDACTED = "REDACTED"
 _URL_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>()\]]+")
 _QUERY_RE = re.compile(r"\?([^\s'\"<>()#\]]+)")
+
+
+def sink_url_problem(url: str, hosts: Iterable[str] | None = None) -> str | None:
+    """Why alerts may not leave for ``url``, or None: it must be https (plain http only to
+    :data:`LOOPBACK_HOSTS`) and, when ``hosts`` is given, on one of them (loopback always is).
+    One rule for ``deliver --sinks`` (``alerts.sinks.urls``) and a profile's sinks
+    (``core.profile``), so a run never queues alerts for a sink delivery would refuse.
+
+    >>> sink_url_problem("https://hooks.example.org/a", hosts=["hooks.example.org"]) is None
+    True
+    >>> sink_url_problem("https://hooks.example.org/a", hosts=[])
+    "host 'hooks.example.org' is not on the profile's allowlist.hosts; add it there if you trust it"
+    """
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https"):
+        return "not an http(s) URL; give the https URL"
+    if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
+        return (
+            f"plain http to {host!r} would send alerts unencrypted; use the https URL (http only "
+            "for 127.0.0.1 test servers)"
+        )
+    allowed = None if hosts is None else {h.lower() for h in hosts}
+    if allowed is not None and host not in allowed and host not in LOOPBACK_HOSTS:
+        return (
+            f"host {host!r} is not on the profile's allowlist.hosts; add it there if you trust it"
+        )
+    return None
 
 
 def redact_url(url: str) -> str:

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from core.errors import InvalidInputError
-from core.urls import LOOPBACK_HOSTS, redact_url
+from core.urls import redact_url, sink_url_problem
 
 URL_KEYS = ("url", "endpoint")
 
@@ -27,25 +26,12 @@ def check_sink_urls(
     ...
     core.errors.InvalidInputError: sinks.w.url: http://hooks.example.org/a: plain http to 'hooks.example.org' would send alerts unencrypted; use the https URL (http only for 127.0.0.1 test servers)
     """
-    allowed = None if hosts is None else {h.lower() for h in hosts}
+    hosts = None if hosts is None else tuple(hosts)
     for name, spec in config.items():
         for key in URL_KEYS:
             url = spec.get(key)
             if not isinstance(url, str):
                 continue
-            parts = urlsplit(url)
-            host = (parts.hostname or "").lower()
-            if parts.scheme not in ("http", "https"):
-                raise InvalidInputError(
-                    f"sinks.{name}.{key}: {redact_url(url)}: not an http(s) URL; give the https URL"
-                )
-            if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
-                raise InvalidInputError(
-                    f"sinks.{name}.{key}: {redact_url(url)}: plain http to {host!r} would send "
-                    "alerts unencrypted; use the https URL (http only for 127.0.0.1 test servers)"
-                )
-            if allowed is not None and host not in allowed and host not in LOOPBACK_HOSTS:
-                raise InvalidInputError(
-                    f"sinks.{name}.{key}: {redact_url(url)}: host {host!r} is not on the "
-                    "profile's allowlist.hosts; add it there if you trust it"
-                )
+            problem = sink_url_problem(url, hosts)
+            if problem is not None:
+                raise InvalidInputError(f"sinks.{name}.{key}: {redact_url(url)}: {problem}")

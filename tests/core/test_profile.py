@@ -104,6 +104,10 @@ def test_sink_specs_name_secrets_by_environment_variable(tmp_path: Path) -> None
         },
         {"kind": "rabbitmq", "name": "broker", "url_env": "GEOSPACE_AMQP_URL"},
     ]
+    # A sink's host must be on allowlist.hosts, as deliver --profile requires (issue 15).
+    with pytest.raises(ProfileError, match=r"sinks\.open311\.url: .*'311\.example\.org' is not on"):
+        load_profile(_write(tmp_path, data))
+    data["allowlist"] = {**data.get("allowlist", {}), "hosts": ["311.example.org"]}
     sinks = load_profile(_write(tmp_path, data)).sinks
     assert [s.key for s in sinks] == ["files", "open311", "broker"]
     assert sinks[1].spec() == {

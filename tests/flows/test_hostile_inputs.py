@@ -64,6 +64,18 @@ PROFILE_CASES: list[tuple[str, dict[str, Any], list[str], tuple[str, ...]]] = [
         ("vegetation.reference_years", "2019"),
     ),
     ("end-before-start", {}, ["--start", "2022-08-30", "--end", "2022-08-01"], ("--end",)),
+    (
+        "sink-plain-http",
+        {"sinks": [{"kind": "webhook", "url": "http://alerts.example.org/hook"}]},
+        [],
+        ("sinks.webhook.url", "plain http"),
+    ),
+    (
+        "sink-host-off-allowlist",
+        {"sinks": [{"kind": "open311", "url": "https://311.example.org/v2"}]},
+        [],
+        ("sinks.open311.url", "not on the profile's allowlist.hosts"),
+    ),
     ("bad-date", {}, ["--start", "2022-02-30", "--end", "2022-03-01"], ("--start",)),
 ]
 
@@ -560,6 +572,12 @@ OTHER_PROCESS_CASES: list[
      ("heat.reference_layer", "not longitude/latitude")),
     ("heat-missing-station", "heat", _missing_station, [], ("no-station.csv", "does not exist")),
     ("heat-aoi", "heat", _same({}), ["--aoi", "aoi.geojson"], ("--aoi", "only `run vegetation`")),
+    ("heat-sink-off-allowlist", "heat",
+     _same({"sinks": [{"kind": "webhook", "url": "https://hooks.example.org/heat"}]}), [],
+     ("sinks.webhook.url", "allowlist.hosts")),
+    ("deformation-sink-plain-http", "deformation",
+     _same({"sinks": [{"kind": "open311", "url": "http://311.example.org/v2"}]}), [],
+     ("sinks.open311.url", "plain http")),
     ("deformation-segment-zero", "deformation", _same({"deformation.segment_length": "0 m"}), [],
      ("deformation.segment_length: '0 m'",)),
     ("deformation-buffer-negative", "deformation", _same({"deformation.buffer": "-30 m"}), [],
