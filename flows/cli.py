@@ -251,6 +251,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     from core.profile import load_profile
 
+    check_out_dir(args.out)  # a file or read-only --out: exit 2, not an OSError at mkdir
     load_profile(args.profile, out_dir=args.out)  # invalid profile: exit 2 before serving
     args.out.mkdir(parents=True, exist_ok=True)  # Prefect's home (OUT/.prefect) lives in it
     from flows.serve import serve_flows

@@ -643,6 +643,17 @@ def test_heat_and_deformation_refuse_an_out_they_cannot_write(
         assert list(locked.iterdir()) == []
 
 
+def test_serve_refuses_an_out_it_cannot_create(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    for out in (a_file, a_file / "below"):
+        rc = main(["serve", "--profile", "vienna-demo", "--out", str(out)])
+        _one_line_error(capsys.readouterr().err, 2, rc, ("--out",))
+    assert a_file.read_text() == "x"
+
+
 def test_a_deformation_run_without_a_release_leaves_an_empty_outbox(
     profile_copy: ProfileFactory,
     tmp_path: Path,
