@@ -397,7 +397,9 @@ class OutboxConfig(_Strict):
     """Outbox storage: SQLite under the output folder unless ``dsn_env`` names a PostgreSQL DSN."""
 
     dsn_env: str | None = None
-    lease: PositiveSeconds = 30.0
+    # The relay refuses a lease under 0.5 s (alerts.outbox.relay.MIN_LEASE_S): refused here too,
+    # so a served city's delivery never fails on it at its first schedule.
+    lease: Annotated[Seconds, _within(0.5, 86400, unit="s", example="30 s")] = 30.0
     max_attempts: int = Field(default=8, ge=1)
 
     def dsn(self) -> str | None:

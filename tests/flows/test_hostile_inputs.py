@@ -53,6 +53,7 @@ PROFILE_CASES: list[tuple[str, dict[str, Any], list[str], tuple[str, ...]]] = [
     ("cadence-negative", {"vegetation.cadence": "-7 d"}, [], ("vegetation.cadence: '-7 d'",)),
     ("window-zero", {"vegetation.window": "0 d"}, [], ("vegetation.window: '0 d'",)),
     ("lease-zero", {"outbox.lease": "0 s"}, [], ("outbox.lease: '0 s'",)),
+    ("lease-under-relay-minimum", {"outbox.lease": "0.2 s"}, [], ("outbox.lease: '0.2 s'", "0.5")),
     ("timeout-negative", {"http.timeout": "-1 s"}, [], ("http.timeout: '-1 s'",)),
     ("year-1", {}, ["--start", "0001-01-01", "--end", "0001-01-14"], ("0001-01-01", "supported")),
     ("year-9999", {}, ["--start", "9999-12-01", "--end", "9999-12-31"], ("9999-12-01",)),
