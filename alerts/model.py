@@ -187,6 +187,12 @@ class Finding:
     reasons : tuple of str
         Why the subject is a DATA_GAP, as codes (e.g. ``indices.park_table.GapReason``); empty
         otherwise. A DATA_GAP notice is updated only when these change.
+    tracks : tuple of (str, float)
+        The same figure measured by each independent track of the window on its own, as
+        ``(track, value in units)`` (deformation: the segment's LOS-to-vertical velocity, or
+        angular distortion, from its ascending and from its descending points alone); only tracks
+        that pass the detector's gates on their own are listed. A policy with
+        ``persistence.tracks`` counts a window whose tracks agree as persistent (DESIGN section 5).
     """
 
     kind: str
@@ -201,6 +207,7 @@ class Finding:
     sources: tuple[str, ...] = ()
     status: SubjectStatus = SubjectStatus.OK
     reasons: tuple[str, ...] = ()
+    tracks: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         if not 0 <= int(self.level) <= 4:
@@ -212,6 +219,7 @@ class Finding:
         object.__setattr__(self, "status", SubjectStatus(self.status))
         object.__setattr__(self, "sources", tuple(str(s) for s in self.sources))
         object.__setattr__(self, "reasons", tuple(str(r) for r in self.reasons))
+        object.__setattr__(self, "tracks", tuple((str(t), float(v)) for t, v in self.tracks))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (times as ISO 8601 UTC)."""
@@ -228,6 +236,7 @@ class Finding:
             "sources": list(self.sources),
             "status": str(self.status),
             **({"reasons": list(self.reasons)} if self.reasons else {}),
+            **({"tracks": dict(self.tracks)} if self.tracks else {}),
         }
 
     @classmethod
@@ -246,6 +255,7 @@ class Finding:
             sources=tuple(data.get("sources", ())),
             status=SubjectStatus(data.get("status", "OK")),
             reasons=tuple(data.get("reasons", ())),
+            tracks=tuple((data.get("tracks") or {}).items()),
         )
 
 

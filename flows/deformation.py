@@ -4,8 +4,9 @@
 profile's ``deformation.source`` folder whose last year falls in the period (oldest first), with
 the acquisitions inside the period. Each release is one window: its findings go through the
 deformation rule (``alerts/policies/deformation.yaml``: a warning or an angular distortion at or
-over 1/500 that persists in 2 of the last 3 releases opens one work order per segment, with the segment's figures and a link to its plot
-(``deformation.products_url``, else a file:// URL); a watch stays in the products and the
+over 1/500 that persists, in 2 of the last 3 releases or on the ascending and the descending track
+each on its own within one release, opens one work order per segment, with the segment's figures
+and a link to its plot (``deformation.products_url``, else a file:// URL); a watch stays in the products and the
 operators' digest of the run lists the latest release's watched segments), and a rerun, or a
 monthly check that finds no new release, adds nothing (findings and revisions are keyed).
 Products go to ``OUT/deformation/<release>/`` (:mod:`alerts.products.deformation_release`).

@@ -14,7 +14,10 @@ Pure functions (no I/O). Conventions (DESIGN section 4):
   turned into m): Bjerrum (1963) limits 1/500 (no cracking allowed) and 1/150 (structural damage);
 - corridor segments default to 100 m along the line with a 30 m buffer; a point joins the nearest
   segment within the buffer (an STRtree query); a segment needs >= 5 points with temporal coherence
-  >= 0.7, else its status is DATA_GAP.
+  >= 0.7, else its status is DATA_GAP;
+- each track (ascending, descending) also gets its own figures where it alone has the minimum of
+  coherent points: its vertical velocity by LOS projection, its sigma and angular distortion, so a
+  rule can see an exceedance confirmed on two tracks within one release.
 
 References
 ----------
@@ -45,6 +48,7 @@ __all__ = [
     "BJERRUM_DAMAGE",
     "BJERRUM_SAFE",
     "DAYS_PER_YEAR",
+    "TRACKS",
     "FitResult",
     "SegmentRules",
     "angular_distortion",
@@ -552,7 +556,9 @@ def segment_figures(
     -------
     (DataFrame, dict)
         The figures, one row per segment (``status`` DATA_GAP or OK; ``gate`` none/watch/warning;
-        ``distortion_class`` none/exceeds/damage), and, for every segment with a watch or warning
+        ``distortion_class`` none/exceeds/damage; each track's own figures ``n_coherent_<t>``,
+        ``vertical_velocity_<t>``, ``velocity_sigma_<t>``, ``angular_distortion_<t>`` for ``t``
+        in :data:`TRACKS`, see :func:`_track_figures`), and, for every segment with a watch or warning
         gate or a distortion exceedance, the vertical displacement of its median (mm, by date).
 
     Each geometry's points are fitted in one least-squares solve per set of known-event dates,
@@ -644,6 +650,7 @@ def segment_figures(
     frame.loc[idx, "robust_vertical_velocity"] = stats["median"].to_numpy()
     frame.loc[idx, "velocity_sigma"] = (stats["std"] / np.sqrt(stats["count"])).to_numpy()
     _combine_geometries(frame, per_geo, steps_of, sids)
+    _track_figures(frame, ok, per_geo, rules)
     frame["angular_distortion"] = distortion_by_segment(
         ok["segment"].to_numpy(dtype=np.int64), ok["chainage_m"].to_numpy(dtype="float64"),
         ok["settle"].to_numpy(dtype="float64"), n_seg,
@@ -669,6 +676,45 @@ def segment_figures(
     alerted = (frame["gate"] != "none") | (frame["distortion_class"] != "none")
     plots = _median_series(per_geo, set(np.flatnonzero(alerted.to_numpy())), sids)
     return frame, plots
+
+
+TRACKS = ("asc", "desc")
+"""The LOS geometries a segment's exceedance is confirmed on, each on its own (an ascending and a
+descending track: their east sensitivities have opposite signs, so a horizontal motion cannot make
+both LOS-to-vertical figures move the same way)."""
+
+
+def _track_figures(
+    frame: pd.DataFrame, ok: pd.DataFrame, per_geo: dict[str, dict[str, Any]], rules: SegmentRules
+) -> None:
+    """Each track's own figures: ``n_coherent_<t>``, and where that track alone has at least
+    ``rules.min_points`` coherent points on the segment, ``vertical_velocity_<t>`` (its median
+    series' LOS velocity / cos(incidence)), ``velocity_sigma_<t>`` (standard error of its points'
+    vertical velocities) and ``angular_distortion_<t>`` (from its points' settlements alone);
+    NaN elsewhere. ``t`` in :data:`TRACKS`."""
+    n = len(frame)
+    for key in TRACKS:
+        mine = ok[ok["geometry_key"] == key]
+        seg = mine["segment"].to_numpy(dtype=np.int64)
+        count = np.bincount(seg, minlength=n)[:n] if len(seg) else np.zeros(n, dtype=np.int64)
+        enough = count >= rules.min_points
+        v = np.full(n, np.nan)
+        sigma = np.full(n, np.nan)
+        if key in per_geo:
+            g = per_geo[key]
+            v[g["segs"]] = g["fits"]["velocity"] / np.cos(np.deg2rad(g["inc"]))
+        if len(mine):
+            stats = mine.groupby("segment")["v_up"].agg(["std", "count"])
+            sigma[stats.index.to_numpy()] = (stats["std"] / np.sqrt(stats["count"])).to_numpy()
+        distortion = distortion_by_segment(
+            seg, mine["chainage_m"].to_numpy(dtype="float64"),
+            mine["settle"].to_numpy(dtype="float64"), n,
+            bin_m=rules.bin_m, max_distance_m=rules.max_bin_distance_m,
+        )  # fmt: skip
+        frame[f"n_coherent_{key}"] = count
+        frame[f"vertical_velocity_{key}"] = np.where(enough, v, np.nan)
+        frame[f"velocity_sigma_{key}"] = np.where(enough, sigma, np.nan)
+        frame[f"angular_distortion_{key}"] = np.where(enough, distortion, np.nan)
 
 
 def _span_ok(per_geo: dict[str, dict[str, Any]]) -> bool:

@@ -9,7 +9,8 @@ A policy file (``alerts/policies/<hazard>.yaml``) looks like::
     compare: above                  # above | below | magnitude (|value|)
     levels: {2: "0.20 1", 3: "0.40 1", 4: "0.60 1"}   # enter thresholds
     hysteresis: "0.05 1"            # leave level L below threshold(L) - hysteresis
-    persistence: {k: 2, n: 3}       # counts of windows (integers, not quantities)
+    persistence: {k: 2, n: 3}       # counts of windows (integers, not quantities); optional
+                                    # tracks: 2 and window: release (see below)
     coverage: {minimum: "50 %", degraded_below: "90 %"}   # optional: see below
     new_evidence_delta: "0.10 1"
     certainty: Likely
@@ -26,6 +27,12 @@ refused too, so a typo never silently keeps a default. Files are read by the one
 same subject (deformation: ``deformation_distortion`` beside the vertical velocity): each rates its
 own findings with its own thresholds and hysteresis, a window's level is the highest of them, and
 the subject keeps one event (one work order), whatever raised it.
+
+``persistence`` may also say ``tracks: m`` (m >= 2): a window in which at least m independent tracks
+(:attr:`alerts.model.Finding.tracks`) each reach the window's level on their own, in the same
+direction when ``compare`` is ``magnitude``, counts as persistent without waiting for k of n
+windows (deformation: an ascending and a descending track of one EGMS release); and ``window: <noun>``
+names the window in the revisions' text (``2 of the last 3 releases``; default ``window``).
 
 ``coverage`` is optional: a policy without it leaves the coverage decision to the caller, who binds
 the profile's rule with :meth:`Policy.with_coverage` (irrigation: the profile's
@@ -94,6 +101,11 @@ class Policy:
     instruction: str = ""
     gate_on_finding_level: bool = False
     references: tuple[str, ...] = ()
+    persistence_tracks: int | None = None
+    """Independent tracks that, each reaching a level on its own in one window, make that level
+    persistent (``persistence.tracks``); None: only k of n windows count."""
+    window_name: str = "window"
+    """What one window is called in the revisions' text (``persistence.window``)."""
     also: tuple[Policy, ...] = ()
     """Policies of the same hazard rating other finding kinds of the same subject (``also_rates``):
     a window's level is the highest any of them gives, so the subject holds one event."""
@@ -207,10 +219,24 @@ def parse_policy(
     persistence = _require(raw, "persistence", source)
     if not isinstance(persistence, Mapping):
         raise InvalidInputError(f"{_where(source, 'persistence')}: expected {{k: 2, n: 3}}")
+    _check_keys(persistence, {"k", "n", "tracks", "window"}, f"{source}: persistence")
     k = _count(persistence.get("k"), _where(source, "persistence.k"))
     n = _count(persistence.get("n"), _where(source, "persistence.n"))
     if k > n:
         raise InvalidInputError(f"{_where(source, 'persistence')}: k={k} exceeds n={n}")
+    tracks = persistence.get("tracks")
+    if tracks is not None:
+        tracks = _count(tracks, _where(source, "persistence.tracks"))
+        if tracks < 2:
+            raise InvalidInputError(
+                f"{_where(source, 'persistence.tracks')}: {tracks} track cannot confirm itself; "
+                "write 2 or more, or leave tracks out"
+            )
+    window = persistence.get("window", "window")
+    if not isinstance(window, str) or not window.strip():
+        raise InvalidInputError(
+            f"{_where(source, 'persistence.window')}: expected a noun such as 'release'"
+        )
     hysteresis = parse_delta(
         _require(raw, "hysteresis", source), units, field=f"{source}: hysteresis"
     )
@@ -241,6 +267,8 @@ def parse_policy(
         instruction=str(raw.get("instruction", "") or ""),
         gate_on_finding_level=bool(raw.get("gate_on_finding_level", False)),
         references=tuple(references),
+        persistence_tracks=tracks,
+        window_name=window.strip(),
     )
     return _also(raw.get("also_rates"), policy, source)
 

@@ -23,7 +23,7 @@ from alerts.model import (
     utc_iso,
 )
 
-__all__ = ["Detail", "SubjectInfo", "alert_revision", "evidence"]
+__all__ = ["Detail", "Persisted", "SubjectInfo", "alert_revision", "evidence"]
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,46 @@ class SubjectInfo:
         return extras
 
 
+@dataclass(frozen=True)
+class Persisted:
+    """How a level persisted when an event opened or rose: in k of the last n windows
+    (``windows``), on independent tracks of the latest window (``tracks``: its rated findings,
+    each with the tracks that reached the level on their own), or both."""
+
+    windows: bool = False
+    tracks: tuple[Finding, ...] = ()
+
+    def met_by(self) -> list[str]:
+        """``["windows"]``, ``["tracks"]`` or both, for the payload."""
+        return [name for name, met in (("windows", self.windows), ("tracks", self.tracks)) if met]
+
+    def describe(self, policy: Policy) -> str:
+        """``persistent in 2 of the last 3 releases`` and/or ``seen on 2 tracks on their own in
+        this release (vertical_velocity asc -6.8, desc -7.1 mm yr-1)``."""
+        noun = policy.window_name
+        parts = []
+        if self.windows:
+            parts.append(
+                f"persistent in {policy.persistence_k} of the last {policy.persistence_n} {noun}s"
+            )
+        if self.tracks:
+            figures = "; ".join(
+                f"{f.kind} " + ", ".join(f"{t} {v:.3g}" for t, v in f.tracks) + f" {f.units}"
+                for f in self.tracks
+            )
+            parts.append(
+                f"seen on {policy.persistence_tracks} tracks on their own in this {noun} ({figures})"
+            )
+        return " and ".join(parts) or "not persistent"
+
+    def to_dict(self) -> dict[str, Any]:
+        """``met_by`` and, when the tracks met it, each finding's track values."""
+        data: dict[str, Any] = {"met_by": self.met_by()}
+        if self.tracks:
+            data["track_values"] = {f.kind: {t: _num(v) for t, v in f.tracks} for f in self.tracks}
+        return data
+
+
 def evidence(latest: Finding, policy: Policy | None, level: int) -> dict[str, Any]:
     """The evidence of a revision: the rated finding, and the rule's threshold at ``level``."""
     data: dict[str, Any] = {
@@ -109,6 +149,8 @@ def evidence(latest: Finding, policy: Policy | None, level: int) -> dict[str, An
     if policy is not None and level in dict(policy.levels):
         data["threshold"] = policy.threshold(level)
         data["persistence"] = {"k": policy.persistence_k, "n": policy.persistence_n}
+        if policy.persistence_tracks:
+            data["persistence"]["tracks"] = policy.persistence_tracks
     if policy is not None and policy.references:
         data["rule_references"] = list(policy.references)
     return data
@@ -139,9 +181,11 @@ def _summary(
     policy: Policy,
     name: str,
     also: AlsoRated = (),
+    persisted: Persisted | None = None,
 ) -> str:
-    """One line: the figures (the policy's own and its ``also_rates`` ones) and what a level
-    takes in each (``level 3 from 5 mm yr-1 or 0.002 1``)."""
+    """One line: the figures (the policy's own and its ``also_rates`` ones), what a level
+    takes in each (``level 3 from 5 mm yr-1 or 0.002 1``) and, when the level was just reached,
+    which persistence met it (:meth:`Persisted.describe`)."""
     value = f"{latest.kind} {latest.value:.3g} {latest.units}"
     value += "".join(f", {f.kind} {f.value:.3g} {f.units}" for f, _ in also)
     coverage = f"coverage {latest.coverage:.0%}"
@@ -153,9 +197,10 @@ def _summary(
     threshold += "".join(
         f" or {p.threshold(level):.3g} {p.units}" for _, p in also if level in dict(p.levels)
     )
+    why = f"; {persisted.describe(policy)}" if persisted is not None else ""
     return (
         f"{policy.event} level {level} for {name}: {value} "
-        f"(level {level} from {threshold}), {coverage}; rule {policy.version}."
+        f"(level {level} from {threshold}), {coverage}{why}; rule {policy.version}."
     )
 
 
@@ -171,11 +216,14 @@ def alert_revision(
     subject: SubjectInfo,
     last: Revision | None,
     also: AlsoRated = (),
+    persisted: Persisted | None = None,
 ) -> Revision:
     """Revision ``number`` of ``event`` at ``level`` with ``latest`` (rated) as its evidence.
 
     ``also``: the same window's findings rated by the policy's ``also_rates`` policies; the summary
-    names their figures and the payload lists them (``also_rated``).
+    names their figures and the payload lists them (``also_rated``). ``persisted``: how the level
+    persisted when the event opens or rises (k of n windows or independent tracks); the summary
+    says it and ``payload["persistence"]`` gains ``met_by`` (and the tracks' values).
 
     Onset is the later of ``now`` and the window start (a forecast window lies ahead); expiry is the
     later of the window end and the onset, plus the policy's ``valid_for``. DEGRADED evidence lowers
@@ -204,7 +252,7 @@ def alert_revision(
         rule_version=policy.version,
         event_start=event.event_start,
         subject_name=subject.name,
-        summary=_summary(kind, level, latest, policy, name, also),
+        summary=_summary(kind, level, latest, policy, name, also, persisted),
         instruction="" if kind == RevisionKind.CLEAR else policy.instruction,
         previous_message_key=None if last is None else last.message_key,
         previous_identifier=None,  # CAP computes it from its identifier prefix
@@ -212,7 +260,7 @@ def alert_revision(
         payload={
             "event": policy.event,
             "kind": str(kind),
-            **evidence(latest, policy, level),
+            **_with_persisted(evidence(latest, policy, level), persisted),
             **({"also_rated": _also_evidence(also)} if also else {}),
             **subject.payload_extras(),
         },
@@ -220,3 +268,10 @@ def alert_revision(
         area_name=subject.area_name or subject.name or event.subject_id,
         emma_id=subject.emma_id,
     )
+
+
+def _with_persisted(data: dict[str, Any], persisted: Persisted | None) -> dict[str, Any]:
+    """``data`` with ``persistence`` extended by how it was met (when known)."""
+    if persisted is not None and isinstance(data.get("persistence"), dict):
+        data["persistence"] = {**data["persistence"], **persisted.to_dict()}
+    return data

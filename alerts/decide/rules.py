@@ -2,7 +2,8 @@
 
 DESIGN section 5: minimum coverage (else DATA_GAP; between the minimum and ``degraded_below`` the
 subject is DEGRADED and alerts with certainty one step lower), persistence (k of the last n windows,
-DATA_GAP windows take a slot but never count), hysteresis (enter level L at threshold(L), leave it
+DATA_GAP windows take a slot but never count; or, with ``persistence.tracks``, independent tracks of
+the latest window each reaching the level on their own), hysteresis (enter level L at threshold(L), leave it
 below threshold(L) - h), one open event per subject, and DATA_GAP as an event of its own
 (:mod:`alerts.decide.notices`: opened, updated when its reasons change, cleared when data returns).
 Coverage is decided by the policy's :class:`~core.status.CoverageRule` (for irrigation, the
@@ -23,7 +24,7 @@ from typing import Any
 
 from alerts.decide.notices import GapDecision, gap_notice
 from alerts.decide.policy import NoticePolicy, Policy, load_notice_policy, load_policy, parse_policy
-from alerts.decide.revisions import SubjectInfo, alert_revision
+from alerts.decide.revisions import Persisted, SubjectInfo, alert_revision
 from alerts.model import (
     Event,
     Finding,
@@ -50,6 +51,8 @@ __all__ = [
     "persistent_level",
     "rate",
     "threshold_level",
+    "tracks_agree",
+    "tracks_confirmed",
 ]
 
 
@@ -167,8 +170,61 @@ def rate(history: Sequence[Finding], policy: Policy) -> list[Finding]:
             level = 0
         if status != SubjectStatus.DATA_GAP:
             level = max(level, raised.get(f.window_start, 0))
-        rated.append(replace(f, value=value, units=policy.units, status=status, level=level))
+        tracks = tuple(
+            (name, value_in(float(v), f.units, policy.units, field=f"finding {f.subject_id}"))
+            for name, v in f.tracks
+        )
+        rated.append(
+            replace(f, value=value, units=policy.units, status=status, level=level, tracks=tracks)
+        )
     return rated
+
+
+def tracks_agree(tracks: Sequence[tuple[str, float]], policy: Policy, need: int) -> int:
+    """Highest level that at least ``need`` of ``tracks`` (values in ``policy.units``) each reach
+    on their own; with ``compare: magnitude`` they must also point the same way (two LOS figures
+    of opposite sign are no confirmation of one another). 0 when fewer agree."""
+    values = [v for _, v in tracks if math.isfinite(v)]
+    best = 0
+    for lv, t in policy.levels:
+        limit = _compared(t, policy)
+        if policy.compare == "magnitude":
+            hits = max(sum(_reaches(v, limit) for v in values),
+                       sum(_reaches(-v, limit) for v in values))  # fmt: skip
+        else:
+            hits = sum(_reaches(_compared(v, policy), limit) for v in values)
+        if hits >= need:
+            best = max(best, lv)
+    return best
+
+
+def tracks_confirmed(
+    history: Sequence[Finding], policy: Policy, window_start: datetime
+) -> tuple[int, tuple[Finding, ...]]:
+    """The level the window starting at ``window_start`` holds on independent tracks, and the
+    rated findings that show it.
+
+    For the policy's own kind and each ``also_rates`` kind (rated by its own policy, with the
+    policy's ``persistence.tracks``): the lower of the finding's rated level and the level its
+    tracks agree on (:func:`tracks_agree`), so the tracks confirm the window's exceedance and
+    never make one; the window's confirmed level is the highest of these. 0 and no findings
+    without ``persistence.tracks``.
+    """
+    need = policy.persistence_tracks
+    if not need:
+        return 0, ()
+    best, shown = 0, []
+    for p in (replace(policy, also=()), *policy.also):
+        mine = [f for f in history if f.kind == p.finding_kind]
+        for f in rate(mine, p):
+            if f.window_start != window_start or f.status == SubjectStatus.DATA_GAP:
+                continue
+            level = min(f.level, tracks_agree(f.tracks, p, need))
+            if level > best:
+                best, shown = level, [f]
+            elif level == best and level > 0:
+                shown.append(f)
+    return best, tuple(shown)
 
 
 def persistent(history: Sequence[Finding], k: int, n: int, *, min_level: int = 1) -> bool:
@@ -203,15 +259,43 @@ def _check(history: Sequence[Finding], policy: Policy) -> str:
     return subjects.pop()
 
 
-def _open(rated: list[Finding], policy: Policy, ctx: dict[str, Any]) -> Decision:
-    latest, level = rated[-1], persistent_level(rated, policy)
+def _persisted(
+    rated: list[Finding], policy: Policy, tracks: tuple[int, tuple[Finding, ...]]
+) -> tuple[int, Persisted | None]:
+    """The level that persisted and, for a policy with two paths (``persistence.tracks``), how:
+    in k of the last n windows, on the latest window's independent tracks (``tracks``:
+    :func:`tracks_confirmed`), or both. None for a policy with the windows path only (its texts
+    stay as they were)."""
+    windows = persistent_level(rated, policy)
+    if not policy.persistence_tracks:
+        return windows, None
+    confirmed, shown = tracks
+    level = max(windows, confirmed)
+    how = Persisted(
+        windows=level > 0 and windows >= level,
+        tracks=shown if level > 0 and confirmed >= level else (),
+    )
+    return level, how
+
+
+def _open(
+    rated: list[Finding],
+    policy: Policy,
+    ctx: dict[str, Any],
+    tracks: tuple[int, tuple[Finding, ...]] = (0, ()),
+) -> Decision:
+    latest = rated[-1]
+    level, how = _persisted(rated, policy, tracks)
     if level == 0 or latest.level == 0:
         why = "below every threshold" if latest.level == 0 else "not persistent yet"
         return Decision(Action.NOTHING, latest.status, f"no event: latest window {why}")
     event = Event.start(policy.hazard, latest.subject_id, _event_start(rated, policy))
     ctx = {**ctx, "last": None}  # a new event references nothing
-    revision = alert_revision(event, 1, RevisionKind.NEW, level, latest, policy, **ctx)
-    reason = f"opened at level {level} ({policy.persistence_k} of {policy.persistence_n} windows)"
+    revision = alert_revision(
+        event, 1, RevisionKind.NEW, level, latest, policy, persisted=how, **ctx
+    )
+    windows = f"{policy.persistence_k} of {policy.persistence_n} windows"
+    reason = f"opened at level {level} ({how.describe(policy) if how else windows})"
     return Decision(Action.OPEN, latest.status, reason, revision, event)
 
 
@@ -244,12 +328,15 @@ def _update(
     policy: Policy,
     ctx: dict[str, Any],
     history: Sequence[Finding] = (),
+    tracks: tuple[int, tuple[Finding, ...]] = (0, ()),
 ) -> Decision:
     latest, current = rated[-1], last.level
     level = min(_held(history, latest, current, policy), current)
-    up = persistent_level(rated, policy)
+    up, how = _persisted(rated, policy, tracks)
     if up > current:
         level = up
+        if how is not None:  # a rise needs persistence: say which path met it
+            ctx = {**ctx, "persisted": how}
     number = last.revision + 1
     if level == 0:
         revision = alert_revision(event, number, RevisionKind.CLEAR, current, latest, policy, **ctx)
@@ -359,7 +446,9 @@ def decide(
     ctx: dict[str, Any] = {"now": now, "subject": info, "last": last_revision}
     if policy.also:
         ctx["also"] = _also_latest(findings_history, latest, policy)
+    tracks = tracks_confirmed(findings_history, policy, latest.window_start)
     if event is None:
-        return replace(_open(rated, policy, ctx), gap=gap)
+        return replace(_open(rated, policy, ctx, tracks), gap=gap)
     assert last_revision is not None
-    return replace(_update(rated, event, last_revision, policy, ctx, findings_history), gap=gap)
+    decision = _update(rated, event, last_revision, policy, ctx, findings_history, tracks)
+    return replace(decision, gap=gap)

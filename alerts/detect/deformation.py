@@ -10,6 +10,12 @@ decides what opens a work order): 0 none (also DATA_GAP and insignificant veloci
 (``|v| >= watch`` and ``|v| / sigma >= 3``), 3 warning (``|v| >= warning``), 4 severe (twice the
 warning). The value is the segment's vertical velocity in mm/yr (ascending + descending decomposed
 where both exist, else the LOS projected to vertical); the coverage is :func:`point_coverage`.
+
+Each finding also carries its figure per track (:attr:`alerts.model.Finding.tracks`): the
+ascending and the descending points' own LOS-to-vertical velocity (angular distortion), for a track
+with the profile's minimum of coherent points on the segment on its own (and, for a velocity, a
+significant one: ``|v| / sigma >= min_significance``). The rule's ``persistence.tracks`` counts a
+release whose two tracks each reach its level, in the same direction, as persistent at once.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from core.errors import InvalidInputError
 from core.profile import DeformationConfig
 from core.status import SubjectStatus
 from eo.insar import EGMS_CRS, Release, date_columns, read_egms
-from indices.deformation import SegmentRules, join_points, segment_figures
+from indices.deformation import TRACKS, SegmentRules, join_points, segment_figures
 
 FINDING_KIND = "vertical_velocity"
 UNITS = "mm yr-1"
@@ -214,6 +220,31 @@ def finding_level(row: pd.Series, rules: SegmentRules) -> int:
     return 4 if abs(float(row["vertical_velocity"])) >= 2 * rules.warning_mm_yr else 3
 
 
+def velocity_tracks(row: pd.Series, rules: SegmentRules) -> tuple[tuple[str, float], ...]:
+    """The segment's vertical velocity by each track on its own (mm/yr): a track with at least
+    ``rules.min_points`` coherent points (the figures are NaN otherwise) whose LOS-to-vertical
+    velocity is significant (``|v| / sigma >= min_significance``, as the segment's gate)."""
+    out = []
+    for track in TRACKS:
+        v, sigma = _float(row, f"vertical_velocity_{track}"), _float(row, f"velocity_sigma_{track}")
+        if v is None or sigma is None:
+            continue
+        if sigma == 0 or abs(v) / sigma >= rules.min_significance:
+            out.append((track, v))
+    return tuple(out)
+
+
+def distortion_tracks(row: pd.Series) -> tuple[tuple[str, float], ...]:
+    """The segment's largest angular distortion by each track's points alone (a track with the
+    minimum of coherent points)."""
+    out = []
+    for track in TRACKS:
+        value = _float(row, f"angular_distortion_{track}")
+        if value is not None:
+            out.append((track, value))
+    return tuple(out)
+
+
 def _utc(day: date, end_of_day: bool = False) -> datetime:
     return datetime.combine(day, time.max.replace(microsecond=0) if end_of_day else time.min, UTC)
 
@@ -238,6 +269,7 @@ def deformation_findings(evaluation: ReleaseEvaluation, rules: SegmentRules) -> 
                 level=finding_level(row, rules),
                 sources=evaluation.sources,
                 status=SubjectStatus.DATA_GAP if gap else SubjectStatus.OK,
+                tracks=() if gap else velocity_tracks(row, rules),
             )
         )
     return out
@@ -274,6 +306,7 @@ def distortion_findings(evaluation: ReleaseEvaluation, rules: SegmentRules) -> l
                 level=level,
                 sources=evaluation.sources,
                 status=SubjectStatus.OK,
+                tracks=distortion_tracks(row),
             )
         )
     return out
@@ -301,7 +334,9 @@ def segment_details(row: pd.Series) -> dict[str, Detail]:
     Line and chainage, vertical velocity with its sigma (mm/yr, negative = subsidence; how it was
     obtained), acceleration (mm/yr^2), seasonal amplitude (mm), the largest angular distortion
     (dimensionless, with its ``1/n`` ratio against the 1/500 and 1/150 limits), the points joined
-    and the coherent ones, and the release. Unmeasured figures are None ("not measured").
+    and the coherent ones, each track's own vertical velocity where that track alone has the
+    minimum of coherent points (``vertical_velocity_asc``/``_desc``: what confirms a release on
+    its tracks), and the release. Unmeasured figures are None ("not measured").
     """
     a, b = _float(row, "chainage_from_m"), _float(row, "chainage_to_m")
     chainage = f"km {a / 1000:.3f}-{b / 1000:.3f}" if a is not None and b is not None else None
@@ -324,6 +359,18 @@ def segment_details(row: pd.Series) -> dict[str, Detail]:
         "n_points": Detail("points joined", _float(row, "n_points")),
         "n_coherent": Detail("coherent points", _float(row, "n_coherent")),
     }
+    for track, word in zip(TRACKS, ("ascending", "descending"), strict=True):
+        v = _float(row, f"vertical_velocity_{track}")
+        if v is None:  # under the minimum of coherent points on this track alone, or not given
+            continue
+        points = _float(row, f"n_coherent_{track}") or 0
+        details[f"vertical_velocity_{track}"] = Detail(
+            f"vertical velocity, {word} track alone",
+            v,
+            "mm/yr",
+            sigma=_float(row, f"velocity_sigma_{track}"),
+            note=f"LOS projected to vertical, {points:.0f} coherent points",
+        )
     if isinstance(row.get("release"), str):
         details["release"] = Detail("EGMS release", str(row["release"]))
     return details

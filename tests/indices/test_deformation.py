@@ -226,12 +226,19 @@ def test_segment_figures_gates_gaps_and_distortion() -> None:
     # spatial standard error of the 12 point velocities (+-0.1): 0.1 * sqrt(12/11) / sqrt(12)
     assert a["velocity_sigma"] == pytest.approx(0.1 * math.sqrt(12 / 11) / math.sqrt(12), rel=1e-6)
     assert a["gate"] == "warning" and a["status"] == "OK"
+    for track in ("asc", "desc"):  # each track on its own: 6 coherent points, LOS / cos(incidence)
+        assert a[f"n_coherent_{track}"] == 6
+        assert a[f"vertical_velocity_{track}"] == pytest.approx(-6.0, abs=1e-6)
+        assert a[f"velocity_sigma_{track}"] == pytest.approx(0.1 * math.sqrt(6 / 5) / math.sqrt(6))
     b = fig.loc["A-002"]
     assert b["status"] == "DATA_GAP" and b["n_points"] == 14 and b["n_coherent"] == 4
     assert math.isnan(b["vertical_velocity"]) and "4 coherent point(s)" in b["reason"]
+    assert math.isnan(b["vertical_velocity_asc"]) and math.isnan(b["angular_distortion_desc"])
     c = fig.loc["A-003"]
     assert c["angular_distortion"] == pytest.approx(50.0 / 20_000, rel=1e-6)  # 1/400 >= 1/500
     assert c["distortion_class"] == "exceeds"
+    assert c["angular_distortion_asc"] == pytest.approx(50.0 / 20_000, rel=1e-6)  # each track alone
+    assert c["angular_distortion_desc"] == pytest.approx(50.0 / 20_000, rel=1e-6)
     assert set(plots) == {"A-001", "A-003"}
     assert plots["A-001"].iloc[-1] == pytest.approx(-6.0 * T[-1], abs=0.2)
 
