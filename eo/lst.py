@@ -26,6 +26,7 @@ mode where ``water`` is 1. Items key their assets by file name (``..._LST``): th
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -193,17 +194,14 @@ def canonical_items(items: Sequence[dict[str, Any]], spec: CollectionSpec) -> li
     return out
 
 
-def find_lst_items(
-    profile: CityProfile, bbox_wgs84: tuple[float, float, float, float], start: date, end: date
-) -> tuple[list[dict[str, Any]], Any]:
-    """LST items over the bbox in ``start..end``: the profile's ``heat.lst_source`` if set (e.g.
-    ECOSTRESS), else its ``sources.landsat``."""
+def lst_source(profile: CityProfile) -> Any:
+    """The profile's LST source: ``heat.lst_source`` if set (e.g. ECOSTRESS), else its
+    ``sources.landsat`` (refused, exit 2, when it cannot serve LST)."""
     config = profile.sources.landsat
     if profile.heat is not None and profile.heat.lst_source is not None:
         source = stac_source(profile, profile.heat.lst_source)
         lst_product(source)  # refuses a collection without LST
-        kept, _ = find_items(source, bbox_wgs84=bbox_wgs84, start=start, end=end)
-        return kept, source
+        return source
     if config is None:
         raise InvalidInputError(
             f"profile {profile.name} has no sources.landsat; add e.g. provider "
@@ -214,9 +212,37 @@ def find_lst_items(
             f"profile {profile.name}: Earth Search's Landsat assets are requester-pays s3:// hrefs "
             "and are not supported; use provider planetary-computer, collection landsat-c2-l2"
         )
-    source = stac_source(profile, config)
+    return stac_source(profile, config)
+
+
+def find_lst_items(
+    profile: CityProfile, bbox_wgs84: tuple[float, float, float, float], start: date, end: date
+) -> tuple[list[dict[str, Any]], Any]:
+    """LST items over the bbox in ``start..end`` from :func:`lst_source`, and that source."""
+    source = lst_source(profile)
     kept, _ = find_items(source, bbox_wgs84=bbox_wgs84, start=start, end=end)
     return kept, source
+
+
+def check_local_lst_items(
+    profile: CityProfile, bbox_wgs84: tuple[float, float, float, float], start: date, end: date
+) -> int:
+    """For an LST catalogue on disk: search ``start..end`` and check each item's JSON and its LST
+    asset hrefs (readable, inside the allowed folders) before any work, so a broken catalogue
+    stops the heat run before Prefect starts (exit 2). Returns the items seen; a STAC API is not
+    searched twice (its items are checked at load)."""
+    source = lst_source(profile)
+    if not source.is_local:
+        return 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # items left out are reported once, by the run itself
+        items, _ = find_items(source, bbox_wgs84=bbox_wgs84, start=start, end=end)
+    keys = {asset.key for asset in source.spec.assets.values()}
+    for item in items:
+        for key, asset in item.get("assets", {}).items():
+            if key in keys:
+                source.allowlist.check_asset(str(asset["href"]), catalog_is_local=True)
+    return len(items)
 
 
 def load_lst(

@@ -166,6 +166,12 @@ def resolve_heat_inputs(profile: str | Path, start: date, end: date, out_dir: Pa
         read_daily_csv(prof.resolve(heat.weather.station))
     for _, path in forecasts or ():
         read_daily_csv(path)
+    # A local LST catalogue (item JSON, asset hrefs inside the allowed folders) is checked here,
+    # over the window the flow will load, not after Prefect has started.
+    from eo.lst import check_local_lst_items
+
+    first = end - timedelta(days=int(heat.lst_window) - 1)
+    check_local_lst_items(prof, area.bbox, first, end)
     blocks, block_population = _blocks(prof, heat)
     return HeatInputs(
         profile=prof, heat=heat, aoi=area, districts=districts, population=population,

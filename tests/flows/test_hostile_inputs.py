@@ -426,6 +426,38 @@ def test_catalogue_errors_are_found_before_prefect_starts(
     assert not out.exists(), "nothing written, not even OUT/.prefect"
 
 
+@pytest.mark.parametrize("damage", ["unreadable-item", "href-escapes"])
+def test_heat_catalogue_errors_are_found_before_prefect_starts(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    demo_small: Any,
+    damage: str,
+) -> None:
+    from tests.flows.conftest import write_profile
+
+    demo_root = Path(demo_small.root)
+    city = _city_with_own_catalogue(tmp_path, demo_root)
+    items = sorted((city / "stac" / "landsat-c2-l2").glob("*_20220628_*/*.json"))
+    assert items, "the small demo has a Landsat item on 2022-06-28, inside the LST window"
+    item = items[0]
+    if damage == "unreadable-item":
+        item.write_text("{broken", encoding="utf-8")
+        needles: tuple[str, ...] = (item.name, "could not be read as JSON")
+    else:
+        doc = json.loads(item.read_text(encoding="utf-8"))
+        for asset in doc["assets"].values():
+            asset["href"] = "../../../../../../../../etc/passwd"
+        item.write_text(json.dumps(doc), encoding="utf-8")
+        needles = ("/etc/passwd", "outside the allowed local")
+    profile = write_profile(
+        tmp_path, city, "lst", **{"allowlist.local_dirs": [str(city), str(demo_root)]}
+    )
+    out = tmp_path / "out"
+    rc = main(["run", "heat", "--profile", str(profile), "--out", str(out), *HEAT_PERIOD])
+    _one_line_error(capsys.readouterr().err, 2, rc, needles)
+    assert not out.exists(), "nothing written, not even OUT/.prefect"
+
+
 @pytest.mark.parametrize(
     ("error", "code", "needles"),
     [
