@@ -12,7 +12,8 @@ Usage: ``python bench/bench_vegetation.py --out DIR [--quick]``. Builds the smal
    times; the outputs are compared (composites pixel for pixel, per-park medians) so the ratios
    compare equal work. Sizes 1x, 4x, 16x the small demo's pixels (inputs cached under
    ``DIR/inputs``); the pipeline also runs on a two-worker ``distributed`` cluster (peak RSS per
-   worker against the one-machine peak, issue 12).
+   worker against the one-machine peak, issue 12), and (``--scene-factors``, full mode) on 4x and
+   16x the items at 1x pixels: peak RSS and time as the archive grows.
 2. **Start-up**: ``import flows.cli`` and a ``geospace run vegetation`` of a period without scenes
    (the fixed cost of a run: Python, imports, Prefect's ephemeral server, empty products), in
    fresh processes; full mode adds the same run against a running Prefect server
@@ -96,10 +97,11 @@ def _verdict(value: float | None, target: float, higher: bool = True) -> dict[st
 
 
 def run_case(
-    out: Path, impl: str, factor: int, repeats: int, distributed: bool = False
+    out: Path, impl: str, factor: int, repeats: int, distributed: bool = False, scenes: int = 1
 ) -> dict[str, Any]:
     """One implementation at one size in a fresh process; its JSON plus the process's figures."""
-    tag = f"{impl}-x{factor}" + ("-distributed" if distributed else "")
+    tag = f"{impl}-x{factor}" + (f"-s{scenes}" if scenes > 1 else "")
+    tag += "-distributed" if distributed else ""
     target = out / "cases" / f"{tag}.json"
     outputs = out / "cases" / f"{tag}.npz"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -110,6 +112,8 @@ def run_case(
                "--outputs", str(outputs)]  # fmt: skip
     if distributed:
         command.append("--distributed")
+    if scenes > 1:
+        command += ["--scenes", str(scenes)]
     process = run_measured(command)
     result: dict[str, Any] = {"process": process}
     if process["exit_code"] == 0 and target.is_file():
@@ -178,6 +182,31 @@ def case_ratios(cases: dict[int, dict[str, dict[str, Any]]]) -> dict[str, Any]:
             ratios[f"x{factor} distributed worker peak RSS / one-machine peak RSS"] = _verdict(
                 max(dist["worker_peak_rss_mib"]) / bound, 1.0, higher=False
             )
+    return ratios
+
+
+def scene_ratios(by_scenes: dict[int, dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    """Memory and time of the pipeline as the items grow at 1x pixels (issue 10: peak RSS at 16x
+    scenes within 1.3x of 1x; time linear in the scenes), and its decode ratio at each size."""
+    ratios: dict[str, Any] = {}
+    pipe = {n: c.get("pipeline", {}) for n, c in by_scenes.items()}
+    base = pipe.get(1, {}).get("process", {}).get("peak_rss_mib")
+    for n, r in sorted(pipe.items()):
+        peak = r.get("process", {}).get("peak_rss_mib")
+        if n > 1 and base and peak:
+            ratios[f"pipeline peak RSS at {n}x scenes / at 1x"] = _verdict(peak / base, 1.3, False)
+        decode = by_scenes[n].get("decode", {})
+        if n > 1 and "median_s" in r and "median_s" in decode:
+            ratios[f"{n}x scenes decode limit time / pipeline time"] = _verdict(
+                decode["median_s"] / r["median_s"], 0.6
+            )
+    exponent = fitted_exponent([(n, r["median_s"]) for n, r in pipe.items() if "median_s" in r])
+    if exponent is not None and len(pipe) > 1:
+        ratios["pipeline time exponent over scenes"] = {
+            "value": round(exponent, 3),
+            "target": "1.0 +/- 0.1",
+            "verdict": "pass" if abs(exponent - 1.0) <= 0.1 else "short",
+        }
     return ratios
 
 
@@ -347,6 +376,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--factors", type=int, nargs="*", choices=(1, 4, 16))
     parser.add_argument("--repeats", type=int)
     parser.add_argument(
+        "--scene-factors", type=int, nargs="*", choices=(4, 16),
+        help="also run the pipeline on 4x / 16x the items at 1x pixels (default: 4 16 in full "
+        "mode, none in --quick)",
+    )  # fmt: skip
+    parser.add_argument(
         "--season-demo", choices=("full", "small", "none"), default="full",
         help="full mode: the season against its catalogue's decode limit on the full demo (default; "
         "builds it under OUT/season-full, about 2 min, once), the small demo, or none",
@@ -390,6 +424,17 @@ def main(argv: list[str] | None = None) -> int:
               f"{check['composite_max_abs_diff']}, park medians max diff "
               f"{check['park_median_max_abs_diff']})", flush=True)  # fmt: skip
     ratios = case_ratios(cases)
+    scene_factors = args.scene_factors if args.scene_factors is not None else (
+        [] if args.quick else [4, 16]
+    )  # fmt: skip
+    if scene_factors and 1 in cases:
+        # The archive grows, the grid does not: pipeline (and its decode limit) at 4x, 16x items.
+        by_scenes = {1: {impl: cases[1][impl] for impl in ("decode", "pipeline")}}
+        for n in scene_factors:
+            by_scenes[n] = {impl: run_case(out, impl, 1, repeats, scenes=n)
+                            for impl in ("decode", "pipeline")}  # fmt: skip
+        results["scenes"] = {f"s{n}": c for n, c in by_scenes.items()}
+        ratios.update(scene_ratios(by_scenes))
     if args.quick:
         results["start_up"] = start_up(out, script)
     else:

@@ -103,7 +103,12 @@ def _vegetation_case_lines(data: dict[str, Any] | None) -> list[str]:
         "| peak RSS MiB | load average |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for size, by_impl in data["case"].items():
+    scenes = [
+        (f"x1, {key[1:]}x scenes", by_impl)
+        for key, by_impl in (data.get("scenes") or {}).items()
+        if key != "s1"
+    ]
+    for size, by_impl in [*data["case"].items(), *scenes]:
         for impl, r in by_impl.items():
             if "median_s" not in r:
                 lines.append(f"| {size} | {impl} | failed | | | | | | |")

@@ -20,7 +20,8 @@ a tolerance: rasterstats takes pixel centres, exactextract weights pixels by cov
 
 Scaled inputs (``4x``, ``16x``) tile the small demo's rasters 2 x 2 and 4 x 4 (same scenes, 4 and
 16 times the pixels; parks repeated in every tile); they are written once under ``inputs/`` and
-reused by later runs. Run as a script, one implementation per process (its peak RSS is its own):
+reused by later runs. ``--scenes 4|16`` multiplies the items instead (copies of every item, each a
+period later, on the same files): the archive grows, the grid does not. Run as a script, one implementation per process (its peak RSS is its own):
 ``python bench/veg_cases.py --impl pipeline --root OUT --factor 4 --repeats 3 --json FILE``.
 """
 
@@ -367,9 +368,37 @@ IMPLEMENTATIONS: dict[str, Callable[[CaseInputs], tuple[Any, dict[str, float]]]]
 }
 
 
-def case_for(root: Path, factor: int) -> CaseInputs:
+def more_scenes(base: CaseInputs, scenes: int) -> CaseInputs:
+    """``base`` with ``scenes`` times its items: copy k of every item acquired k periods later.
+
+    The copies point at the same files (the same bytes decoded again, as a longer archive of the
+    same place would be) with the datetime, and the date in the id, moved by k times the period's
+    length, so every copy is a scene of its own solar day and the median sees ``scenes`` times the
+    observations per pixel. Memory as the archive grows (issue 10): an exact median needs every
+    observation of a pixel at once.
+    """
+    from datetime import datetime, timedelta
+
+    if scenes == 1:
+        return base
+    step = timedelta(days=(PERIOD[1] - PERIOD[0]).days + 1)
+    items = []
+    for k in range(scenes):
+        for item in base.items:
+            item = copy.deepcopy(item)
+            when = datetime.fromisoformat(
+                str(item["properties"]["datetime"]).replace("Z", "+00:00")
+            )
+            moved = when + k * step
+            item["properties"]["datetime"] = moved.isoformat().replace("+00:00", "Z")
+            item["id"] = str(item["id"]).replace(when.strftime("%Y%m%d"), moved.strftime("%Y%m%d"))
+            items.append(item)
+    return replace(base, items=items)
+
+
+def case_for(root: Path, factor: int, scenes: int = 1) -> CaseInputs:
     base = base_inputs(root)
-    return scaled_inputs(base, factor, root / "inputs" / f"x{factor}")
+    return more_scenes(scaled_inputs(base, factor, root / "inputs" / f"x{factor}"), scenes)
 
 
 def measure(
@@ -380,6 +409,7 @@ def measure(
     outputs: Path | None,
     *,
     distributed: bool = False,
+    scenes: int = 1,
 ) -> dict[str, Any]:
     """Run ``impl`` ``repeats`` times on the case of ``factor``; times, CPU, Mpx/s, peak RSS.
 
@@ -404,7 +434,7 @@ def measure(
         result["scheduler"] = "distributed (2 workers x 1 thread, 127.0.0.1)"
         result["worker_peak_rss_mib"] = sorted(peaks.values())
         return result
-    case = case_for(root, factor)
+    case = case_for(root, factor, scenes)
     mpx = input_megapixels(case)
     runs = []
     composite, medians = None, {}
@@ -420,6 +450,7 @@ def measure(
     result = {
         "impl": impl,
         "factor": factor,
+        "scenes_factor": scenes,
         "items": len(case.items),
         "files": len(case.files()),
         "grid_shape": list(case.grid.shape),
@@ -483,12 +514,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, required=True)
     parser.add_argument("--outputs", type=Path, help="write the composite and medians (.npz)")
     parser.add_argument("--distributed", action="store_true", help="on a 2-worker cluster")
+    parser.add_argument(
+        "--scenes", type=int, default=1, choices=(1, 4, 16), help="times the items (later copies)"
+    )
     args = parser.parse_args(argv)
     from flows.runtime import prepare_environment
 
     prepare_environment(args.root)
     result = measure(args.impl, args.root.resolve(), args.factor, args.repeats, args.outputs,
-                     distributed=args.distributed)  # fmt: skip
+                     distributed=args.distributed, scenes=args.scenes)  # fmt: skip
     tmp = args.json.with_suffix(".tmp")
     tmp.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     tmp.replace(args.json)

@@ -157,3 +157,29 @@ def test_rabbitmq_rows_are_judged_like_the_outbox_backends(tmp_path: Path) -> No
     rows = {line.split(" | ")[0].strip("| "): line for line in text.splitlines() if "|" in line}
     assert rows["relay rabbitmq at 1000"].endswith("| 314 | >= 1000/s | short |")
     assert rows["relay rabbitmq rate at 10000 / at 1000"].endswith("| 0.96 | >= 0.8 | pass |")
+
+
+def test_scene_ratios_judge_memory_and_time_as_the_archive_grows(tmp_path: Path) -> None:
+    from bench.bench_vegetation import scene_ratios
+
+    by_scenes = {
+        1: {"decode": _case(1.0, 1.0, 300), "pipeline": _case(5.0, 5.0, 400)},
+        4: {"decode": _case(4.0, 4.0, 300), "pipeline": _case(20.0, 20.0, 480)},
+        16: {"decode": _case(16.0, 16.0, 300), "pipeline": _case(80.0, 80.0, 1200)},
+    }
+    ratios = scene_ratios(by_scenes)
+    assert ratios["pipeline peak RSS at 4x scenes / at 1x"]["verdict"] == "pass"  # 1.2
+    assert ratios["pipeline peak RSS at 16x scenes / at 1x"]["verdict"] == "short"  # 3.0
+    assert ratios["pipeline time exponent over scenes"]["value"] == 1.0
+    assert ratios["16x scenes decode limit time / pipeline time"]["value"] == 0.2
+    results = _results(pg_low=2000, pg_high=2000)
+    results["scripts"]["bench_vegetation"]["json"] = {
+        "repeats": 1,
+        "case": {"x1": by_scenes[1]},
+        "scenes": {f"s{n}": c for n, c in by_scenes.items()},
+        "ratios": ratios,
+    }
+    write_reports(tmp_path, results)
+    text = (tmp_path / "RESULTS.md").read_text()
+    assert "| x1, 16x scenes | pipeline | 36 |" in text
+    assert "| x1, 1x scenes |" not in text
