@@ -66,6 +66,11 @@ class Allowlist:
             return self._check_remote(href, what="catalogue")
         return str(self._check_local(href, what="catalogue"))
 
+    def check_service(self, url: str, *, what: str) -> str:
+        """Check the URL of a remote service that is not a catalogue (a weather API): https on
+        an allowed host, plain http only to ``http_hosts``; ``what`` names it in the error."""
+        return self._check_remote(url, what=what)
+
     def check_asset(self, href: str, *, catalog_is_local: bool) -> str:
         """Check an asset href found in a catalogue; return what may be read.
 

@@ -159,6 +159,14 @@ def resolve_heat_inputs(profile: str | Path, start: date, end: date, out_dir: Pa
                 "(or write 'geosphere' for the GeoSphere data hub)"
             )
         forecasts = forecast_files(folder, start, end)
+    else:  # the GeoSphere APIs are reached only on https hosts of allowlist.hosts, as catalogues are
+        from core.urls import LOOPBACK_HOSTS
+        from eo.allowlist import Allowlist
+
+        allowed = Allowlist(hosts=frozenset(prof.allowlist.hosts), http_hosts=LOOPBACK_HOSTS)
+        for field in ("data_hub_url", "warnings_url"):
+            url = getattr(heat.weather, field)
+            allowed.check_service(url, what=f"heat.weather.{field}")
     # Weather files are read in the flow; a missing or unreadable one stops the run here instead.
     from eo.meteo import read_daily_csv
 
