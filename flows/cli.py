@@ -416,8 +416,8 @@ def _report(err: BaseException, *, debug: bool) -> int:
         signum = err.signum if isinstance(err, Terminated) else signal.SIGINT
         name = signal.Signals(signum).name
         message = (
-            f"{name}: stopped; the window in progress was abandoned (no partial product is "
-            "left); rerun the same command to complete it"
+            f"{name}: stopped; the window, forecast or release in progress was abandoned (no "
+            "partial product is left); rerun the same command to complete it"
         )
         code = 128 + signum
         if not debug:
