@@ -520,7 +520,7 @@ def _decide_forecast(
 
 def observed_heatwaves(inputs: HeatInputs, end: date, out_dir: Path) -> dict[str, Any] | None:
     """Kyselý heatwaves of the station series up to ``end`` (QC drops reported), as a product."""
-    from alerts.products.staging import ProductStage
+    from alerts.products.heat_run import write_observed_heatwaves
     from eo.meteo import read_daily_csv
     from indices.heatwave import kysely
 
@@ -529,28 +529,9 @@ def observed_heatwaves(inputs: HeatInputs, end: date, out_dir: Path) -> dict[str
     station = read_daily_csv(inputs.profile.resolve(inputs.heat.weather.station))
     series = station.series("tmax_c")
     series = series[series.index <= pd.Timestamp(end)]
-    doc = {
-        "source": station.source,
-        "until": end.isoformat(),
-        "kysely_heatwaves": [
-            [a.date().isoformat(), b.date().isoformat()] for a, b in kysely(series)
-        ],
-        "qc_dropped": [
-            {
-                "day": d.day.isoformat(),
-                "column": d.column,
-                "value": str(d.value),
-                "reason": d.reason,
-            }
-            for d in station.dropped
-        ],
-    }
-    with ProductStage(out_dir) as stage:
-        stage.stage_bytes(
-            f"heat/observed-{end.isoformat()}.json", json.dumps(doc, indent=2).encode()
-        )
-        stage.commit()
-    return doc
+    return write_observed_heatwaves(
+        out_dir, end, source=station.source, waves=kysely(series), dropped=station.dropped
+    )
 
 
 def run_heat(

@@ -2,7 +2,8 @@
 
 ``map.png``, ``bulletin.html`` (self-contained), ``bulletin.pdf`` (only for a bulletin revision a
 person reads), ``districts.csv``, ``blocks.csv`` / ``streets.csv`` when configured,
-``hotspots.geojson`` and ``manifest.json`` (:func:`heat_manifest`). Every file is staged beside
+``hotspots.geojson`` and ``manifest.json`` (:func:`heat_manifest`); per run, the station's
+observed heatwaves in ``OUT/heat/observed-<end>.json`` (:func:`write_observed_heatwaves`). Every file is staged beside
 its target and moved in only when all are ready (:class:`ProductStage`). The flow
 (``flows/heat.py``) only hands over the run's LST analysis, the forecast outlook and the revision.
 """
@@ -10,7 +11,8 @@ its target and moved in only when all are ready (:class:`ProductStage`). The flo
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -36,7 +38,7 @@ from core.profile import CityProfile, HeatConfig
 if TYPE_CHECKING:
     from alerts.detect.heat import HeatOutlook
 
-__all__ = ["HeatAnalysis", "heat_manifest", "write_heat_products"]
+__all__ = ["HeatAnalysis", "heat_manifest", "write_heat_products", "write_observed_heatwaves"]
 
 
 class HeatAnalysis(Protocol):
@@ -239,3 +241,36 @@ def write_heat_products(
         stage.stage_bytes(f"{folder}/manifest.json", json.dumps(manifest, indent=2).encode())
         done = stage.commit()
     return [str(p) for p in done.values()]
+
+
+def write_observed_heatwaves(
+    out_dir: Path,
+    end: date,
+    *,
+    source: str,
+    waves: Sequence[tuple[pd.Timestamp, pd.Timestamp]],
+    dropped: Sequence[Any],
+) -> dict[str, Any]:
+    """``OUT/heat/observed-<end>.json``: the station's Kyselý heatwaves up to ``end`` (first and
+    last day) and the values its quality control dropped (``day``, ``column``, ``value``,
+    ``reason`` of each); returns the document."""
+    doc = {
+        "source": source,
+        "until": end.isoformat(),
+        "kysely_heatwaves": [[a.date().isoformat(), b.date().isoformat()] for a, b in waves],
+        "qc_dropped": [
+            {
+                "day": d.day.isoformat(),
+                "column": d.column,
+                "value": str(d.value),
+                "reason": d.reason,
+            }
+            for d in dropped
+        ],
+    }
+    with ProductStage(out_dir) as stage:
+        stage.stage_bytes(
+            f"heat/observed-{end.isoformat()}.json", json.dumps(doc, indent=2).encode()
+        )
+        stage.commit()
+    return doc
