@@ -47,6 +47,7 @@ from flows.alerting import queue_irrigation_alerts, queue_run_digest
 from flows.artifacts import publish_vegetation, refresh_dashboard
 from flows.dask_runtime import with_dask
 from flows.progress import NullReporter
+from flows.vegetation_heat import load_season_lst, not_configured, window_heat_exposure
 from flows.vegetation_inputs import (
     VegetationInputs,
     not_evaluated_reason,
@@ -144,11 +145,13 @@ def evaluate_window(
     veg: VegetationConfig,
     reference_days: int,
     history: pd.DataFrame | None = None,
+    heat_exposure: pd.Series | None = None,
 ) -> WindowResult:
     """Composites, per-park statistics and irrigation priority of the window ending ``end``.
 
     ``history``: the parks' earlier windows (persistence of the score), as
     :func:`alerts.detect.irrigation_history.load_history` reads them from the outbox.
+    ``heat_exposure``: per park id, 0..1 or NaN (:mod:`flows.vegetation_heat`); None: NaN for all.
     """
     template = grid_template(grid)
     days: tuple[date, ...] = ()
@@ -181,6 +184,7 @@ def evaluate_window(
         name_field="name",
         coverage=veg.coverage_rule(),
         stress_threshold=veg.stress_threshold,
+        heat_exposure=heat_exposure,
     )
     ranked = irrigation_priority(
         stats,
@@ -253,10 +257,12 @@ def write_products(
     synthetic: bool,
     not_evaluated: str | None = None,
     context: MapContext | None = None,
+    heat: dict[str, Any] | None = None,
 ) -> dict[str, Path]:
     """All products of one window under ``OUT/vegetation/<window end>/`` (written atomically).
 
     ``not_evaluated``: why no park could be evaluated (not clouds), stated in the manifest.
+    ``heat``: where the parks' heat exposure came from (manifest ``heat_exposure``).
     """
     window_start = result.end - timedelta(days=int(veg.window) - 1)
     # Attribution: every year of Sentinel-2 data the run loaded (season and reference years).
@@ -274,6 +280,8 @@ def write_products(
     )
     if not_evaluated:
         manifest["not_evaluated"] = not_evaluated
+    if heat is not None:
+        manifest["heat_exposure"] = heat
     return write_vegetation_products(
         out_dir / "vegetation" / str(result.end),
         result.parks,
@@ -337,6 +345,8 @@ def _season(
     with report.dask("park time series"):
         series = season_time_series(inputs.parks, current)
     report.done("park time series", f"{len(inputs.parks)} park(s)")
+    # Heat exposure only where the profile configures heat: the default path loads no LST.
+    season_lst = None if inputs.heat is None else load_season_lst(inputs.profile, inputs.heat, ends)
     not_evaluated = not_evaluated_reason(inputs, current)  # never silence (issue 15)
     gaps = 0
     written: list[str] = []
@@ -351,6 +361,11 @@ def _season(
         history = load_history(
             out, dsn=inputs.profile.outbox.dsn(), before=window_end, lookback_days=lookback
         )
+        heat = (
+            not_configured()
+            if inputs.heat is None
+            else window_heat_exposure(season_lst, inputs.heat.config, window_end, inputs.parks)
+        )
         result = evaluate_window(
             current,
             reference,
@@ -360,6 +375,7 @@ def _season(
             veg=veg,
             reference_days=reference_days,
             history=history,
+            heat_exposure=heat.exposure,
         )
         products = write_products(
             result,
@@ -372,6 +388,7 @@ def _season(
             synthetic=inputs.profile.synthetic,
             not_evaluated=not_evaluated,
             context=context,
+            heat=heat.manifest,
         )
         written.append(str(products["manifest.json"].parent))
         gaps += bool((result.parks["status"] == "DATA_GAP").all())

@@ -16,7 +16,7 @@ import geopandas as gpd
 
 from alerts.outbox.store import open_store
 from core.errors import InvalidInputError
-from core.profile import CityProfile, load_profile
+from core.profile import CityProfile, HeatConfig, load_profile
 from eo.aoi import AOI, grid_for_aoi, load_aoi
 from eo.grid import OutputGrid
 from eo.layers import read_layer
@@ -28,6 +28,17 @@ from indices.calendar import check_supported, evaluation_ends, reference_periods
 
 
 @dataclass(frozen=True)
+class HeatExposureInputs:
+    """Where the parks' heat exposure comes from (:mod:`flows.vegetation_heat`): the profile's heat
+    section and its AOI (always the profile's, as the heat product's, so ``--aoi`` does not move the
+    hot spots), as a WGS84 bbox for the search and bounds in the grid's CRS."""
+
+    config: HeatConfig
+    bbox_wgs84: tuple[float, float, float, float]
+    bounds: tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
 class VegetationInputs:
     """Everything a run needs that comes from the profile: resolved once, checked before any work."""
 
@@ -36,6 +47,17 @@ class VegetationInputs:
     grid: OutputGrid
     parks: gpd.GeoDataFrame
     source: StacSource
+    heat: HeatExposureInputs | None = None  # None: no heat section or no LST source (h = 0)
+
+
+def heat_exposure_inputs(profile: CityProfile, area: AOI) -> HeatExposureInputs | None:
+    """The heat exposure inputs when the profile configures heat and an LST source, else None
+    (the default path loads no LST). ``area``: the profile's AOI."""
+    heat = profile.heat
+    if heat is None or (profile.sources.landsat is None and heat.lst_source is None):
+        return None
+    minx, miny, maxx, maxy = area.to_crs(profile.grid.crs).bounds
+    return HeatExposureInputs(heat, area.bbox, (minx, miny, maxx, maxy))
 
 
 def check_period(profile: CityProfile, start: date, end: date) -> list[date]:
@@ -168,7 +190,8 @@ def prepare_run(
 def resolve_inputs(profile: str | Path, out_dir: Path, aoi: Path | None = None) -> VegetationInputs:
     """Load and check the profile, AOI, grid, parks layer and catalogue (invalid input: exit 2)."""
     prof = load_profile(profile, out_dir=out_dir)
-    aoi_path = aoi if aoi is not None else Path(prof.resolve(prof.aoi.path))
+    city_aoi = Path(prof.resolve(prof.aoi.path))
+    aoi_path = aoi if aoi is not None else city_aoi
     area = load_aoi(aoi_path, max_area_km2=prof.aoi.max_area, max_vertices=prof.aoi.max_vertices)
     grid = grid_for_aoi(area, prof.grid.crs, prof.grid.resolution)
     layer = prof.layers.parks
@@ -184,4 +207,11 @@ def resolve_inputs(profile: str | Path, out_dir: Path, aoi: Path | None = None) 
     source.allowlist.check_catalog(source.catalog)  # off the allowlist: AllowlistError, exit 2
     if isinstance(source, SentinelHubSource):  # credentials unset: CredentialsError, exit 2
         Credentials.from_env(source.client_id_env, source.client_secret_env)
-    return VegetationInputs(profile=prof, aoi=area, grid=grid, parks=parks, source=source)
+    heat = None
+    if prof.heat is not None:
+        city = area if aoi is None else load_aoi(city_aoi, max_area_km2=prof.aoi.max_area,
+                                                 max_vertices=prof.aoi.max_vertices)  # fmt: skip
+        heat = heat_exposure_inputs(prof, city)
+    return VegetationInputs(
+        profile=prof, aoi=area, grid=grid, parks=parks, source=source, heat=heat
+    )

@@ -481,3 +481,50 @@ def lst_hotspots(lst_k: xr.DataArray, distance_m: float, *, fdr: bool) -> xr.Dat
     check_plausible_kelvin(np.asarray(lst_k.values), str(lst_k.name or "LST"))
     z = getis_ord_gi_star(lst_k, distance_m)
     return hotspot_classes(z, fdr=fdr)
+
+
+def zone_hot_share(
+    lst_k: np.ndarray, classes: np.ndarray, coverage: ZoneCoverage, *, hot_class: int = 2
+) -> pd.Series:
+    """Per zone, the share (0..1) of its clear covered area in a hot spot of class >= ``hot_class``.
+
+    Area-weighted like :func:`district_heat_table` (each cell by the share of it inside the zone);
+    NaN where the zone has no clear LST cell ("not available", never "not hot"). Indexed by the
+    zone ids.
+    """
+    flat_lst = np.asarray(lst_k, dtype=np.float64).ravel()
+    flat_hot = np.asarray(classes).ravel() >= hot_class
+    shares = []
+    for cells, weights in zip(coverage.cells, coverage.weights, strict=True):
+        clear = np.isfinite(flat_lst[cells])
+        clear_area = float(weights[clear].sum())
+        hot_area = float(weights[clear & flat_hot[cells]].sum())
+        shares.append(hot_area / clear_area if clear_area > 0 else np.nan)
+    return pd.Series(shares, index=pd.Index(coverage.ids), dtype=float, name="heat_exposure")
+
+
+def park_heat_exposure(
+    lst_k: xr.DataArray,
+    parks: gpd.GeoDataFrame,
+    id_field: str,
+    transform: Affine,
+    *,
+    distance_m: float,
+    fdr: bool,
+    hot_class: int,
+) -> pd.Series:
+    """Each park's heat exposure: the share (0..1) of its clear area in a Gi* LST hot spot.
+
+    The heat product's rule (:func:`lst_hotspots` within ``distance_m``, FDR or not, hot from
+    ``hot_class``) on the clear-median LST grid ``lst_k`` (K, on the LST product's grid described
+    by ``transform``); ``parks`` in that grid's CRS. NaN for a park without a clear LST cell, and
+    for every park when no cell is clear (irrigation counts NaN as h = 0, the table shows it
+    empty). Indexed by park id (str).
+    """
+    ids = parks[id_field].astype(str)
+    values = np.asarray(lst_k.values, dtype=np.float64)
+    if parks.empty or not np.isfinite(values).any():
+        return pd.Series(np.nan, index=pd.Index(ids), dtype=float, name="heat_exposure")
+    classes = np.asarray(lst_hotspots(lst_k, distance_m, fdr=fdr).values)
+    coverage = zone_coverage(parks.assign(**{id_field: ids}), id_field, transform, values.shape)
+    return zone_hot_share(values, classes, coverage, hot_class=hot_class)

@@ -333,3 +333,46 @@ def test_rerunning_a_window_adds_no_revision(season_run: SeasonRun) -> None:
         out_dir=str(season_run.out),
     )
     assert ops.list_revisions(season_run.out) == before
+
+
+def test_parks_in_the_planted_heat_cluster_get_heat_exposure(
+    season_run: SeasonRun, demo_small: DemoLayout, demo_truth: dict[str, Any]
+) -> None:
+    """The profile configures heat, so every window loads the clear LST of its lookback: a park
+    mostly inside a planted hot disc gets h > 0, a park far from the cluster h = 0, and a window
+    before the first Landsat scene says so (h empty, counted as 0)."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    cluster = demo_truth["heat"]["landsat"]["hotspot_cluster"]
+    discs = [Point(c).buffer(cluster["radius_m"]) for c in cluster["centres_xy"]]
+    parks = gpd.read_file(Path(demo_small.root) / "layers" / "parks.geojson").to_crs(32633)
+    inside, outside = [], []
+    for pid, geom in zip(parks["park_id"].astype(str), parks.geometry, strict=True):
+        if max(geom.intersection(d).area for d in discs) >= 0.5 * geom.area:
+            inside.append(pid)
+        elif min(geom.distance(d) for d in discs) > 1000:  # beyond the districts' +4 K as well
+            outside.append(pid)
+    assert inside and outside, (inside, outside)
+    first_scene = min(s.split("_")[3] for s in demo_truth["heat"]["landsat"]["scenes"])
+    seen = 0
+    for end in sorted(season_run.windows):
+        heat = season_run.manifest(end)["heat_exposure"]
+        props = season_run.parks(end)
+        if end.replace("-", "") < first_scene:
+            assert heat["status"] == "no LST scene in the period" and not heat["scene_ids"]
+            assert all(props[p]["heat_exposure"] is None for p in props)
+            continue
+        assert heat["status"] == "available" and heat["scene_ids"]
+        seen += 1
+        assert all(props[p]["heat_exposure"] > 0 for p in inside), end
+        assert all(props[p]["heat_exposure"] == 0 for p in outside), end
+    assert seen >= 1
+
+
+def test_a_profile_without_heat_loads_no_lst(profile_copy: ProfileFactory, tmp_path: Path) -> None:
+    from flows.vegetation_inputs import resolve_inputs
+    from tests.flows.conftest import DELETE
+
+    assert resolve_inputs(profile_copy("with-heat"), tmp_path).heat is not None
+    assert resolve_inputs(profile_copy("no-heat", heat=DELETE), tmp_path).heat is None

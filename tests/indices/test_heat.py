@@ -201,3 +201,64 @@ def test_street_segments_ranked_by_hot_share_then_lst() -> None:
     ranked = rank_by_heat(table)
     assert list(ranked["zone_id"]) == ["c", "b", "a", "d"]
     assert list(ranked["rank"][:3]) == [1, 2, 3] and pd.isna(ranked.iloc[3]["rank"])
+
+
+def test_park_heat_exposure_is_the_share_of_clear_park_area_in_a_hot_spot() -> None:
+    """A hand-built 30 m LST grid: a 6 x 6 cell block 10 K hotter than a gently varying background,
+    and a cloudy corner. A park inside the block is wholly hot, one far from it not at all, one
+    half under cloud is judged on its clear half, one wholly under cloud is NaN (not available)."""
+    from indices.heat import park_heat_exposure
+
+    rows = cols = 20
+    lst = 300.0 + 0.05 * np.add.outer(np.arange(rows), np.arange(cols) % 3)
+    lst[2:8, 2:8] += 10.0  # the hot cluster
+    lst[14:, :6] = np.nan  # no clear LST under the cloud
+    grid = xr.DataArray(
+        lst, dims=("y", "x"),
+        coords={"y": 600.0 - 15 - 30 * np.arange(rows), "x": 15.0 + 30 * np.arange(cols)},
+        attrs={"units": "K"},
+    )  # fmt: skip
+    transform = Affine(30, 0, 0, 0, -30, 600)
+    parks = gpd.GeoDataFrame(
+        {"park_id": [1, 2, 3, 4]},
+        geometry=[
+            box(90, 390, 210, 510),  # rows 3-6, cols 3-6: inside the block
+            box(420, 30, 570, 180),  # rows 14-18, cols 14-18: far from it
+            box(0, 120, 120, 240),  # rows 12-15, cols 0-3: rows 14-15 under cloud
+            box(0, 0, 150, 150),  # rows 15-19, cols 0-4: all under cloud
+        ],
+        crs="EPSG:32633",
+    )
+    share = park_heat_exposure(
+        grid, parks, "park_id", transform, distance_m=90, fdr=True, hot_class=2
+    )
+    assert list(share.index) == ["1", "2", "3", "4"]
+    assert share["1"] == 1.0
+    assert share["2"] == 0.0
+    assert share["3"] == 0.0  # its clear half is cool: known, not hot (never NaN)
+    assert np.isnan(share["4"])
+    # no clear cell anywhere: every park NaN, no Gi* on an empty grid
+    empty = park_heat_exposure(
+        grid * np.nan, parks, "park_id", transform, distance_m=90, fdr=True, hot_class=2
+    )
+    assert empty.isna().all()
+
+
+def test_zone_hot_share_weights_cells_by_the_area_inside_the_zone() -> None:
+    from indices.heat import ZoneCoverage, zone_hot_share
+
+    lst = np.array([300.0, 301.0, np.nan, 302.0])
+    classes = np.array([2, 0, 3, 1])
+    cover = ZoneCoverage(
+        ids=["a", "b"],
+        cells=[np.array([0, 1, 2]), np.array([2])],
+        weights=[np.array([0.5, 1.0, 1.0]), np.array([1.0])],
+    )
+    share = zone_hot_share(lst, classes, cover, hot_class=2)
+    # a: clear area 0.5 + 1.0 (the NaN cell left out), hot 0.5 -> 1/3; b: no clear cell -> NaN
+    assert share["a"] == pytest.approx(1 / 3)
+    assert np.isnan(share["b"])
+    # a 90 % hot spot (class 1) counts only when the rule says so
+    assert zone_hot_share(lst, np.array([1, 0, 0, 0]), cover, hot_class=1)["a"] == pytest.approx(
+        1 / 3
+    )
