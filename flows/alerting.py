@@ -73,11 +73,34 @@ def _layer_gap(
 ) -> Outcome | None:
     """Open (every park a gap) or clear (some park seen) the layer's DATA_GAP event."""
     gap = all(f.status == SubjectStatus.DATA_GAP for f in findings)
-    layer = _layer_finding(profile, findings, gap)
+    return layer_gap_outcome(
+        store, _layer_finding(profile, findings, gap), policy, routing, now,
+        name=f"all parks of {profile.title}", gap_text="every park DATA_GAP",
+        clear_text="parks seen again",
+    )  # fmt: skip
+
+
+def layer_gap_outcome(
+    store: OutboxStore,
+    layer: Finding,
+    policy: Policy,
+    routing: Routing,
+    now: datetime,
+    *,
+    name: str,
+    gap_text: str,
+    clear_text: str,
+) -> Outcome | None:
+    """The DATA_GAP event of a whole layer (one subject standing for all of it) after ``layer``:
+    opened when it is a gap and none is open, updated when its reasons change, cleared (Cancel)
+    when it is not a gap; None when nothing changes (a gap that goes on queues nothing).
+
+    The revision goes through :func:`alerts.decide.notices.gap_notice` (the one notice builder) to
+    the sinks that accept notices; ``gap_text`` / ``clear_text`` are the outcome's reason."""
+    gap = layer.status == SubjectStatus.DATA_GAP
     open_gap, last = open_gap_event(store, notice_subject(policy.hazard, layer.subject_id))
-    info = SubjectInfo(name=f"all parks of {profile.title}")
     decision = gap_notice(
-        layer, policy, now, open_gap=open_gap, last=last, subject=info,
+        layer, policy, now, open_gap=open_gap, last=last, subject=SubjectInfo(name=name),
         notice_policy=load_notice_policy(),
     )  # fmt: skip
     if decision.revision is None:
@@ -86,7 +109,7 @@ def _layer_gap(
     if decision.change == GapChange.CLEARED:
         store.close_event(decision.revision.alert_key, "data returned")
     return Outcome(
-        layer.subject_id, "notice", "every park DATA_GAP" if gap else "parks seen again",
+        layer.subject_id, "notice", gap_text if gap else clear_text,
         new_id, decision.revision.message_key, gap=str(decision.change),
         gap_revision_id=new_id, gap_open=gap,
     )  # fmt: skip

@@ -10,6 +10,9 @@ and a link to its plot (``deformation.products_url``, else a file:// URL); a wat
 operators' digest of the run lists the latest release's watched segments), and a rerun, or a
 monthly check that finds no new release, adds nothing (findings and revisions are keyed).
 Products go to ``OUT/deformation/<release>/`` (:mod:`alerts.products.deformation_release`).
+A period in which no release ends is a DATA_GAP, not silence: ``OUT/deformation/data_gap.json``
+says so, and the whole network's DATA_GAP event opens (one operator notice, in the run's digest;
+later checks while it lasts add nothing); the first run that finds a release clears both.
 
 Inputs are checked before Prefect starts (exit 2): the profile's ``deformation`` section, the
 corridor layer (declared CRS, lines, inside the AOI), the source folder and the header of every
@@ -124,7 +127,12 @@ def run_releases(
         watch_list,
     )
     from alerts.products.context import load_context
-    from alerts.products.deformation_release import plot_links, write_deformation_products
+    from alerts.products.deformation_release import (
+        plot_links,
+        remove_gap_note,
+        write_deformation_products,
+        write_gap_note,
+    )
 
     rules = rules_from_profile(inputs.config)
     steps = known_event_steps(inputs.segments, inputs.config)
@@ -187,8 +195,21 @@ def run_releases(
         log(f"release {release.name}: {len(findings)} segments, products in {written[-1]}")
         report.advance("releases evaluated and products written")
     report.done("releases evaluated and products written", f"{len(skipped)} already done")
+    # No release in the period is a result, not silence: a DATA_GAP note among the products and
+    # the network's DATA_GAP event (opened once, cleared by the first run that finds a release).
+    note = None
+    if chosen:
+        remove_gap_note(out / "deformation")
+    else:
+        note = write_gap_note(
+            out / "deformation", _gap_info(inputs, start, end, no_release_text(inputs, start, end))
+        )
+    network = queue_network_gap(
+        inputs.profile, start, end, out, gap=not chosen, threshold=rules.warning_mm_yr
+    )
+    outcomes += [] if network is None else [network]
     queued = sum(o.revision_id is not None or o.gap_revision_id is not None for o in outcomes)
-    if len(skipped) < len(chosen):
+    if len(skipped) < len(chosen) or network is not None:
         from flows.alerting import queue_run_digest
 
         digest = queue_run_digest.fn(
@@ -204,7 +225,60 @@ def run_releases(
         "finding_levels": levels,
         "all_data_gap_releases": gaps,
         "watch": [w["subject_id"] for w in watch],
+        "gap_note": None if note is None else str(note),
+        "network_gap": None if network is None else network.gap,
     }
+
+
+def no_release_text(inputs: DeformationInputs, start: date, end: date) -> str:
+    """Why a run without a release evaluated nothing, and what to do."""
+    return (
+        f"no release of deformation.source ({inputs.config.source}) ends in "
+        f"{start.year}..{end.year}: nothing evaluated (DATA_GAP); widen the period or add the "
+        "release's files"
+    )
+
+
+def _gap_info(inputs: DeformationInputs, start: date, end: date, text: str) -> dict[str, Any]:
+    from alerts.detect.deformation import NO_RELEASE, network_subject
+
+    return {
+        "profile": inputs.profile.name,
+        "subject": network_subject(inputs.profile.name),
+        "period": [start.isoformat(), end.isoformat()],
+        "reason": NO_RELEASE,
+        "text": text,
+        "source": str(inputs.config.source),
+        "releases_in_source": [r.name for r in inputs.releases],
+        "segments": len(inputs.segments),
+        "synthetic": inputs.profile.synthetic,
+    }
+
+
+def queue_network_gap(
+    profile: CityProfile, start: date, end: date, out: Path, *, gap: bool, threshold: float
+) -> Any:
+    """Open (``gap``: no release ends in the period) or clear (a release does) the DATA_GAP
+    event of the whole corridor network, through the one notice builder, to the sinks that take
+    notices. A gap that goes on (the next monthly check) queues nothing. Returns the outcome
+    (for the run's digest), or None when the event did not change."""
+    from alerts.decide.policy import load_policy
+    from alerts.detect.deformation import network_finding
+    from alerts.outbox.store import open_store
+    from alerts.sinks.routing import Routing
+    from flows.alerting import layer_gap_outcome
+
+    finding = network_finding(profile.name, start, end, gap=gap, threshold=threshold)
+    store = open_store(out, dsn=profile.outbox.dsn())
+    try:
+        return layer_gap_outcome(
+            store, finding, load_policy("deformation"), Routing.from_profile(profile.sinks),
+            datetime.now(UTC).replace(microsecond=0),
+            name=f"all corridor segments of {profile.title}",
+            gap_text="no release ends in the period", clear_text="a release is there again",
+        )  # fmt: skip
+    finally:
+        store.close()
 
 
 EVALUATED = "evaluated.json"
@@ -337,9 +411,10 @@ def run_deformation_cli(
         return_state=True,
     )  # fmt: skip
     summary: dict[str, Any] = state.result(raise_on_failure=True)
+    note = summary["gap_note"]
     report.finish(
         str(state.name),
-        list(summary["products"]),
+        [*summary["products"], *([note] if note else [])],
         {
             "releases": len(summary["releases"]),
             "releases_skipped": len(summary["skipped"]),
@@ -354,11 +429,12 @@ def run_deformation_cli(
     for folder in summary["products"]:
         print(f"  {folder}")
     if not summary["releases"]:
-        print(
-            f"  note: no release of deformation.source ({inputs.config.source}) ends in "
-            f"{start.year}..{end.year}: nothing evaluated (DATA_GAP); widen the period or add "
-            "the release's files"
-        )
+        print(f"  {note}")
+        print(f"  note: {no_release_text(inputs, start, end)}")
+        if summary["network_gap"] is None:
+            print("  the operators' DATA_GAP notice of this gap was queued by an earlier run")
+        else:
+            print("  a DATA_GAP notice for the operators is in the outbox (once per gap)")
     for name in summary["skipped"]:
         print(f"  {name}: already evaluated with these files and rules (nothing to do)")
     print(

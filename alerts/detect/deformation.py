@@ -275,6 +275,37 @@ def deformation_findings(evaluation: ReleaseEvaluation, rules: SegmentRules) -> 
     return out
 
 
+NO_RELEASE = "no_release"
+"""Reason of the network's DATA_GAP: no release of ``deformation.source`` ends in the period."""
+
+
+def network_subject(profile_name: str) -> str:
+    """The subject standing for every corridor segment of a profile (its release DATA_GAP)."""
+    return f"{profile_name}:all-segments"
+
+
+def network_finding(
+    profile_name: str, start: date, end: date, *, gap: bool, threshold: float
+) -> Finding:
+    """The whole corridor network in a run's period: a DATA_GAP (reason :data:`NO_RELEASE`) when
+    no release ends in the period, else OK (a release is there: any open gap clears). Its DATA_GAP
+    event is the network's, apart from the segments' own (too few coherent points)."""
+    return Finding(
+        kind=FINDING_KIND,
+        subject_id=network_subject(profile_name),
+        window_start=_utc(start),
+        window_end=_utc(end, end_of_day=True),
+        value=math.nan if gap else 0.0,
+        units=UNITS,
+        threshold=threshold,
+        coverage=0.0 if gap else 1.0,
+        level=0,
+        sources=(),
+        status=SubjectStatus.DATA_GAP if gap else SubjectStatus.OK,
+        reasons=(NO_RELEASE,) if gap else (),
+    )
+
+
 DISTORTION_KIND = "angular_distortion"
 
 

@@ -396,3 +396,35 @@ def write_deformation_products(
             "manifest.json", (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
         )
         return stage.commit()
+
+
+GAP_NOTE_NAME = "data_gap.json"
+"""``OUT/deformation/data_gap.json``: the network's DATA_GAP while no release ends in the period
+a run asked for (beside the release folders, which it never replaces); removed when a run finds a
+release, as the DATA_GAP event clears."""
+
+
+def write_gap_note(deformation_dir: Path, info: Mapping[str, Any]) -> Path:
+    """Write the DATA_GAP note of a run without a release (atomically); return its path.
+
+    ``info``: profile, period, reason, text, the source folder and the releases it holds."""
+    doc = {
+        "status": "DATA_GAP",
+        **{str(k): json_safe(v) for k, v in info.items()},
+        "code_version": code_version(),
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    with ProductStage(deformation_dir) as stage:
+        stage.stage_bytes(
+            GAP_NOTE_NAME, (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
+        )
+        return stage.commit()[GAP_NOTE_NAME]
+
+
+def remove_gap_note(deformation_dir: Path) -> bool:
+    """Remove the DATA_GAP note once a run finds a release; True when there was one."""
+    path = deformation_dir / GAP_NOTE_NAME
+    if not path.is_file():
+        return False
+    path.unlink()
+    return True

@@ -224,6 +224,71 @@ def test_the_monthly_check_evaluates_each_new_release_once(
     assert ops.list_revisions(out) == before
 
 
+def _network_gap_notices(out: Path, subject: str) -> list[dict[str, Any]]:
+    return [
+        ops.show(out, r["id"])
+        for r in ops.list_revisions(out)
+        if r["hazard"] == "notice" and r["subject"] == f"deformation/{subject}"
+    ]
+
+
+def test_no_release_is_one_data_gap_notice_until_a_release_arrives(
+    demo_truth: dict[str, Any],
+    profile_copy: ProfileFactory,
+    demo_small: DemoLayout,
+    tmp_path: Path,
+) -> None:
+    """No data is never no hazard: monthly checks of a source folder without a release write the
+    DATA_GAP note and open the network's DATA_GAP event once (to the operators' sink only, in
+    the first check's digest), not once per check; the first check that finds a release clears
+    it (Cancel, in that run's digest) and removes the note."""
+    import shutil
+
+    from alerts.detect.deformation import NO_RELEASE, network_subject
+
+    src = tmp_path / "insar"
+    src.mkdir()
+    sinks = [
+        {"kind": "files", "name": "operators", "path": str(tmp_path / "operators"),
+         "accepts": {"kinds": ["notice", "digest"]}},
+        {"kind": "files", "name": "engineers", "path": str(tmp_path / "engineers"),
+         "accepts": {"hazards": ["deformation"], "kinds": ["work_order"]}},
+    ]  # fmt: skip
+    profile = str(profile_copy("gap", **{"deformation.source": str(src), "sinks": sinks}))
+    out = tmp_path / "out"
+    out.mkdir()
+    subject = network_subject(resolve_deformation_inputs(profile, out).profile.name)
+    note = out / "deformation" / "data_gap.json"
+    checks = [date(2023, month, 28) for month in (10, 11, 12)]  # monthly: same start, later end
+    for end in checks[:2]:  # two checks while the folder holds no release
+        summary = run_releases(resolve_deformation_inputs(profile, out), START, end, out)
+        assert summary["releases"] == [] and summary["gap_note"] == str(note)
+        doc = json.loads(note.read_text(encoding="utf-8"))
+        assert doc["status"] == "DATA_GAP" and doc["reason"] == NO_RELEASE
+    (opened,) = _network_gap_notices(out, subject)
+    assert opened["msg_type"] == "Alert" and opened["payload"]["payload"]["gap"] == "opened"
+    assert opened["payload"]["payload"]["reasons"] == [NO_RELEASE]
+    assert {d["sink"] for d in opened["deliveries"]} == {"operators"}
+    (digest,) = _digests(out)
+    assert digest["payload"]["gaps"]["opened"] == [subject]
+    assert digest["payload"]["open_gaps"] == [subject]
+
+    first = demo_truth["insar"]["releases"][0]
+    for path in sorted((demo_small.root / "insar").iterdir()):
+        if first in path.name:
+            shutil.copy(path, src / path.name)
+    summary = run_releases(resolve_deformation_inputs(profile, out), START, checks[2], out)
+    assert summary["releases"] == [first] and summary["network_gap"] == "cleared"
+    assert summary["gap_note"] is None and not note.exists()
+    opened_again, cleared = _network_gap_notices(out, subject)
+    assert opened_again["id"] == opened["id"]
+    assert cleared["msg_type"] == "Cancel" and cleared["payload"]["payload"]["gap"] == "cleared"
+    assert {d["sink"] for d in cleared["deliveries"]} == {"operators"}
+    digests = _digests(out)
+    assert len(digests) == 2 and digests[-1]["payload"]["gaps"]["cleared"] == [subject]
+    assert subject not in digests[-1]["payload"]["open_gaps"]
+
+
 # --- bad input: clear messages, nothing written -------------------------------------------------
 
 

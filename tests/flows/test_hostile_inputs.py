@@ -693,17 +693,29 @@ def test_serve_refuses_an_out_it_cannot_create(
     assert a_file.read_text() == "x"
 
 
-def test_a_deformation_run_without_a_release_leaves_an_empty_outbox(
+def test_a_deformation_run_without_a_release_queues_one_data_gap_notice(
     profile_copy: ProfileFactory,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     prefect_server: None,
 ) -> None:
+    """No data is never no hazard: the run says DATA_GAP, writes the note and leaves the
+    network's DATA_GAP notice and the run's digest in the outbox; the same run again adds
+    nothing (the gap is still the same event)."""
     profile = profile_copy("quiet")
     out = tmp_path / "out"
     argv = ["run", "deformation", "--profile", str(profile), "--out", str(out)]
-    assert main([*argv, "--start", "2015-01-01", "--end", "2016-12-31"]) == 0
-    said = capsys.readouterr().out
-    assert "release(s) none" in said and "nothing evaluated (DATA_GAP)" in said, said
-    assert main(["alerts", "list", "--json", "--out", str(out)]) == 0
-    assert json.loads(capsys.readouterr().out) == []
+    period = ["--start", "2015-01-01", "--end", "2016-12-31"]
+    listed = []
+    for _ in range(2):
+        assert main([*argv, *period]) == 0
+        said = capsys.readouterr().out
+        assert "release(s) none" in said and "nothing evaluated (DATA_GAP)" in said, said
+        assert str(out / "deformation" / "data_gap.json") in said
+        assert main(["alerts", "list", "--json", "--out", str(out)]) == 0
+        listed.append(json.loads(capsys.readouterr().out))
+    assert listed[0] == listed[1]
+    subjects = sorted(r["subject"] for r in listed[0])
+    assert len(subjects) == 2 and {r["hazard"] for r in listed[0]} == {"notice"}
+    assert subjects[0].startswith("deformation/") and subjects[0].endswith(":all-segments")
+    assert subjects[1].startswith("digest/deformation/")
