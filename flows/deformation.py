@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 import geopandas as gpd
 import shapely
@@ -320,8 +320,13 @@ def deformation_flow_fn(
     end: date,
     out_dir: str = "out",
     progress: NullReporter | None = None,
+    inputs: DeformationInputs | None = None,
 ) -> Any:
-    """Body of the Prefect flow ``deformation`` (wrapped by :func:`deformation_flow`)."""
+    """Body of the Prefect flow ``deformation`` (wrapped by :func:`deformation_flow`).
+
+    ``inputs``: the run's inputs when the caller already resolved and checked them (the CLI does,
+    before Prefect starts); a scheduled run passes only names and resolves them here, once.
+    """
     from prefect import get_run_logger
     from prefect.states import Completed
 
@@ -329,7 +334,8 @@ def deformation_flow_fn(
 
     logger = get_run_logger()
     out = Path(out_dir)
-    inputs = resolve_deformation_inputs(profile, out)
+    if inputs is None:
+        inputs = resolve_deformation_inputs(profile, out)
     summary = run_releases(inputs, start, end, out, log=logger.info, progress=progress)
     publish_deformation(inputs.profile.name, summary["products"])
     refresh_dashboard(out, inputs.profile)
@@ -384,7 +390,11 @@ def deformation_flow() -> Any:
 
     from flows.dask_runtime import with_dask
 
-    return flow(name="deformation", log_prints=False)(with_dask(deformation_flow_fn))
+    body = with_dask(deformation_flow_fn)
+    # Prefect validates parameters from the annotations; resolve them here, in this module (the
+    # wrapper lives in flows.dask_runtime, where ``date`` and ``DeformationInputs`` are unknown).
+    body.__annotations__ = get_type_hints(deformation_flow_fn)
+    return flow(name="deformation", log_prints=False)(body)
 
 
 def run_deformation_cli(
@@ -408,6 +418,7 @@ def run_deformation_cli(
     report.message("deformation: starting the flow (Prefect's local server takes a few seconds)")
     state = deformation_flow()(
         profile=str(profile), start=start, end=end, out_dir=str(out_dir), progress=report,
+        inputs=inputs,
         return_state=True,
     )  # fmt: skip
     summary: dict[str, Any] = state.result(raise_on_failure=True)
