@@ -38,14 +38,18 @@ __all__ = [
     "EGMS_L3_REQUIRED",
     "EGMS_REQUIRED",
     "Release",
+    "ReleaseFile",
+    "ReleasePoints",
     "check_egms_header",
     "date_columns",
     "displacement_frame",
     "egms_required",
     "find_releases",
+    "l3_component",
     "read_egms",
     "read_mintpy_velocity",
     "read_point_csv",
+    "read_release",
 ]
 
 EGMS_CRS = "EPSG:3035"
@@ -557,3 +561,50 @@ def find_releases(folder: str | Path) -> list[Release]:
         Release(a, b, tuple(files))
         for (a, b), files in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0]))
     ]
+
+
+_L3_COMPONENT = re.compile(r"_([UE])_(?:19|20)\d{2}_(?:19|20)\d{2}(?:_|\.)")
+
+
+def l3_component(name: str) -> str | None:
+    """``"U"`` (vertical) or ``"E"`` (east-west): the component an EGMS L3 file name says
+    (``..._U_2019_2023_1.csv``); None when the name says neither."""
+    match = _L3_COMPONENT.search(name)
+    return None if match is None else match.group(1)
+
+
+@dataclass(frozen=True, eq=False)
+class ReleaseFile:
+    """One file of a release as read: its path and its points (:func:`read_egms`)."""
+
+    path: Path
+    points: gpd.GeoDataFrame
+
+    @property
+    def level(self) -> str:
+        """``"L2"`` or ``"L3"`` (the reader's ``attrs["level"]``)."""
+        return str(self.points.attrs.get("level", "L2"))
+
+    @property
+    def component(self) -> str | None:
+        """For an L3 file, ``"U"`` or ``"E"`` from its name (:func:`l3_component`); else None."""
+        return l3_component(self.path.name) if self.level == "L3" else None
+
+
+@dataclass(frozen=True, eq=False)
+class ReleasePoints:
+    """A release with the points of each of its files, read once (:func:`read_release`)."""
+
+    release: Release
+    files: tuple[ReleaseFile, ...]
+
+    @property
+    def name(self) -> str:
+        return self.release.name
+
+
+def read_release(release: Release, *, aoi: Any = None) -> ReleasePoints:
+    """Read every file of ``release`` (:func:`read_egms`, keeping the points inside ``aoi``)."""
+    return ReleasePoints(
+        release, tuple(ReleaseFile(path, read_egms(path, aoi=aoi)) for path in release.files)
+    )

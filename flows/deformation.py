@@ -35,7 +35,7 @@ import shapely
 
 from core.errors import InvalidInputError
 from core.profile import CityProfile, DeformationConfig, load_profile
-from eo.insar import EGMS_CRS, Release, check_egms_header, find_releases
+from eo.insar import EGMS_CRS, Release, check_egms_header, find_releases, read_release
 from flows.progress import NullReporter
 from flows.runtime import check_out_dir, set_up_out_dir
 
@@ -122,6 +122,7 @@ def run_releases(
         distortion_findings,
         evaluate_release,
         known_event_steps,
+        release_reach,
         releases_in_period,
         rules_from_profile,
         watch_list,
@@ -136,6 +137,7 @@ def run_releases(
 
     rules = rules_from_profile(inputs.config)
     steps = known_event_steps(inputs.segments, inputs.config)
+    reach = release_reach(inputs.segments, rules)  # the points near the segments are read
     chosen = releases_in_period(inputs.releases, start, end)
     written: list[str] = []
     outcomes: list[Any] = []
@@ -154,7 +156,8 @@ def run_releases(
             log(f"release {release.name}: already evaluated with these files and rules, skipped")
             report.advance("releases evaluated and products written")
             continue
-        ev = evaluate_release(release, inputs.segments, rules, steps, start=start, end=end)
+        points = read_release(release, aoi=reach)  # the edge: each file read once, here
+        ev = evaluate_release(points, inputs.segments, rules, steps, start=start, end=end)
         info = {
             "profile": inputs.profile.name,
             "release": release.name,

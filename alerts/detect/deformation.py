@@ -3,7 +3,9 @@
 One EGMS release is one evaluation window (its first to last acquisition), so a monthly check that
 finds no new release records nothing new, and persistence counts releases. Segments come from the
 corridor layer, not from the points, so the same segment is matched by location in every release
-even though EGMS ``pid`` s change between releases.
+even though EGMS ``pid`` s change between releases. No file is read here: the flow reads a
+release's points at the edge (:func:`eo.insar.read_release`, within :func:`release_reach`) and
+hands them to :func:`evaluate_release`.
 
 Levels a finding carries (DESIGN section 4; the rule ``alerts/policies/deformation.yaml``
 decides what opens a work order): 0 none (also DATA_GAP and insignificant velocities), 2 watch
@@ -21,11 +23,9 @@ release whose two tracks each reach its level, in the same direction, as persist
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -39,7 +39,7 @@ from alerts.model import Finding
 from core.errors import InvalidInputError
 from core.profile import DeformationConfig
 from core.status import SubjectStatus
-from eo.insar import EGMS_CRS, Release, date_columns, read_egms
+from eo.insar import EGMS_CRS, Release, ReleaseFile, ReleasePoints, date_columns
 from indices.deformation import TRACKS, SegmentRules, join_points, segment_figures
 
 FINDING_KIND = "vertical_velocity"
@@ -94,24 +94,33 @@ class ReleaseEvaluation:
 
 L3_VERTICAL = "L3 vertical"
 """Geometry key of an EGMS L3 vertical (``_U_``) file: displacement already vertical."""
-_L3_COMPONENT = re.compile(r"_([UE])_(?:19|20)\d{2}_(?:19|20)\d{2}(?:_|\.)")
 
 
-def _geometry_key(points: pd.DataFrame, path: Path) -> str | None:
+def _geometry_key(file: ReleaseFile) -> str | None:
     """``asc``/``desc`` by the sign of ``los_east``; ``L3 vertical`` for an EGMS L3 ``_U_`` file;
     None for an L3 east-west (``_E_``) file or an L3 file whose component the name does not say
     (no vertical figure in it)."""
-    if points.attrs.get("level") == "L3":
-        match = _L3_COMPONENT.search(path.name)
-        return L3_VERTICAL if match is not None and match.group(1) == "U" else None
+    points = file.points
+    if file.level == "L3":
+        return L3_VERTICAL if file.component == "U" else None
     if "los_east" not in points.columns or points.empty:
-        return path.stem
+        return file.path.stem
     east = float(np.nanmedian(points["los_east"].to_numpy(dtype="float64")))
     return "asc" if east < 0 else "desc"
 
 
+def release_reach(segments: gpd.GeoDataFrame, rules: SegmentRules) -> shapely.Geometry:
+    """The box (EPSG:3035) around the segments padded by the join buffer: the points a release
+    evaluation can use (the reader's ``aoi``, :func:`eo.insar.read_release`)."""
+    if segments.crs != EGMS_CRS:
+        raise InvalidInputError(f"segments must be in {EGMS_CRS}, got {segments.crs}")
+    minx, miny, maxx, maxy = segments.total_bounds
+    pad = rules.buffer_m
+    return shapely.box(minx - pad, miny - pad, maxx + pad, maxy + pad)
+
+
 def evaluate_release(
-    release: Release,
+    release: ReleasePoints,
     segments: gpd.GeoDataFrame,
     rules: SegmentRules,
     steps: dict[str, tuple[date, ...]],
@@ -119,23 +128,21 @@ def evaluate_release(
     start: date,
     end: date,
 ) -> ReleaseEvaluation:
-    """Read the release's files near the segments, join, and compute every segment's figures.
+    """Join the release's points (read by the caller, :func:`eo.insar.read_release`, best within
+    :func:`release_reach`) to the segments and compute every segment's figures.
 
     Acquisitions outside ``start..end`` are left out. ``segments`` (EPSG:3035) come from
     :func:`indices.deformation.segment_corridors`.
     """
     if segments.crs != EGMS_CRS:
         raise InvalidInputError(f"segments must be in {EGMS_CRS}, got {segments.crs}")
-    minx, miny, maxx, maxy = segments.total_bounds
-    pad = rules.buffer_m
-    reach = shapely.box(minx - pad, miny - pad, maxx + pad, maxy + pad)
     tables: list[pd.DataFrame] = []
     series: dict[str, tuple[pd.DatetimeIndex, np.ndarray]] = {}
     first_day: date | None = None
     last_day: date | None = None
-    for path in release.files:
-        pts = read_egms(path, aoi=reach)
-        key = _geometry_key(pts, path)
+    for file in release.files:
+        pts = file.points
+        key = _geometry_key(file)
         if key is None:  # EGMS L3 east-west: no vertical figure in it
             continue
         if key in series:
@@ -187,11 +194,11 @@ def evaluate_release(
     merged["release"] = release.name
     return ReleaseEvaluation(
         release=release.name,
-        window_start=first_day or date(release.first_year, 1, 1),
-        window_end=last_day or date(release.last_year, 12, 31),
+        window_start=first_day or date(release.release.first_year, 1, 1),
+        window_end=last_day or date(release.release.last_year, 12, 31),
         segments=merged,
         series=plots,
-        sources=tuple(p.name for p in release.files),
+        sources=tuple(f.path.name for f in release.files),
         points=len(points),
     )
 

@@ -337,7 +337,7 @@ def test_an_l3_release_gives_vertical_figures_and_leaves_east_west_out(tmp_path:
     """EGMS L3: the vertical file is the vertical velocity as it is (no coherence column: taken as
     coherent); the east-west file says nothing about settlement and is not read as vertical."""
     from alerts.detect.deformation import evaluate_release
-    from eo.insar import Release
+    from eo.insar import Release, read_release
     from indices.deformation import segment_corridors
 
     line = gpd.GeoDataFrame({"cid": ["U3"], "name": ["U-Bahn U3"]},
@@ -346,10 +346,14 @@ def test_an_l3_release_gives_vertical_figures_and_leaves_east_west_out(tmp_path:
     segments = segment_corridors(line, id_field="cid", name_field="name")
     up, east = _l3_file(tmp_path, "U", -6.0), _l3_file(tmp_path, "E", 9.0)
     period = {"start": date(2019, 1, 1), "end": date(2023, 12, 31)}
-    ev = evaluate_release(Release(2019, 2023, (up, east)), segments, RULES, {}, **period)
+    ev = evaluate_release(
+        read_release(Release(2019, 2023, (up, east))), segments, RULES, {}, **period
+    )
     figures = ev.segments.set_index("segment_id")
     assert figures["vertical_velocity"].tolist() == pytest.approx([-6.0, -6.0], abs=1e-6)
     assert figures["vertical_method"].eq("L3 vertical (EGMS)").all()
     assert figures["n_coherent"].sum() == 40 and (figures["status"] != "DATA_GAP").all()
-    alone = evaluate_release(Release(2019, 2023, (east,)), segments, RULES, {}, **period)
+    alone = evaluate_release(
+        read_release(Release(2019, 2023, (east,))), segments, RULES, {}, **period
+    )
     assert (alone.segments["status"] == "DATA_GAP").all() and alone.points == 0
