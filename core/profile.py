@@ -309,6 +309,11 @@ class KnownEventConfig(_Strict):
     radius: Annotated[Metres, _positive(unit="m", example="150 m")] = 150.0
 
 
+DEFORMATION_DEGRADED_BELOW = 0.9
+"""Share of a segment's full count of coherent points (twice ``min_points``) below which a segment
+that is not a gap is DEGRADED (certainty one step lower): 5-8 points at the default 5."""
+
+
 class DeformationConfig(_Strict):
     """Ground deformation along corridors from InSAR point releases (DESIGN section 4, issue 9).
 
@@ -353,6 +358,23 @@ class DeformationConfig(_Strict):
                 f"{self.max_bin_distance:g} m; make the bins at most that long"
             )
         return self
+
+    def coverage_rule(self) -> CoverageRule:
+        """The segment coverage rule (DATA_GAP / DEGRADED / OK): the one source of its numbers.
+
+        Coverage is coherent points against twice ``min_points`` (full coverage; see
+        ``alerts.detect.deformation.point_coverage``), so the minimum is ``min_points`` (the
+        detector's gate, 50 %) and a segment under :data:`DEFORMATION_DEGRADED_BELOW` of the full
+        count is DEGRADED. The work-order rules bind it (``alerts/policies/deformation.yaml``
+        restates nothing) and the DATA_GAP "why" quotes it.
+        """
+        full = 2 * self.min_points
+        return CoverageRule(
+            minimum=self.min_points / full,
+            degraded_below=DEFORMATION_DEGRADED_BELOW,
+            counted="coherent points",
+            full_count=full,
+        )
 
 
 class SinkConfig(_Strict):

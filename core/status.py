@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -24,7 +25,8 @@ class SubjectStatus(StrEnum):
 class CoverageRule:
     """The one coverage rule: how much clear data a subject needs (DESIGN section 5).
 
-    Built from the profile (``CityProfile.vegetation.coverage_rule()`` for parks) and passed down
+    Built from the profile (``CityProfile.vegetation.coverage_rule()`` for parks,
+    ``CityProfile.deformation.coverage_rule()`` for corridor segments) and passed down
     to whoever decides or explains a status, so the zonal statistics, the rules and the "why" text
     all quote the same numbers.
 
@@ -36,11 +38,18 @@ class CoverageRule:
         Coverage (0..1) below which a subject that is not a gap is DEGRADED.
     min_dates : int
         Clear dates a window needs (0 where dates do not apply, e.g. point products).
+    counted : str
+        For a coverage that counts things against a full count (deformation: coherent points,
+        coverage = points / ``full_count``), what is counted; empty for a clear share (parks).
+    full_count : int
+        The count that is full coverage (0 with ``counted`` empty).
     """
 
     minimum: float
     degraded_below: float
     min_dates: int = 0
+    counted: str = ""
+    full_count: int = 0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.minimum <= self.degraded_below <= 1.0:
@@ -56,6 +65,11 @@ class CoverageRule:
             raise InvalidInputError(
                 f"coverage rule: min_dates must be a whole count >= 0, got {self.min_dates!r}"
             )
+        if bool(self.counted) != (self.full_count > 0):
+            raise InvalidInputError(
+                f"coverage rule: counted {self.counted!r} and full_count {self.full_count!r} "
+                "go together (both set for a counted coverage, neither for a clear share)"
+            )
 
     def status(self, coverage: float) -> SubjectStatus:
         """DATA_GAP below ``minimum`` (or NaN), DEGRADED below ``degraded_below``, else OK."""
@@ -66,6 +80,14 @@ class CoverageRule:
         return SubjectStatus.OK
 
     def describe(self) -> str:
-        """``"minimum 60 % clear, degraded below 90 %, at least 2 clear dates"``."""
+        """``"minimum 60 % clear, degraded below 90 %, at least 2 clear dates"``; for a counted
+        coverage ``"minimum 5 coherent points (50 % of 10), degraded below 9 (90 %)"``."""
+        if self.counted:
+            need = math.ceil(self.minimum * self.full_count - 1e-9)
+            ok = math.ceil(self.degraded_below * self.full_count - 1e-9)
+            return (
+                f"minimum {need} {self.counted} ({self.minimum * 100:g} % of {self.full_count}), "
+                f"degraded below {ok} ({self.degraded_below * 100:g} %)"
+            )
         text = f"minimum {self.minimum * 100:g} % clear, degraded below {self.degraded_below * 100:g} %"
         return text + (f", at least {self.min_dates} clear dates" if self.min_dates else "")

@@ -265,8 +265,7 @@ def queue_network_gap(
     event of the whole corridor network, through the one notice builder, to the sinks that take
     notices. A gap that goes on (the next monthly check) queues nothing. Returns the outcome
     (for the run's digest), or None when the event did not change."""
-    from alerts.decide.policy import load_policy
-    from alerts.detect.deformation import network_finding
+    from alerts.detect.deformation import deformation_policy, network_finding
     from alerts.outbox.store import open_store
     from alerts.sinks.routing import Routing
     from flows.alerting import layer_gap_outcome
@@ -275,13 +274,19 @@ def queue_network_gap(
     store = open_store(out, dsn=profile.outbox.dsn())
     try:
         return layer_gap_outcome(
-            store, finding, load_policy("deformation"), Routing.from_profile(profile.sinks),
+            store, finding, deformation_policy(_config(profile)), Routing.from_profile(profile.sinks),
             datetime.now(UTC).replace(microsecond=0),
             name=f"all corridor segments of {profile.title}",
             gap_text="no release ends in the period", clear_text="a release is there again",
         )  # fmt: skip
     finally:
         store.close()
+
+
+def _config(profile: CityProfile) -> DeformationConfig:
+    if profile.deformation is None:
+        raise InvalidInputError(f"profile {profile.name} has no 'deformation' section")
+    return profile.deformation
 
 
 EVALUATED = "evaluated.json"
@@ -367,8 +372,8 @@ def queue_deformation_alerts(
     rule's ``also_rates``, so a segment holds one work order). ``plots``: segment id -> URL of its
     plot, linked from the work order with the segment's figures."""
     from alerts.decide.pipeline import apply_findings
-    from alerts.decide.policy import load_notice_policy, load_policy
-    from alerts.detect.deformation import segment_subjects
+    from alerts.decide.policy import load_notice_policy
+    from alerts.detect.deformation import deformation_policy, segment_subjects
     from alerts.outbox.store import open_store
     from alerts.sinks.routing import Routing
 
@@ -377,7 +382,7 @@ def queue_deformation_alerts(
     store = open_store(out, dsn=profile.outbox.dsn())
     try:
         outcomes = apply_findings(
-            store, findings, load_policy(policy),
+            store, findings, deformation_policy(_config(profile), policy),
             now=datetime.now(UTC).replace(microsecond=0),
             sinks=Routing.from_profile(profile.sinks),
             subjects=segment_subjects(segments, plots), notice_policy=load_notice_policy(), out_dir=out,

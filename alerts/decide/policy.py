@@ -37,7 +37,8 @@ names the window in the revisions' text (``2 of the last 3 releases``; default `
 ``coverage`` is optional: a policy without it leaves the coverage decision to the caller, who binds
 the profile's rule with :meth:`Policy.with_coverage` (irrigation: the profile's
 ``vegetation.min_clear_fraction``, the same numbers ``indices.park_table`` decided the park status
-with). Without either, the detector's status of each finding stands.
+with; deformation: ``deformation.min_points``, the detector's gate). Without either, the detector's
+status of each finding stands.
 """
 
 from __future__ import annotations
@@ -115,8 +116,11 @@ class Policy:
         return dict(self.levels)[level]
 
     def with_coverage(self, rule: CoverageRule) -> Policy:
-        """This policy deciding coverage with ``rule`` (the profile's numbers)."""
-        return replace(self, coverage=rule)
+        """This policy deciding coverage with ``rule`` (the profile's numbers), and so do the
+        ``also_rates`` policies rating beside it (the same subjects, the same rule)."""
+        return replace(
+            self, coverage=rule, also=tuple(other.with_coverage(rule) for other in self.also)
+        )
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ import pandas as pd
 import shapely
 from shapely.geometry import Point
 
+from alerts.decide.policy import Policy, load_policy
 from alerts.decide.revisions import Detail, SubjectInfo
 from alerts.model import Finding
 from core.errors import InvalidInputError
@@ -59,6 +60,13 @@ def rules_from_profile(cfg: DeformationConfig) -> SegmentRules:
         bin_m=cfg.bin_length,
         max_bin_distance_m=cfg.max_bin_distance,
     )
+
+
+def deformation_policy(cfg: DeformationConfig, name: str = "deformation") -> Policy:
+    """The deformation work-order rule (and the distortion rule it rates beside the velocity)
+    with the profile's coverage rule bound to it: ``deformation.min_points`` decides the
+    segments' status, the rules' DATA_GAP / DEGRADED and the "why" of a gap notice alike."""
+    return load_policy(name).with_coverage(cfg.coverage_rule())
 
 
 def known_event_steps(
@@ -213,7 +221,9 @@ def point_coverage(n_coherent: int, rules: SegmentRules) -> float:
     """Coverage of a segment: its coherent points against twice the minimum, at most 1.
 
     With the default 5 points: under 5 is a DATA_GAP (the detector's gate; coverage < 50 %),
-    5-9 points DEGRADED (50-90 %, certainty one step lower), 10 or more full coverage.
+    5-8 points DEGRADED (50-80 %, certainty one step lower), 9 or more OK, 10 full coverage. The
+    rule deciding that is the profile's (``DeformationConfig.coverage_rule()``, bound by
+    :func:`deformation_policy`), built from the same ``min_points``.
     """
     return min(1.0, n_coherent / (2.0 * rules.min_points))
 

@@ -170,9 +170,10 @@ def test_subjects_name_line_and_chainage() -> None:
 
 def test_coverage_counts_coherent_points_so_few_points_lower_the_certainty() -> None:
     from alerts.decide.rules import coverage_status
-    from alerts.detect.deformation import point_coverage
+    from alerts.detect.deformation import deformation_policy, point_coverage
+    from core.profile import DeformationConfig
 
-    policy = load_policy("deformation")
+    policy = deformation_policy(DeformationConfig(source="insar"))  # the profile's rule
     assert [point_coverage(n, RULES) for n in (4, 5, 7, 10, 40)] == [0.4, 0.5, 0.7, 1.0, 1.0]
     assert str(coverage_status(point_coverage(5, RULES), policy)) == "DEGRADED"
     assert str(coverage_status(point_coverage(10, RULES), policy)) == "OK"
