@@ -12,7 +12,10 @@ monthly check that finds no new release, adds nothing (findings and revisions ar
 Products go to ``OUT/deformation/<release>/`` (:mod:`alerts.products.deformation_release`).
 A period in which no release ends is a DATA_GAP, not silence: ``OUT/deformation/data_gap.json``
 says so, and the whole network's DATA_GAP event opens (one operator notice, in the run's digest;
-later checks while it lasts add nothing); the first run that finds a release clears both.
+later checks while it lasts add nothing); the first run that finds a release clears both. A
+release in which every segment is a DATA_GAP (too few coherent points) is the same network event
+(reason ``every_segment``): one notice for the network, not one per segment; its findings are
+recorded, and the next release with data clears it.
 
 Inputs are checked before Prefect starts (exit 2): the profile's ``deformation`` section, the
 corridor layer (declared CRS, lines, inside the AOI), the source folder and the header of every
@@ -118,6 +121,8 @@ def run_releases(
     """
     report = progress or NullReporter()
     from alerts.detect.deformation import (
+        EVERY_SEGMENT,
+        NO_RELEASE,
         deformation_findings,
         distortion_findings,
         evaluate_release,
@@ -141,6 +146,14 @@ def run_releases(
     chosen = releases_in_period(inputs.releases, start, end)
     written: list[str] = []
     outcomes: list[Any] = []
+    network: list[Any] = []  # changes of the network's DATA_GAP event, release by release
+
+    def network_gap(reason: str | None) -> None:
+        outcome = queue_network_gap(
+            inputs.profile, start, end, out, reason=reason, threshold=rules.warning_mm_yr
+        )
+        network.extend([] if outcome is None else [outcome])
+
     gaps = 0
     levels: dict[str, int] = {}
     skipped: list[str] = []
@@ -151,9 +164,13 @@ def run_releases(
     for release in chosen:
         folder = out / "deformation" / release.name
         stamp = _fingerprint(release, inputs, start, end)
-        if not force and _evaluated(folder) == stamp:
+        done = _evaluated(folder)
+        if not force and done is not None and _stamp(done) == stamp:
             skipped.append(release.name)
             log(f"release {release.name}: already evaluated with these files and rules, skipped")
+            network_gap(
+                EVERY_SEGMENT if done.get(ALL_DATA_GAP) else None
+            )  # the network's state after this release, as recorded
             report.advance("releases evaluated and products written")
             continue
         points = read_release(release, aoi=reach)  # the edge: each file read once, here
@@ -184,17 +201,28 @@ def run_releases(
         )
         written.append(str(products["manifest.json"].parent))
         findings = deformation_findings(ev, rules)
-        gaps += all(str(f.status) == "DATA_GAP" for f in findings)
+        all_gap = bool(findings) and all(str(f.status) == "DATA_GAP" for f in findings)
+        gaps += all_gap
         for f in findings:
             levels[str(f.level)] = levels.get(str(f.level), 0) + 1
-        plots = plot_links(
-            ev.segments["segment_id"], products, out, inputs.config.products_url
-        )  # work orders link their segment's plot
-        outcomes += queue_deformation_alerts(
-            inputs.profile, [*findings, *distortion_findings(ev, rules)], ev.segments, out, plots
-        )  # velocity and distortion of a segment: one rule, one work order (also_rates)
+        # Every segment without data: ONE notice about the network (recorded findings, no
+        # per-segment notices), as the parks layer's; a release with data clears it.
+        network_gap(EVERY_SEGMENT if all_gap else None)
+        if all_gap:
+            record_findings(inputs.profile, findings, out)
+        else:
+            plots = plot_links(
+                ev.segments["segment_id"], products, out, inputs.config.products_url
+            )  # work orders link their segment's plot
+            outcomes += queue_deformation_alerts(
+                inputs.profile,
+                [*findings, *distortion_findings(ev, rules)],
+                ev.segments,
+                out,
+                plots,
+            )  # velocity and distortion of a segment: one rule, one work order (also_rates)
         watch = watch_list(ev.segments, release.name)  # the latest release evaluated counts
-        _write_json(folder / EVALUATED, stamp)
+        _write_json(folder / EVALUATED, {**stamp, ALL_DATA_GAP: all_gap})
         log(f"release {release.name}: {len(findings)} segments, products in {written[-1]}")
         report.advance("releases evaluated and products written")
     report.done("releases evaluated and products written", f"{len(skipped)} already done")
@@ -207,12 +235,10 @@ def run_releases(
         note = write_gap_note(
             out / "deformation", _gap_info(inputs, start, end, no_release_text(inputs, start, end))
         )
-    network = queue_network_gap(
-        inputs.profile, start, end, out, gap=not chosen, threshold=rules.warning_mm_yr
-    )
-    outcomes += [] if network is None else [network]
+        network_gap(NO_RELEASE)
+    outcomes = [*network, *outcomes]
     queued = sum(o.revision_id is not None or o.gap_revision_id is not None for o in outcomes)
-    if len(skipped) < len(chosen) or network is not None:
+    if len(skipped) < len(chosen) or network:
         from flows.alerting import queue_run_digest
 
         digest = queue_run_digest.fn(
@@ -229,7 +255,7 @@ def run_releases(
         "all_data_gap_releases": gaps,
         "watch": [w["subject_id"] for w in watch],
         "gap_note": None if note is None else str(note),
-        "network_gap": None if network is None else network.gap,
+        "network_gap": network[-1].gap if network else None,
     }
 
 
@@ -259,25 +285,33 @@ def _gap_info(inputs: DeformationInputs, start: date, end: date, text: str) -> d
 
 
 def queue_network_gap(
-    profile: CityProfile, start: date, end: date, out: Path, *, gap: bool, threshold: float
+    profile: CityProfile,
+    start: date,
+    end: date,
+    out: Path,
+    *,
+    reason: str | None,
+    threshold: float,
 ) -> Any:
-    """Open (``gap``: no release ends in the period) or clear (a release does) the DATA_GAP
-    event of the whole corridor network, through the one notice builder, to the sinks that take
-    notices. A gap that goes on (the next monthly check) queues nothing. Returns the outcome
-    (for the run's digest), or None when the event did not change."""
+    """Open (``reason``: :data:`~alerts.detect.deformation.NO_RELEASE`, no release ends in the
+    period, or :data:`~alerts.detect.deformation.EVERY_SEGMENT`, a release without a segment
+    with data), update (the reason changed) or clear (``reason`` None: a release with data) the
+    DATA_GAP event of the whole corridor network, through the one notice builder, to the sinks
+    that take notices. A gap that goes on (the next monthly check) queues nothing. Returns the
+    outcome (for the run's digest), or None when the event did not change."""
     from alerts.detect.deformation import deformation_policy, network_finding
     from alerts.outbox.store import open_store
     from alerts.sinks.routing import Routing
     from flows.alerting import layer_gap_outcome
 
-    finding = network_finding(profile.name, start, end, gap=gap, threshold=threshold)
+    finding = network_finding(profile.name, start, end, reason=reason, threshold=threshold)
     store = open_store(out, dsn=profile.outbox.dsn())
     try:
         return layer_gap_outcome(
             store, finding, deformation_policy(_config(profile)), Routing.from_profile(profile.sinks),
             datetime.now(UTC).replace(microsecond=0),
             name=f"all corridor segments of {profile.title}",
-            gap_text="no release ends in the period", clear_text="a release is there again",
+            gap_text=GAP_TEXT.get(reason or "", "DATA_GAP"), clear_text="a release is there again",
         )  # fmt: skip
     finally:
         store.close()
@@ -291,6 +325,31 @@ def _config(profile: CityProfile) -> DeformationConfig:
 
 EVALUATED = "evaluated.json"
 """Written into a release's product folder once its revisions are queued."""
+ALL_DATA_GAP = "all_data_gap"
+"""Key of ``evaluated.json`` beside the fingerprint: every segment of the release was a DATA_GAP
+(a later run that skips the release still knows the network's state)."""
+GAP_TEXT = {
+    "no_release": "no release ends in the period",
+    "every_segment": "every segment DATA_GAP (too few coherent points)",
+}
+"""The outcome's reason of the network's DATA_GAP, by the finding's reason."""
+
+
+def _stamp(evaluated: dict[str, Any]) -> dict[str, Any]:
+    """The fingerprint part of an ``evaluated.json`` (what decides whether to skip)."""
+    return {k: v for k, v in evaluated.items() if k != ALL_DATA_GAP}
+
+
+def record_findings(profile: CityProfile, findings: list[Any], out: Path) -> None:
+    """Record a release's findings (their history counts for persistence) without rating them:
+    every segment is a DATA_GAP, and the network's one notice says so."""
+    from alerts.outbox.store import open_store
+
+    store = open_store(out, dsn=profile.outbox.dsn())
+    try:
+        store.record_findings(f.to_dict() for f in findings)
+    finally:
+        store.close()
 
 
 def _fingerprint(

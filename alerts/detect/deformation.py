@@ -294,6 +294,9 @@ def deformation_findings(evaluation: ReleaseEvaluation, rules: SegmentRules) -> 
 
 NO_RELEASE = "no_release"
 """Reason of the network's DATA_GAP: no release of ``deformation.source`` ends in the period."""
+EVERY_SEGMENT = "every_segment"
+"""Reason of the network's DATA_GAP: a release is there but every segment is a DATA_GAP (too few
+coherent points); one network notice instead of one per segment, as the parks layer's."""
 
 
 def network_subject(profile_name: str) -> str:
@@ -302,11 +305,14 @@ def network_subject(profile_name: str) -> str:
 
 
 def network_finding(
-    profile_name: str, start: date, end: date, *, gap: bool, threshold: float
+    profile_name: str, start: date, end: date, *, reason: str | None, threshold: float
 ) -> Finding:
-    """The whole corridor network in a run's period: a DATA_GAP (reason :data:`NO_RELEASE`) when
-    no release ends in the period, else OK (a release is there: any open gap clears). Its DATA_GAP
-    event is the network's, apart from the segments' own (too few coherent points)."""
+    """The whole corridor network in a run's period: a DATA_GAP with ``reason`` (
+    :data:`NO_RELEASE`: no release ends in the period; :data:`EVERY_SEGMENT`: the release has
+    no segment with enough coherent points), else OK (``reason`` None: a release with data is
+    there, any open gap clears). Its DATA_GAP event is the network's, apart from the segments'
+    own (a segment without data in a release where others have some)."""
+    gap = reason is not None
     return Finding(
         kind=FINDING_KIND,
         subject_id=network_subject(profile_name),
@@ -319,7 +325,7 @@ def network_finding(
         level=0,
         sources=(),
         status=SubjectStatus.DATA_GAP if gap else SubjectStatus.OK,
-        reasons=(NO_RELEASE,) if gap else (),
+        reasons=(reason,) if reason is not None else (),
     )
 
 

@@ -57,8 +57,11 @@ def _release() -> ReleasePoints:
                           "northing": Y0 + 2.0, "temporal_coherence": 0.9, "mean_velocity": -6.0,
                           "los_east": -0.6, "los_north": -0.1, "los_up": 0.79,
                           "incidence_angle": 38.0})  # fmt: skip
-    for day, t in zip(days, years, strict=True):
-        frame[day.strftime("%Y%m%d")] = -6.0 * 0.79 * t + rng.normal(0, 0.3, len(xs))
+    series = {
+        day.strftime("%Y%m%d"): -6.0 * 0.79 * t + rng.normal(0, 0.3, len(xs))
+        for day, t in zip(days, years, strict=True)
+    }
+    frame = pd.concat([frame, pd.DataFrame(series)], axis=1)
     points = gpd.GeoDataFrame(
         frame, geometry=gpd.points_from_xy(frame["easting"], frame["northing"]), crs="EPSG:3035"
     )
