@@ -355,13 +355,19 @@ def record_findings(profile: CityProfile, findings: list[Any], out: Path) -> Non
 def _fingerprint(
     release: Release, inputs: DeformationInputs, start: date, end: date
 ) -> dict[str, Any]:
-    """What an evaluation depends on: files (name, size), rules, segments and the period used."""
+    """What an evaluation depends on: files (name, size), rules (the profile's values and the
+    versions of the rule files, so a new rule version re-evaluates a release and revises its open
+    work orders, DESIGN section 5), segments and the period used."""
+    from alerts.detect.deformation import deformation_policy
+
+    policy = deformation_policy(inputs.config)
     first = max(start, date(release.first_year, 1, 1))
     last = min(end, date(release.last_year, 12, 31))
     return {
         "release": release.name,
         "files": [[p.name, p.stat().st_size] for p in release.files],
         "deformation": inputs.config.model_dump(mode="json"),
+        "rule_versions": [policy.version, *policy.references],
         "segments": len(inputs.segments),
         "period": [first.isoformat(), last.isoformat()],
     }

@@ -159,6 +159,39 @@ def test_rerun_adds_nothing(run: Run) -> None:
     assert ops.list_revisions(run.out) == before
 
 
+def test_a_new_rule_version_re_evaluates_and_revises_open_work_orders(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DESIGN section 5: a rule-version change is a revision. The monthly check must not skip an
+    evaluated release when the rule file's version moved (the fingerprint carries it)."""
+    import shutil
+
+    from alerts.policies import BUILT_IN, OVERLAY_ENV
+
+    out = tmp_path / "out"
+    shutil.copytree(run.out, out, symlinks=True)
+    orders = {r["subject"] for r in _work_orders(out) if r["msg_type"] != "Cancel"}
+    assert orders, run.stdout
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    text = (BUILT_IN / "deformation.yaml").read_text(encoding="utf-8")
+    version = next(line for line in text.splitlines() if line.startswith("version:"))
+    (rules / "deformation.yaml").write_text(
+        text.replace(version, 'version: "deformation-99.0.0-test"'), encoding="utf-8"
+    )
+    monkeypatch.setenv(OVERLAY_ENV, str(rules))
+    before = {r["id"] for r in ops.list_revisions(out)}
+    inputs = resolve_deformation_inputs("vienna-demo", out)
+    summary = run_releases(inputs, START, END, out)
+    assert summary["skipped"] == []  # same files, new rule: evaluated again
+    new = [r for r in _work_orders(out) if r["id"] not in before]
+    assert new and {r["subject"] for r in new} <= orders
+    for revision in new:  # each names the new rule version
+        assert "deformation-99.0.0-test" in json.dumps(ops.show(out, revision["id"]))
+    again = run_releases(inputs, START, END, out)  # the same new rule: skipped again
+    assert again["skipped"] == run.truth["releases"] and again["revisions_queued"] == 0
+
+
 def _digests(out: Path) -> list[dict[str, Any]]:
     return [
         ops.show(out, r["id"])["payload"]
