@@ -11,8 +11,9 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
-from core.errors import InvalidInputError
+from core.errors import InvalidInputError, SourceUnavailableError
 
 # Prefect must never phone home (DESIGN "Pitfalls"): the server's telemetry heartbeat and the client's.
 OFFLINE_ENV = {
@@ -20,6 +21,12 @@ OFFLINE_ENV = {
     "DO_NOT_TRACK": "1",
     "PREFECT_UI_ENABLED": "false",
 }
+
+
+def retry_if_source_unavailable(task: object, run: object, state: Any) -> bool:
+    """Prefect ``retry_condition_fn`` of the loading tasks: retry only a transient failure (the
+    source was unavailable), never an input error."""
+    return isinstance(state.result(raise_on_failure=False), SourceUnavailableError)
 
 
 def prepare_environment(out_dir: Path, *, debug: bool = False) -> None:

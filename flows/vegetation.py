@@ -38,7 +38,6 @@ from alerts.products.irrigation_run import (
     write_vegetation_products,
 )
 from alerts.products.manifest import vegetation_manifest_info
-from core.errors import SourceUnavailableError
 from core.profile import VegetationConfig
 from eo.grid import OutputGrid, grid_template
 from eo.scenes import SceneStack, decode_once, load_period
@@ -47,6 +46,7 @@ from flows.alerting import queue_irrigation_alerts, queue_run_digest
 from flows.artifacts import publish_vegetation, refresh_dashboard
 from flows.dask_runtime import with_dask
 from flows.progress import NullReporter
+from flows.runtime import retry_if_source_unavailable
 from flows.vegetation_heat import load_season_lst, not_configured, window_heat_exposure
 from flows.vegetation_inputs import (
     VegetationInputs,
@@ -74,9 +74,7 @@ SERIES_DAYS_PER_PASS = 4
     cache_policy=NO_CACHE,
     retries=2,
     retry_delay_seconds=10,
-    retry_condition_fn=lambda task, run, state: isinstance(
-        state.result(raise_on_failure=False), SourceUnavailableError
-    ),
+    retry_condition_fn=retry_if_source_unavailable,
 )
 def load_scenes(
     source: StacSource,

@@ -24,9 +24,9 @@ import xarray as xr
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from core.errors import SourceUnavailableError
 from core.profile import CityProfile, HeatConfig
 from eo.grid import OutputGrid
+from flows.runtime import retry_if_source_unavailable
 from flows.vegetation_inputs import HeatExposureInputs
 
 
@@ -50,18 +50,12 @@ class WindowHeat:
     manifest: dict[str, Any]
 
 
-def _lookback(heat: HeatConfig) -> int:
-    return int(heat.lst_window)
-
-
 @task(
     name="load-lst",
     cache_policy=NO_CACHE,
     retries=2,
     retry_delay_seconds=10,
-    retry_condition_fn=lambda task, run, state: isinstance(
-        state.result(raise_on_failure=False), SourceUnavailableError
-    ),
+    retry_condition_fn=retry_if_source_unavailable,
 )
 def load_season_lst(
     profile: CityProfile, heat: HeatExposureInputs, ends: list[date]
@@ -70,7 +64,7 @@ def load_season_lst(
     over the profile's AOI (the heat product's grid), or None when there is none."""
     from eo.lst import find_lst_items, load_lst, lst_product, product_grid
 
-    first = ends[0] - timedelta(days=_lookback(heat.config) - 1)
+    first = ends[0] - timedelta(days=int(heat.config.lst_window) - 1)
     items, source = find_lst_items(profile, heat.bbox_wgs84, first, ends[-1])
     product = lst_product(source)
     grid = product_grid(product, items, profile.grid.crs, heat.bounds, source)
@@ -95,7 +89,7 @@ def window_heat_exposure(
     """Heat exposure of every park for the window ending ``end`` (NaN where no clear LST)."""
     from indices.heat import clear_median, park_heat_exposure
 
-    first = end - timedelta(days=_lookback(heat) - 1)
+    first = end - timedelta(days=int(heat.lst_window) - 1)
     rule = (
         f"Gi* within {heat.hotspot_distance:g} m, hot at {heat.hotspot_confidence}"
         + (" with FDR" if heat.fdr else "")
