@@ -71,13 +71,7 @@ def check_geometries(frame: gpd.GeoDataFrame, *, where: str) -> gpd.GeoDataFrame
 def _checked(
     frame: gpd.GeoDataFrame, *, id_field: str, name_field: str | None, crs: str, layer: str
 ) -> gpd.GeoDataFrame:
-    if frame.empty:
-        raise InvalidInputError(f"layer {layer!r} has no features; check its source")
-    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.isna().all():
-        raise InvalidInputError(
-            f"layers.{layer}.path: has no geometries (a table, e.g. CSV, is not a layer); "
-            "give a vector source such as GeoJSON or GeoPackage"
-        )
+    check_geometries(frame, where=f"layers.{layer}.path")  # features, geometries and a CRS
     if id_field not in frame.columns:
         raise InvalidInputError(
             f"layer {layer!r} has no id field {id_field!r} (fields: {', '.join(map(str, frame.columns))}); "
@@ -87,11 +81,6 @@ def _checked(
         raise InvalidInputError(
             f"layer {layer!r} has no name field {name_field!r}; fix layers.{layer}.name_field"
         )
-    if frame.crs is None:
-        raise InvalidInputError(
-            f"layer {layer!r} declares no CRS; write it with one (e.g. GeoJSON in WGS84)"
-        )
-    check_geometries(frame, where=f"layers.{layer}.path")
     ids = frame[id_field].astype(str)
     if ids.isna().any() or ids.duplicated().any():
         dupes = sorted(set(ids[ids.duplicated()]))[:5]
