@@ -930,15 +930,26 @@ def _segment_legend() -> str:
 def render_map_page(model: DashboardModel, body: str) -> str:
     """A page of ``model``'s segment map (the dashboard's drawing, style and script) followed by
     ``body`` (HTML): the deformation release's network map."""
+    return _page(
+        model,
+        f"written {_esc(model.generated)}",
+        f"""{_map_section(model, _segment_legend(), "Click a segment for its figures.")}
+{body}""",
+    )
+
+
+def _page(model: DashboardModel, note: str, content: str, banner: str = "") -> str:
+    """The page shell shared by the dashboard and the network map: the title with ``note`` and
+    ``banner`` under it, ``content``, the attributions, the map's features and its script (all
+    arguments HTML)."""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{_esc(model.title)}</title>
 <style>{_asset("dashboard.css")}</style></head>
 <body><header><h1>{_esc(model.title)}</h1>
-<div class="muted">written {_esc(model.generated)}</div></header>
-{_map_section(model, _segment_legend(), "Click a segment for its figures.")}
-{body}
+<div class="muted">{note}</div>{banner}</header>
+{content}
 <p class="muted">{_esc("; ".join(model.attributions))}</p>
 <script type="application/json" id="dash-data">{_features_json(model)}</script>
 <script>{_asset("dashboard.js")}</script>
@@ -956,22 +967,15 @@ def render_dashboard(model: DashboardModel) -> str:
             f'<p class="banner">{pending} bulletin(s) wait for approval; '
             f"{dead} message(s) could not be delivered.</p>"
         )
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{_esc(model.title)}</title>
-<style>{_asset("dashboard.css")}</style></head>
-<body><header><h1>{_esc(model.title)}</h1>
-<div class="muted">written {_esc(model.generated)}; {_esc(model.outbox_note)}</div>{banner}</header>
-{_map_section(model, _legend(), "Click a park, district, hot spot or segment.")}
+    return _page(
+        model,
+        f"written {_esc(model.generated)}; {_esc(model.outbox_note)}",
+        f"""{_map_section(model, _legend(), "Click a park, district, hot spot or segment.")}
 <section><h2>Open alerts</h2>{_alerts_table(model)}</section>
 <section><h2>DATA_GAP (no usable data: not "no hazard")</h2>{_gaps_table(model)}</section>
-<section><h2>Runs</h2>{_runs_table(model)}</section>
-<p class="muted">{_esc("; ".join(model.attributions))}</p>
-<script type="application/json" id="dash-data">{_features_json(model)}</script>
-<script>{_asset("dashboard.js")}</script>
-</body></html>
-"""
+<section><h2>Runs</h2>{_runs_table(model)}</section>""",
+        banner,
+    )
 
 
 def page_title(out_dir: str | Path) -> str:
