@@ -397,6 +397,19 @@ def _current_item(city: Path) -> Path:
     return items[0]
 
 
+def _damage_item(item: Path, damage: str, assets: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Break a STAC item file (``unreadable-item``: not JSON; ``href-escapes``: the ``assets``
+    hrefs, all when empty, point outside the catalogue); returns what the error must name."""
+    if damage == "unreadable-item":
+        item.write_text("{broken", encoding="utf-8")
+        return (item.name,)
+    doc = json.loads(item.read_text(encoding="utf-8"))
+    for key in assets or tuple(doc["assets"]):
+        doc["assets"][key]["href"] = "../../../../../../../../etc/passwd"
+    item.write_text(json.dumps(doc), encoding="utf-8")
+    return ("/etc/passwd", "outside the allowed local")
+
+
 @pytest.mark.parametrize("damage", ["unreadable-item", "href-escapes"])
 def test_catalogue_errors_are_found_before_prefect_starts(
     tmp_path: Path,
@@ -409,14 +422,7 @@ def test_catalogue_errors_are_found_before_prefect_starts(
     demo_root = Path(demo_small.root)
     city = _city_with_own_catalogue(tmp_path, demo_root)
     item = _current_item(city)
-    if damage == "unreadable-item":
-        item.write_text("{broken", encoding="utf-8")
-        needles: tuple[str, ...] = (item.name,)
-    else:
-        doc = json.loads(item.read_text(encoding="utf-8"))
-        doc["assets"]["red"]["href"] = "../../../../../../../../etc/passwd"
-        item.write_text(json.dumps(doc), encoding="utf-8")
-        needles = ("/etc/passwd", "outside the allowed local")
+    needles = _damage_item(item, damage, assets=("red",))
     profile = write_profile(
         tmp_path, city, "cat", **{"allowlist.local_dirs": [str(city), str(demo_root)]}
     )
@@ -440,15 +446,9 @@ def test_heat_catalogue_errors_are_found_before_prefect_starts(
     items = sorted((city / "stac" / "landsat-c2-l2").glob("*_20220628_*/*.json"))
     assert items, "the small demo has a Landsat item on 2022-06-28, inside the LST window"
     item = items[0]
+    needles = _damage_item(item, damage)
     if damage == "unreadable-item":
-        item.write_text("{broken", encoding="utf-8")
-        needles: tuple[str, ...] = (item.name, "could not be read as JSON")
-    else:
-        doc = json.loads(item.read_text(encoding="utf-8"))
-        for asset in doc["assets"].values():
-            asset["href"] = "../../../../../../../../etc/passwd"
-        item.write_text(json.dumps(doc), encoding="utf-8")
-        needles = ("/etc/passwd", "outside the allowed local")
+        needles += ("could not be read as JSON",)
     profile = write_profile(
         tmp_path, city, "lst", **{"allowlist.local_dirs": [str(city), str(demo_root)]}
     )
